@@ -1,0 +1,23 @@
+"""Data: pick a bundled sample or upload a file; preview and column choices."""
+
+import streamlit as st
+
+from viz_app.io import FORMATS
+from viz_app.ui import data_views, views
+
+st.title("Data")
+left, right = st.columns(2, gap="large")
+with left:
+    data_views.sample_picker()
+with right:
+    data_views.uploader()
+    with st.expander("Accepted formats"):
+        for f in FORMATS:
+            st.markdown(f"**{f.title}** ({f.extensions}): {f.description}")
+            st.code(f.example, language=None)
+data_views.show_message()
+loaded = views.current_dataset()
+if loaded is not None:
+    data_views.column_choices(loaded[0])
+    data_views.preview(views.current_dataset()[0])
+    st.page_link("pages/explore.py", label="Open the map", icon=":material/scatter_plot:")

@@ -1,0 +1,112 @@
+"""AppTest for each page, through the entry point (st.navigation) and page by page.
+
+AppTest cannot drive ``st.file_uploader`` or plotly selections (see RECIPES.md); the upload
+path is tested through ``data_views.accept_upload``, which the uploader calls, and for real in
+tests/e2e.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 600
+
+
+@pytest.fixture(autouse=True)
+def _cwd(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def _explore(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def test_entry_point_opens_explore_on_the_default_sample_with_umap():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    caption = at.markdown[0].value
+    assert "GloVe 6B 50-d, top 10,000" in caption and "10,000 points" in caption and "50 dims" in caption
+    assert "UMAP 2D, n_neighbors=15, min_dist=0.1, cosine, seed 0" in caption
+    assert at.sidebar.radio(key="_w_reducer").value == "umap"
+    assert at.sidebar.selectbox(key="_w_color_by").value == "frequency_band"
+
+
+def test_switching_reducer_and_dimensions_updates_the_caption():
+    at = _explore(reducer="pca")
+    assert "PCA 2D" in at.markdown[0].value and "explained variance" in at.markdown[0].value
+    at.sidebar.radio(key="_w_n_components").set_value(3).run()
+    assert not at.exception and "PCA 3D" in at.markdown[0].value
+    assert at.sidebar.get("slider")[0].label == "Point size"  # PCA has no reducer sliders
+
+
+def test_tsne_controls_and_bounds_for_a_small_dataset():
+    from viz_app.ui import cache
+
+    es = __import__("viz_app").samples.digits().subset(np.arange(40))
+    cache.datasets().put(("upload", es.fingerprint), es)
+    at = _explore(dataset={"kind": "upload", "key": es.fingerprint, "name": "tiny"}, reducer="tsne")
+    assert not at.exception
+    slider = at.sidebar.slider(key="_w_perplexity")
+    assert slider.max <= (40 - 2) / 3  # bounded so t-SNE cannot fail on 40 points
+    assert "t-SNE 2D" in at.markdown[0].value and "40 points" in at.markdown[0].value
+
+
+def test_colour_by_lists_metadata_columns_and_none():
+    at = _explore(reducer="pca")
+    opts = at.sidebar.selectbox(key="_w_color_by").options
+    assert opts == ["(none)", "frequency_rank", "frequency_band", "kind"]
+    at.sidebar.selectbox(key="_w_color_by").set_value("(none)").run()
+    assert not at.exception
+
+
+def test_data_page_loads_a_sample_and_previews_it():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state["reducer"] = "pca"
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception and at.title[0].value == "Data"
+    assert "10,000 points" in at.markdown[0].value or any("10,000 points" in m.value for m in at.markdown)
+    at.radio[0].set_value("digits").run()
+    at.button[0].click().run()
+    assert at.session_state["dataset"]["key"] == "digits"
+    assert any("Loaded sample: Handwritten digits" in s.value for s in at.success)
+    assert at.dataframe[0].value.shape[0] == 500 and list(at.dataframe[0].value.columns) == ["id", "label", "digit"]
+
+
+def _upload_script(payload: bytes, name: str) -> None:
+    import io as _io
+
+    import streamlit as st
+
+    from viz_app.ui import data_views
+
+    if "done" not in st.session_state:
+        st.session_state["done"] = True
+        data_views.accept_upload(_io.BytesIO(payload), name=name)
+    data_views.show_message()
+
+
+def test_upload_of_a_good_file_becomes_the_dataset():
+    csv = (ROOT / "sample_data" / "words.csv").read_bytes()
+    at = AppTest.from_function(_upload_script, args=(csv, "words.csv"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.session_state["dataset"]["kind"] == "upload"
+    assert at.success[0].value.startswith("Loaded words.csv: 1,000 points × 50 dims (csv)")
+
+
+def test_a_bad_upload_shows_one_message_and_keeps_the_previous_dataset():
+    at = AppTest.from_function(_upload_script, args=(b"label,x,y\nking,1,2\nqueen,3\n", "bad.csv"), default_timeout=TIMEOUT)
+    at.session_state["dataset"] = {"kind": "sample", "key": "digits"}
+    at.run()
+    assert not at.exception
+    assert at.session_state["dataset"] == {"kind": "sample", "key": "digits"}
+    msg = at.error[0].value
+    assert msg.startswith("Could not load this file. bad.csv") and "row 3" in msg

@@ -1,0 +1,45 @@
+"""Shared fixtures: real data (GloVe, digits, MiniLM) loaded once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def digits_set():
+    """scikit-learn digits, (1797, 64) float32, label = digit."""
+    from viz_app.samples import digits
+
+    return digits()
+
+
+@pytest.fixture(scope="session")
+def digits_small(digits_set):
+    """The first 600 digits: enough structure for quality bounds, fast to project."""
+    return digits_set.subset(np.arange(600))
+
+
+@pytest.fixture(scope="session")
+def glove_10k():
+    """The default sample: the 10,000 most frequent GloVe 6B 50-d tokens."""
+    from viz_app.samples import glove
+
+    return glove(10_000)
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The offline all-MiniLM-L6-v2 encoder (loaded once)."""
+    from viz_app.embed import get_encoder
+
+    return get_encoder()

@@ -1,0 +1,38 @@
+"""Embedding Lens: load or embed vectors, project them to 2-D/3-D, and explore the map.
+
+Usable from a notebook without Streamlit::
+
+    import viz_app
+    es = viz_app.load("sample_data/words.csv")            # or .npy, .npz, .parquet, .tsv, .txt
+    proj = viz_app.project(es, reducer="umap", n_components=2, random_state=0)
+    proj.coords.shape                                     # (n_samples, 2) float32
+"""
+
+from __future__ import annotations
+
+from viz_app.embed import DEFAULT_MODEL, available_encoders, embed_texts, encode, register_encoder
+from viz_app.errors import (
+    DataFormatError,
+    ExpressionError,
+    MissingDependencyError,
+    ParameterError,
+    ResourceLimitError,
+    UnknownIdError,
+    VizAppError,
+)
+from viz_app.figures import scatter_map
+from viz_app.io import FORMATS, RawData, load, read, to_embedding_set
+from viz_app.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.project import REDUCERS, make_params, project, trustworthiness, warm_up
+from viz_app.samples import SAMPLES, load_sample
+
+__all__ = [
+    "EmbeddingSet", "Projection", "ProjectionParams", "RawData",
+    "load", "read", "to_embedding_set", "FORMATS",
+    "embed_texts", "encode", "register_encoder", "available_encoders", "DEFAULT_MODEL",
+    "project", "make_params", "trustworthiness", "warm_up", "REDUCERS",
+    "scatter_map", "load_sample", "SAMPLES",
+    "VizAppError", "DataFormatError", "ParameterError", "ExpressionError", "UnknownIdError",
+    "MissingDependencyError", "ResourceLimitError",
+]  # fmt: skip
+__version__ = "0.1.0"

@@ -1,0 +1,327 @@
+"""Reading embedding files: CSV/TSV, Embedding Projector TSV, word2vec/GloVe text, plain text,
+``.npy``/``.npz`` and parquet.
+
+``read`` finds out what a file holds (:class:`RawData`); ``to_embedding_set`` turns that into an
+:class:`~viz_app.model.EmbeddingSet`, embedding texts with :func:`viz_app.embed.encode` when the
+file has no vectors; ``load`` does both. The format is decided from the content, the extension
+only breaks ties:
+
+1. magic bytes: ``\\x93NUMPY`` -> npy, ``PK\\x03\\x04`` (zip) -> npz, ``PAR1`` -> parquet; gzip,
+   pickle, PDF, images, HDF5 are refused by name;
+2. otherwise text: UTF-8 (BOM allowed), UTF-16 with BOM, else Latin-1 (with a notice);
+3. first line tab-separated numbers only -> Embedding Projector tensors (no header);
+4. first line ``word v1 v2 ...`` (single spaces) or ``N D`` -> word2vec/GloVe text (gensim);
+5. same field count (>= 2) on >= 80 % of the first 50 lines under tab, comma or semicolon, or a
+   ``.csv``/``.tsv`` name -> table (pandas); the first line is a header unless it is numeric;
+6. anything else -> plain text, one item per non-blank line, to embed.
+
+Every problem raises :class:`~viz_app.errors.DataFormatError` naming the file and, when known,
+the 1-based row (the line number in a text file) and the column. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from viz_app.errors import DataFormatError, ParameterError, ResourceLimitError
+from viz_app.model import EmbeddingSet
+from viz_app.readers_binary import read_npy, read_npz
+from viz_app.readers_common import RawData, ReadOptions, to_labels
+from viz_app.readers_table import (
+    read_parquet,
+    read_projector_metadata,
+    read_projector_tensors,
+    read_table,
+)
+from viz_app.readers_text import decode, read_lines, read_word2vec, sniff_text
+
+__all__ = ["FORMATS", "MAX_FILE_BYTES", "FormatInfo", "RawData", "load", "read", "to_embedding_set"]
+
+Source = str | os.PathLike | bytes | IO[bytes]
+
+#: Largest file :func:`read` accepts, in bytes (1 GiB).
+MAX_FILE_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class FormatInfo:
+    """One accepted file format, for help texts.
+
+    Attributes
+    ----------
+    format : str
+        The :attr:`RawData.format` value.
+    title, extensions, description : str
+    example : str
+        Two lines of the file (or, for binary formats, two lines of Python that write one).
+    """
+
+    format: str
+    title: str
+    extensions: str
+    description: str
+    example: str
+
+
+FORMATS: tuple[FormatInfo, ...] = (
+    FormatInfo("csv", "CSV/TSV table with vector columns", ".csv .tsv",
+               "Header row; the numeric columns (>= 2, except id/index/rank/count/year/label...) "
+               "are the vector; other columns are metadata.",
+               "label,rank,dim0,dim1,dim2\nking,691,0.50451,0.68607,-0.59517"),
+    FormatInfo("csv", "CSV/TSV table with a list column", ".csv .tsv",
+               "Header row; one column holds each vector as a list of numbers.",
+               'label,vector\nking,"[0.50451, 0.68607, -0.59517]"'),
+    FormatInfo("csv", "CSV/TSV table of texts", ".csv .tsv",
+               "Header row, no vectors: the longest text column is embedded.",
+               "text,category\nThe storm forced hundreds to leave their homes.,news"),
+    FormatInfo("projector", "Embedding Projector TSV (+ metadata TSV)", ".tsv",
+               "Tab-separated numbers, no header; optional metadata file with one row per vector "
+               "(a header line when it has several columns).",
+               "0.50451\t0.68607\t-0.59517\n0.37854\t1.8233\t-1.2648"),
+    FormatInfo("word2vec", "word2vec / GloVe text", ".txt .vec",
+               "One word and its numbers per line, single spaces; word2vec adds an 'N D' line.",
+               "king 0.50451 0.68607 -0.59517\nqueen 0.37854 1.8233 -1.2648"),
+    FormatInfo("txt", "Plain text", ".txt",
+               "One text per line, embedded with a sentence-transformers model.",
+               "The storm forced hundreds to leave their homes.\nA gripping, funny film."),
+    FormatInfo("npy", "NumPy .npy", ".npy",
+               "One 2-D float/int array (n_samples, n_features); pickled objects are refused.",
+               "import numpy as np\nnp.save('vectors.npy', X.astype(np.float32))"),
+    FormatInfo("npz", "NumPy .npz", ".npz",
+               "Arrays 'vectors' (2-D) and optional 'labels' (1-D strings); pickles refused.",
+               "import numpy as np\nnp.savez('data.npz', vectors=X, labels=np.array(words))"),
+    FormatInfo("parquet", "Parquet table", ".parquet",
+               "Same column rules as CSV; a list<float> column or numeric columns.",
+               "import pandas as pd\npd.DataFrame({'label': words, 'vector': list(X)}).to_parquet('w.parquet')"),
+)  # fmt: skip
+
+_KNOWN_BINARY = {
+    b"\x1f\x8b": "gzip-compressed data (decompress it first)",
+    b"\x80\x02": "a Python pickle (refused for safety)",
+    b"\x80\x03": "a Python pickle (refused for safety)",
+    b"\x80\x04": "a Python pickle (refused for safety)",
+    b"\x80\x05": "a Python pickle (refused for safety)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x89HDF": "an HDF5 file",
+}
+_ACCEPTED = "accepted: CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, plain text, .npy, .npz, .parquet"
+_BLANK = re.compile(rb"\s*\Z")
+
+
+def _read_source(source: Source, *, name: str | None, default: str) -> tuple[bytes, str]:
+    """All bytes of a path, bytes object or binary file-like (read once), and its file name.
+
+    The name is ``name`` if given, else the path's or the object's ``.name`` (its last path part),
+    else ``default``.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        fname = name or path.name
+        try:
+            _check_size(path.stat().st_size, fname)
+            return path.read_bytes(), fname
+        except OSError as exc:
+            raise DataFormatError(f"cannot be opened: {exc.strerror or exc}", file=fname) from None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), name or default
+    fname = name or Path(str(getattr(source, "name", "") or default)).name
+    _check_size(getattr(source, "size", None), fname)
+    if hasattr(source, "getvalue"):  # io.BytesIO, Streamlit's UploadedFile
+        data = source.getvalue()
+    else:
+        if getattr(source, "seekable", lambda: False)():
+            source.seek(0)
+        data = source.read()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    _check_size(len(data), fname)
+    return bytes(data), fname
+
+
+def _check_size(size: int | None, fname: str) -> None:
+    if size is not None and size > MAX_FILE_BYTES:
+        raise ResourceLimitError(f"{fname}: {size / 2**20:.0f} MiB is larger than the {MAX_FILE_BYTES >> 20} MiB limit")
+
+
+def _dispatch(data: bytes, fname: str, options: ReadOptions) -> RawData:
+    """Pick the reader from the content (magic bytes, then text sniffing) and run it."""
+    if _BLANK.match(data):
+        raise DataFormatError("file is empty", file=fname)
+    if data.startswith(b"\x93NUMPY"):
+        return read_npy(data, file=fname)
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return read_npz(data, file=fname)
+    if data.startswith(b"PAR1"):
+        return read_parquet(data, file=fname, options=options)
+    for magic, what in _KNOWN_BINARY.items():
+        if data.startswith(magic):
+            raise DataFormatError(f"is {what}; {_ACCEPTED}", file=fname)
+    text, notices = decode(data, file=fname)
+    if text.isspace():
+        raise DataFormatError("file is empty", file=fname)
+    kind = sniff_text(text, ext=Path(fname).suffix.lower())
+    if kind.format == "projector":
+        raw = read_projector_tensors(text, file=fname)
+    elif kind.format == "word2vec":
+        raw = read_word2vec(text, file=fname, header=kind.header)
+    elif kind.format in ("csv", "tsv"):
+        raw = read_table(text, sep=kind.sep, header=kind.header, file=fname, fmt=kind.format, options=options)
+    else:
+        raw = read_lines(text, file=fname)
+    return replace(raw, notices=notices + raw.notices) if notices else raw
+
+
+def _attach_metadata(raw: RawData, metadata: Source) -> RawData:
+    """Join an Embedding Projector metadata TSV (one row per vector) to ``raw``."""
+    data, mname = _read_source(metadata, name=None, default="metadata")
+    if raw.vectors is None:
+        raise DataFormatError(f"a metadata file needs a vectors file, but {raw.name} holds texts", file=mname)
+    if _BLANK.match(data):
+        raise DataFormatError("metadata file is empty", file=mname)
+    text, notices = decode(data, file=mname)
+    meta = read_projector_metadata(text, file=mname)
+    if len(meta) != raw.n_samples:
+        raise DataFormatError(
+            f"metadata has {len(meta)} rows but {raw.name} has {raw.n_samples} vectors; it needs "
+            "one row per vector (after a header line when it has several columns)",
+            file=mname,
+        )
+    own = raw.metadata.drop(columns=[c for c in raw.metadata.columns if c in meta.columns])
+    combined = pd.concat([own.reset_index(drop=True), meta.reset_index(drop=True)], axis=1)
+    notes = raw.notices + notices + (f"metadata from {mname}: {meta.shape[1]} columns",)
+    return replace(raw, metadata=combined, labels=to_labels(meta.iloc[:, 0]), notices=notes)
+
+
+def _apply_choices(raw: RawData, options: ReadOptions) -> RawData:
+    """Apply ``label_column``/``text_column`` to formats whose reader does not choose columns."""
+    cols = list(raw.metadata.columns)
+    for what, col in (("label_column", options.label_column), ("text_column", options.text_column)):
+        if col is not None and col not in cols:
+            raise DataFormatError(f"{what}={col!r} is not a metadata column; columns are {cols}", file=raw.name)
+    changes: dict = {}
+    if options.label_column is not None:
+        changes["labels"] = to_labels(raw.metadata[options.label_column])
+    if options.text_column is not None:
+        changes["text_column"] = options.text_column
+    return replace(raw, **changes) if changes else raw
+
+
+def read(
+    source: Source,
+    *,
+    metadata: Source | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    vector_columns: Sequence[str] | None = None,
+    name: str | None = None,
+) -> RawData:
+    """Read a file of embeddings or texts; the format comes from the content (module docstring).
+
+    Parameters
+    ----------
+    source : str, path-like, bytes or binary file-like
+        The file. A file-like (``io.BytesIO``, Streamlit's ``UploadedFile``) is read once, from
+        the start.
+    metadata : same kinds as ``source``, optional
+        Embedding Projector metadata TSV with one row per vector: one column -> no header (the
+        labels); several columns -> header line, labels from the first column.
+    text_column : str, optional
+        Table column to embed (default: the longest text column when there are no vectors), or
+        the column holding each item's text.
+    label_column : str, optional
+        Column whose values become the labels (default: see :func:`~viz_app.readers_table.table_to_raw`).
+    vector_columns : sequence of str, optional
+        Tables only: the vector columns (several numeric ones, or one list column).
+    name : str, optional
+        File name for messages; default the path's name, the object's ``.name``, or ``"upload"``.
+
+    Returns
+    -------
+    RawData
+
+    Raises
+    ------
+    DataFormatError
+        Empty/unreadable/unsupported file or any malformed content; names file, row and column.
+    ResourceLimitError
+        The file is larger than :data:`MAX_FILE_BYTES`.
+    """
+    options = ReadOptions(text_column, label_column, tuple(vector_columns) if vector_columns else None)
+    data, fname = _read_source(source, name=name, default="upload")
+    if metadata is not None:
+        options = replace(options, text_column=None, label_column=None)
+    raw = _dispatch(data, fname, options)
+    if vector_columns and raw.format not in ("csv", "tsv", "parquet"):
+        raise ParameterError(f"vector_columns applies to CSV/TSV/parquet tables; {fname} is {raw.format}")
+    if metadata is not None:
+        raw = _attach_metadata(raw, metadata)
+    if metadata is not None or raw.format not in ("csv", "tsv", "parquet"):
+        raw = _apply_choices(raw, ReadOptions(text_column, label_column))
+    return raw
+
+
+def to_embedding_set(
+    raw: RawData, *, model: str | None = None, progress: Callable[[int, int], None] | None = None
+) -> EmbeddingSet:
+    """Build the :class:`EmbeddingSet`; embed ``raw.texts`` first if the file had no vectors.
+
+    Parameters
+    ----------
+    raw : RawData
+    model : str, optional
+        Encoder for texts (default :data:`viz_app.embed.DEFAULT_MODEL`); unused when ``raw``
+        already has vectors.
+    progress : callable(done, total), optional
+        Called by :func:`viz_app.embed.encode` while embedding.
+
+    Returns
+    -------
+    EmbeddingSet
+        ids ``"0".."n-1"`` (rows; labels may repeat); vectors ``(n, d) float32``, ``(n, 384)``
+        for texts embedded by the default sentence-transformers model.
+    """
+    ids = [str(i) for i in range(raw.n_samples)]
+    model_name = None
+    vectors = raw.vectors
+    if vectors is None:
+        from viz_app.embed import DEFAULT_MODEL, encode
+
+        vectors = encode(raw.texts, model=model, progress=progress)
+        model_name = model or DEFAULT_MODEL
+    return EmbeddingSet(
+        vectors,
+        ids=ids,
+        labels=raw.labels,
+        metadata=raw.metadata,
+        name=raw.name,
+        model_name=model_name,
+        text_column=raw.text_column,
+    )
+
+
+def load(
+    source: Source,
+    *,
+    metadata: Source | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    vector_columns: Sequence[str] | None = None,
+    name: str | None = None,
+    model: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> EmbeddingSet:
+    """``to_embedding_set(read(source, ...), model=model, progress=progress)``; see both."""
+    raw = read(
+        source, metadata=metadata, text_column=text_column, label_column=label_column,
+        vector_columns=vector_columns, name=name,
+    )  # fmt: skip
+    return to_embedding_set(raw, model=model, progress=progress)

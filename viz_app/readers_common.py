@@ -1,0 +1,168 @@
+"""Shared pieces of the file readers behind :mod:`viz_app.io`.
+
+:class:`RawData` (what a reader found), :class:`ReadOptions` (the caller's column choices) and
+small helpers that turn parsed columns into labels and checked ``float32`` vectors. Public code
+imports these names from :mod:`viz_app.io`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from viz_app.errors import DataFormatError
+
+__all__ = [
+    "RawData",
+    "ReadOptions",
+    "checked_float32",
+    "empty_frame",
+    "is_missing",
+    "row_labels",
+    "to_labels",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class RawData:
+    """What a reader found in a file, before any embedding.
+
+    Attributes
+    ----------
+    name : str
+        File name shown to the user (e.g. ``"words.csv"``).
+    format : {"csv", "tsv", "projector", "txt", "word2vec", "npy", "npz", "parquet"}
+        Format decided from the file's content (see :data:`viz_app.io.FORMATS`).
+    vectors : ndarray of shape (n_samples, n_features), dtype float32, or None
+        Finite vectors; ``None`` when the file holds texts to embed.
+    texts : list of str of length n_samples, or None
+        Texts to embed when ``vectors`` is None, else None.
+    labels : list of str of length n_samples
+        Display labels (may repeat).
+    metadata : DataFrame of shape (n_samples, n_columns)
+        The non-vector columns (may include the label/text column); index ``0..n-1``.
+    text_column : str or None
+        Metadata column holding the text of each item, if any.
+    notices : tuple of str
+        Human-readable notes for the user, e.g. ``"decoded as Latin-1"``.
+    """
+
+    name: str
+    format: str
+    vectors: NDArray[np.float32] | None
+    texts: list[str] | None
+    labels: list[str]
+    metadata: pd.DataFrame
+    text_column: str | None
+    notices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if (self.vectors is None) == (self.texts is None):
+            raise DataFormatError("exactly one of vectors and texts must be set", file=self.name)
+        got = self.vectors.shape[0] if self.vectors is not None else len(self.texts or ())
+        if got != n or len(self.metadata) != n:
+            raise DataFormatError(
+                f"inconsistent reader output: {got} items, {n} labels, {len(self.metadata)} metadata rows",
+                file=self.name,
+            )
+
+    @property
+    def n_samples(self) -> int:
+        """Number of items (rows)."""
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Column choices the caller may force (all optional; ``None`` means automatic).
+
+    Attributes
+    ----------
+    text_column : str or None
+        Column of texts to embed (tables without vectors) or to remember as the item text.
+    label_column : str or None
+        Column whose values become the display labels.
+    vector_columns : tuple of str or None
+        Columns holding the vector: several numeric columns, or one list column.
+    """
+
+    text_column: str | None = None
+    label_column: str | None = None
+    vector_columns: tuple[str, ...] | None = None
+
+
+def row_labels(n: int) -> list[str]:
+    """Labels ``"0" .. "n-1"`` for files without a label column (the same as the ids)."""
+    return [str(i) for i in range(n)]
+
+
+def to_labels(values: pd.Series | Sequence[object]) -> list[str]:
+    """Display labels as ``str``; missing values (None, NaN) become ``""``.
+
+    Parameters
+    ----------
+    values : Series or sequence of length n_samples
+        Any dtype; integers print without a decimal point.
+    """
+    s = pd.Series(values).astype(object)
+    return ["" if is_missing(v) else str(v) for v in s]
+
+
+def is_missing(value: object) -> bool:
+    """True for ``None`` and float NaN (a missing cell after pandas parsing)."""
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def empty_frame(n: int) -> pd.DataFrame:
+    """A metadata frame with ``n`` rows and no columns."""
+    return pd.DataFrame(index=pd.RangeIndex(n))
+
+
+def checked_float32(
+    values: NDArray[np.floating],
+    *,
+    file: str,
+    row_of: Callable[[int], int],
+    column_of: Callable[[int], str | int],
+) -> NDArray[np.float32]:
+    """Cast parsed vectors to ``float32`` and refuse NaN, infinities and float32 overflow.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_features), any float dtype
+    file : str
+        File name for the error message.
+    row_of : callable
+        Maps a 0-based row index to the 1-based row (line) number shown to the user.
+    column_of : callable
+        Maps a 0-based column index to the column name or 1-based number shown to the user.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features), dtype float32, C-contiguous
+
+    Raises
+    ------
+    DataFormatError
+        A cell is missing (empty), NaN, infinite or beyond float32 range (|x| > 3.4e38);
+        names the first such row and column.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(values, dtype=np.float32)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        v = float(values[r, c])
+        what = "is empty or NaN" if np.isnan(v) else f"is {v!r}, not a finite float32 number"
+        raise DataFormatError(
+            f"vector value {what}; every vector cell must be a finite number",
+            file=file,
+            row=row_of(r),
+            column=column_of(c),
+        )
+    return out

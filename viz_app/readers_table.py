@@ -1,0 +1,360 @@
+"""Tables for :mod:`viz_app.io`: CSV/TSV with a header, Embedding Projector TSV pairs, parquet.
+
+pandas does the parsing (``read_csv``, and ``read_parquet`` through pyarrow); the csv module only
+counts the fields of each record first, because pandas silently pads short rows with NaN and
+turns an extra field into an index. Column roles are then decided by :func:`table_to_raw`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from viz_app.errors import DataFormatError
+from viz_app.readers_common import (
+    RawData,
+    ReadOptions,
+    checked_float32,
+    empty_frame,
+    is_missing,
+    row_labels,
+    to_labels,
+)
+
+__all__ = [
+    "LABEL_NAMES",
+    "METADATA_NAMES",
+    "column_kind",
+    "is_metadata_name",
+    "read_delimited",
+    "read_parquet",
+    "read_projector_metadata",
+    "read_projector_tensors",
+    "read_table",
+    "table_to_raw",
+]
+
+#: Numeric columns with these names (case-insensitive) are metadata, never vector dimensions.
+METADATA_NAMES = frozenset(
+    {"id", "ids", "index", "idx", "row", "rank", "count", "freq", "frequency", "year", "label",
+     "labels", "target", "targets", "class", "category", "cluster", "digit"}
+)  # fmt: skip
+#: Label column by name (case-insensitive; the first such column in file order wins).
+LABEL_NAMES = frozenset({"label", "word", "token", "name", "title", "text"})
+#: Columns remembered as the item text of a vector table (case-insensitive).
+TEXT_NAMES = frozenset({"text", "sentence", "document", "content"})
+_LIST_RE = re.compile(r"^\s*\[.*\]\s*$", re.DOTALL)
+
+
+def _record_lines(text: str, *, sep: str, quoting: int, file: str) -> list[int]:
+    """1-based line where each non-blank record starts; every record must have as many fields
+    as the first one (csv module quoting rules, the same as pandas')."""
+    starts: list[int] = []
+    width = None
+    prev = 0
+    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
+    try:
+        for fields in reader:
+            start, prev = prev + 1, reader.line_num
+            if not fields:
+                continue
+            if width is None:
+                width = len(fields)
+            elif len(fields) != width:
+                few = "too few" if len(fields) < width else "too many"
+                raise DataFormatError(
+                    f"{few} fields: {len(fields)} instead of {width} as on line {starts[0]}",
+                    file=file,
+                    row=start,
+                )
+            starts.append(start)
+    except csv.Error as exc:
+        raise DataFormatError(f"cannot be split into fields: {exc}", file=file, row=prev + 1) from None
+    return starts
+
+
+def read_delimited(
+    text: str, *, sep: str, header: bool, file: str, quoting: int = csv.QUOTE_MINIMAL
+) -> tuple[pd.DataFrame, list[int]]:
+    """Parse delimited text with pandas after checking every record's field count.
+
+    Returns
+    -------
+    frame : DataFrame of shape (n_rows, n_columns)
+        Numbers parsed by pandas; only empty cells are missing (``"NA"``, ``"null"`` stay text).
+        Without a header the columns are ``0 .. n_columns-1``.
+    lines : list of int of length n_rows
+        1-based line number of each data row in the file.
+
+    Raises
+    ------
+    DataFormatError
+        Empty file, header without data rows, a record with too few/many fields (line named),
+        or a pandas parser error.
+    """
+    starts = _record_lines(text, sep=sep, quoting=quoting, file=file)
+    if not starts:
+        raise DataFormatError("file is empty", file=file)
+    lines = starts[1:] if header else starts
+    if not lines:
+        raise DataFormatError("has a header row but no data rows", file=file, row=starts[0])
+    try:
+        df = pd.read_csv(
+            io.StringIO(text), sep=sep, header=0 if header else None, quoting=quoting,
+            keep_default_na=False, na_values=[""], skip_blank_lines=True, engine="c",
+        )  # fmt: skip
+    except (ValueError, csv.Error) as exc:  # pandas.errors.ParserError is a ValueError
+        raise DataFormatError(f"could not be parsed as a table: {exc}", file=file) from None
+    if len(df) != len(lines):
+        raise DataFormatError(
+            f"pandas found {len(df)} data rows but the csv module {len(lines)}; check quotes",
+            file=file,
+        )
+    return df, lines
+
+
+def read_table(text: str, *, sep: str, header: bool, file: str, fmt: str, options: ReadOptions) -> RawData:
+    """A CSV/TSV table (header row unless the first row is data): see :func:`table_to_raw`."""
+    df, lines = read_delimited(text, sep=sep, header=header, file=file)
+    notices: tuple[str, ...] = ()
+    if not header:
+        df.columns = [f"col{i + 1}" for i in range(df.shape[1])]
+        notices = (f"no header row: columns named col1..col{df.shape[1]}",)
+    return table_to_raw(df, file=file, fmt=fmt, options=options, row_of=lambda r: lines[r], notices=notices)
+
+
+def read_parquet(data: bytes, *, file: str, options: ReadOptions) -> RawData:
+    """A parquet table (pyarrow reads and fully validates it, e.g. UTF-8 of strings, then converts
+    it to pandas); rows are numbered 1..n. See :func:`table_to_raw`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+        table.validate(full=True)
+        df = table.to_pandas()
+    except (pa.ArrowException, ValueError, OSError, TypeError) as exc:
+        raise DataFormatError(f"not a readable parquet file: {exc}", file=file) from None
+    if len(df) == 0:
+        raise DataFormatError("parquet table has no rows", file=file)
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    return table_to_raw(df, file=file, fmt="parquet", options=options, row_of=lambda r: r + 1)
+
+
+def column_kind(s: pd.Series) -> str:
+    """Role a column can play: ``"numeric"``, ``"list"``, ``"mostly_numeric"``, ``"text"``,
+    ``"empty"``.
+
+    ``numeric``: numeric dtype (not bool). ``list``: every non-missing cell is a list/array or a
+    string ``"[...]"``. ``mostly_numeric``: text where more than half of the non-missing cells
+    (and at least 2) are numbers, i.e. a vector column with a bad cell. ``empty``: all missing.
+    """
+    values = s.dropna()
+    if values.empty:
+        return "empty"
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return "numeric"
+    vals = values.astype(object)
+    if all(isinstance(v, (list, tuple, np.ndarray)) for v in vals):
+        return "list"
+    if all(isinstance(v, str) and _LIST_RE.match(v) for v in vals):
+        return "list"
+    nums = pd.to_numeric(vals.map(str), errors="coerce").notna().sum()
+    return "mostly_numeric" if nums >= 2 and nums > 0.5 * len(vals) else "text"
+
+
+def _pick_vectors(df: pd.DataFrame, kinds: dict[str, str], options: ReadOptions, file: str) -> list[str]:
+    """Vector columns: ``vector_columns`` if given; else the first list column; else the numeric
+    (and mostly numeric) columns not named in :data:`METADATA_NAMES`, if there are >= 2."""
+    if options.vector_columns:
+        missing = [c for c in options.vector_columns if c not in df.columns]
+        if missing:
+            raise DataFormatError(f"no column {missing[0]!r}; columns are {list(df.columns)}", file=file)
+        return list(options.vector_columns)
+    lists = [c for c, k in kinds.items() if k == "list"]
+    if lists:
+        return lists[:1]
+    nums = [c for c, k in kinds.items() if k in ("numeric", "mostly_numeric") and not is_metadata_name(c)]
+    return nums if len(nums) >= 2 else []
+
+
+def is_metadata_name(column: object) -> bool:
+    """Numeric columns that are never vector dimensions: a name in :data:`METADATA_NAMES`
+    (case-insensitive) or pandas' ``"Unnamed: 0"`` (an index written by ``DataFrame.to_csv``)."""
+    name = str(column)
+    return name.lower() in METADATA_NAMES or name.startswith("Unnamed: ")
+
+
+def _first_non_number(s: pd.Series) -> tuple[int, object] | None:
+    coerced = pd.to_numeric(
+        s.astype(object).map(lambda v: v if isinstance(v, (int, float)) else str(v)),
+        errors="coerce",
+    )
+    bad = np.flatnonzero((coerced.isna() & s.notna()).to_numpy())
+    return (int(bad[0]), s.iloc[bad[0]]) if bad.size else None
+
+
+def numeric_vectors(df: pd.DataFrame, cols: list, *, file: str, row_of: Callable[[int], int]) -> np.ndarray:
+    """Vectors ``(n_rows, len(cols)) float32`` from numeric columns; names the first bad cell."""
+    for c in cols:
+        if not (pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])):
+            hit = _first_non_number(df[c])
+            if hit is not None:
+                raise DataFormatError(
+                    f"{hit[1]!r} is not a finite number; every cell of a vector column must be one",
+                    file=file, row=row_of(hit[0]), column=c,
+                )  # fmt: skip
+    values = df[cols].astype(np.float64).to_numpy()
+    return checked_float32(values, file=file, row_of=row_of, column_of=lambda j: cols[j])
+
+
+def list_vectors(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> np.ndarray:
+    """Vectors from one column of lists/arrays or strings ``"[0.1, 0.2]"`` / ``"[0.1 0.2]"``."""
+    rows = []
+    for i, v in enumerate(s.astype(object)):
+        if is_missing(v):
+            raise DataFormatError("vector cell is empty", file=file, row=row_of(i), column=s.name)
+        try:
+            if isinstance(v, str):
+                toks = [t for t in re.split(r"[,\s]+", v.strip()[1:-1]) if t]
+                arr = np.array(toks, dtype=np.float64)
+            else:
+                arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(
+                f"vector list is not all numbers ({exc})", file=file, row=row_of(i), column=s.name
+            ) from None
+        if arr.ndim != 1 or (rows and arr.size != rows[0].size) or arr.size == 0:
+            want = f"{rows[0].size} numbers as in row {row_of(0)}" if rows else "a flat list of numbers"
+            raise DataFormatError(
+                f"vector has {arr.size} numbers, expected {want}",
+                file=file,
+                row=row_of(i),
+                column=s.name,
+            )
+        rows.append(arr)
+    return checked_float32(np.stack(rows), file=file, row_of=row_of, column_of=lambda j: f"{s.name}[{j}]")
+
+
+def _pick_label(df: pd.DataFrame, kinds: dict[str, str], options: ReadOptions, skip: set) -> str | None:
+    """``label_column``; else the first column named in :data:`LABEL_NAMES`; else the first text
+    column; else None (row numbers)."""
+    if options.label_column is not None:
+        return options.label_column
+    named = [c for c in df.columns if c not in skip and str(c).lower() in LABEL_NAMES]
+    texts = [c for c in df.columns if c not in skip and kinds[c] == "text"]
+    return (named or texts or [None])[0]
+
+
+def _check_columns(df: pd.DataFrame, options: ReadOptions, file: str) -> None:
+    for what, col in (("text_column", options.text_column), ("label_column", options.label_column)):
+        if col is not None and col not in df.columns:
+            raise DataFormatError(f"{what}={col!r} is not a column; columns are {list(df.columns)}", file=file)
+
+
+def table_to_raw(
+    df: pd.DataFrame,
+    *,
+    file: str,
+    fmt: str,
+    options: ReadOptions,
+    row_of: Callable[[int], int],
+    notices: tuple[str, ...] = (),
+) -> RawData:
+    """Decide the roles of a table's columns and build a :class:`RawData`.
+
+    Rules (``options`` override each step):
+
+    1. vectors: the first list column (cells ``[0.1, 0.2, ...]`` or arrays); else all numeric
+       columns whose name is not in :data:`METADATA_NAMES` (id, index, rank, count, year, label,
+       ...) nor ``Unnamed: N`` (a pandas index), if there are at least 2. A column where most cells are numbers but some are not
+       counts as numeric, so the bad cell is reported instead of silently becoming metadata.
+    2. without vectors, the texts to embed: ``text_column``, else the text column with the
+       longest mean length. A table with neither vectors nor text is refused.
+    3. labels: ``label_column``, else the first column named label/word/token/name/title/text,
+       else the first text column, else row numbers ``"0".."n-1"``.
+    4. metadata: every column except the vector columns.
+    """
+    _check_columns(df, options, file)
+    kinds = {c: column_kind(df[c]) for c in df.columns}
+    vec_cols = _pick_vectors(df, kinds, options, file)
+    meta = df.drop(columns=vec_cols).reset_index(drop=True)
+    vectors = texts = None
+    text_col = options.text_column
+    if len(vec_cols) == 1 and kinds[vec_cols[0]] == "list":
+        vectors = list_vectors(df[vec_cols[0]], file=file, row_of=row_of)
+    elif vec_cols:
+        vectors = numeric_vectors(df, vec_cols, file=file, row_of=row_of)
+    else:
+        text_col = text_col or _longest_text(df, kinds, file)
+        texts = _texts(df[text_col], file=file, row_of=row_of)
+    if vectors is not None and text_col is None:
+        text_col = next((c for c in meta.columns if str(c).lower() in TEXT_NAMES), None)
+    label = _pick_label(meta, {c: kinds[c] for c in meta.columns}, options, skip=set())
+    labels = row_labels(len(df)) if label is None else to_labels(df[label])
+    notes = list(notices)
+    if vectors is not None and len(vec_cols) > 1:
+        notes.append(f"{len(vec_cols)} numeric vector columns, {meta.shape[1]} metadata columns")
+    return RawData(file, fmt, vectors, texts, labels, meta, text_col, tuple(notes))
+
+
+def _longest_text(df: pd.DataFrame, kinds: dict[str, str], file: str) -> str:
+    cands = [c for c, k in kinds.items() if k == "text"]
+    if not cands:
+        raise DataFormatError(
+            f"found no vectors (need >= 2 numeric columns or one list column '[0.1, 0.2, ...]') "
+            f"and no text column to embed; columns are {list(df.columns)}",
+            file=file,
+        )
+    return max(cands, key=lambda c: df[c].dropna().astype(str).str.len().mean())
+
+
+def _texts(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> list[str]:
+    texts = ["" if is_missing(v) else str(v).strip() for v in s.astype(object)]
+    empty = next((i for i, t in enumerate(texts) if not t), None)
+    if empty is not None:
+        raise DataFormatError(
+            "empty text; every row needs a text to embed",
+            file=file,
+            row=row_of(empty),
+            column=s.name,
+        )
+    return texts
+
+
+def read_projector_tensors(text: str, *, file: str) -> RawData:
+    """TensorFlow Embedding Projector tensors: tab-separated numbers, no header, one row per item.
+
+    Returns
+    -------
+    RawData
+        ``format="projector"``; labels are row numbers until a metadata file is attached.
+    """
+    df, lines = read_delimited(text, sep="\t", header=False, file=file, quoting=csv.QUOTE_NONE)
+    df.columns = cols = list(range(1, df.shape[1] + 1))  # 1-based column numbers in messages
+    vectors = numeric_vectors(df, cols, file=file, row_of=lambda r: lines[r])
+    return RawData(file, "projector", vectors, None, row_labels(len(df)), empty_frame(len(df)), None)
+
+
+def read_projector_metadata(text: str, *, file: str) -> pd.DataFrame:
+    """Embedding Projector metadata TSV: one column -> no header (one label per line); several
+    columns -> the first line is the header.
+
+    Returns
+    -------
+    DataFrame of shape (n_rows, n_columns)
+        A single column is named ``label``.
+    """
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    header = "\t" in first
+    df, _ = read_delimited(text, sep="\t", header=header, file=file, quoting=csv.QUOTE_NONE)
+    if not header:
+        df.columns = ["label"]
+        df["label"] = to_labels(df["label"])
+    return df

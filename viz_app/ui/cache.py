@@ -1,0 +1,124 @@
+"""Caches of the app: the encoder (``st.cache_resource``) and server-side LRU stores for
+datasets and projections, shared by all sessions and keyed by content (the set's fingerprint
+and the frozen ``ProjectionParams``).
+
+Datasets and projections are kept in ``st.cache_resource``-held stores rather than
+``st.cache_data`` because (a) their computation must report progress to the page that asked
+for it (``st.cache_data`` would replay the progress bar on a cache hit), and (b) they are
+frozen objects with read-only arrays, safe to share without pickling a copy on every rerun.
+A per-key lock makes a second session wait for the first one's computation instead of
+repeating it. Projections are also kept on disk (``viz_app.store``), so a server restart
+re-shows a map without recomputing it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Callable, Hashable
+
+import streamlit as st
+
+from viz_app import samples
+from viz_app.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.project import project_with, warm_up
+from viz_app.store import ProjectionDiskCache
+
+
+class LRUStore:
+    """Thread-safe LRU mapping with per-key computation locks."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._key_locks: dict[Hashable, threading.Lock] = {}
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        hit = self.get(key)
+        if hit is not None:
+            return hit
+        with self._lock:
+            klock = self._key_locks.setdefault(key, threading.Lock())
+        with klock:
+            hit = self.get(key)
+            if hit is None:
+                hit = compute()
+                self.put(key, hit)
+        return hit
+
+
+@st.cache_resource
+def datasets() -> LRUStore:
+    """Loaded EmbeddingSets (samples and uploads), at most 24."""
+    return LRUStore(24)
+
+
+@st.cache_resource
+def projections() -> LRUStore:
+    """Computed projections, keyed by (fingerprint, ProjectionParams), at most 64."""
+    return LRUStore(64)
+
+
+@st.cache_resource
+def disk_cache() -> ProjectionDiskCache:
+    """On-disk projection cache (see ``viz_app.store``)."""
+    return ProjectionDiskCache()
+
+
+@st.cache_resource
+def encoder(name: str | None = None) -> Any:
+    """The sentence-transformers encoder, loaded once per server process."""
+    from viz_app.embed import get_encoder
+
+    return get_encoder(name)
+
+
+def sample(key: str, progress: Callable[[int, int], None] | None = None) -> EmbeddingSet:
+    """A bundled sample, loaded (and embedded, with progress) once per server."""
+    return datasets().get_or_compute(("sample", key), lambda: samples.load_sample(key, progress=progress))
+
+
+def projection(
+    es: EmbeddingSet, params: ProjectionParams, progress: Callable[[float, str], None] | None = None
+) -> Projection:
+    """The projection of ``es`` with ``params``: from memory, else disk, else computed and stored."""
+
+    def compute() -> Projection:
+        cached = disk_cache().get(es.fingerprint, params)
+        if cached is not None:
+            return cached
+        proj = project_with(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
+        disk_cache().put(proj)
+        return proj
+
+    return projections().get_or_compute((es.fingerprint, params), compute)
+
+
+@st.cache_resource
+def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
+    """Once per server: compile umap-learn's numba kernels and compute the default sample's
+    default projection in a background thread, so the first visitor does not wait for them."""
+
+    def run() -> None:
+        warm_up()
+        es = sample(samples.DEFAULT_SAMPLE)
+        projection(es, default_params)
+
+    t = threading.Thread(target=run, name="embedding-lens-warm-up", daemon=True)
+    t.start()
+    return t

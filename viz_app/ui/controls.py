@@ -1,0 +1,80 @@
+"""Sidebar widgets whose values persist across pages.
+
+Streamlit forgets a widget's state when its page is not shown; each widget here has a private
+key (``_w_<name>``) and mirrors its value into a permanent session-state key (``<name>``), from
+which it is re-initialised when the page is shown again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import streamlit as st
+
+from viz_app.errors import ParameterError
+from viz_app.model import EmbeddingSet, ProjectionParams
+from viz_app.project import BOUNDS, DEFAULTS, METRICS, make_params
+from viz_app.ui import state
+
+REDUCER_NAMES = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
+
+
+def persistent(widget: Callable[..., Any], label: str, name: str, default: Any, **kw: Any) -> Any:
+    """Render ``widget`` bound to the permanent session key ``name`` (initial value ``default``)."""
+    wkey = f"_w_{name}"
+    if wkey not in st.session_state:
+        st.session_state[wkey] = state.get(name, default)
+    lo, hi = kw.get("min_value"), kw.get("max_value")
+    if lo is not None and hi is not None:  # a smaller dataset may lower the bound: clip, never fail
+        st.session_state[wkey] = type(st.session_state[wkey])(min(max(st.session_state[wkey], lo), hi))
+    value = widget(label, key=wkey, **kw)
+    state.put(name, value)
+    return value
+
+
+def _choice(label: str, name: str, options: Sequence[Any], default: Any, radio: bool = False, **kw: Any) -> Any:
+    opts = list(options)
+    if state.get(name, default) not in opts:
+        state.put(name, default if default in opts else opts[0])
+        st.session_state.pop(f"_w_{name}", None)
+    return persistent(st.radio if radio else st.selectbox, label, name, default, options=opts, **kw)
+
+
+def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
+    """Reducer, dimensions and the reducer's parameters (bounded to what ``es`` allows)."""
+    n = es.n_samples
+    st.subheader("Projection")
+    reducer = _choice("Reducer", state.REDUCER, list(REDUCER_NAMES), "umap", radio=True, horizontal=True,
+                      format_func=REDUCER_NAMES.get,
+                      help="PCA: linear, instant. t-SNE (openTSNE): local clusters. UMAP (umap-learn): local and some global structure.")
+    dims = _choice("Dimensions", state.DIMS, [2, 3], 2, radio=True, horizontal=True, format_func=lambda d: f"{d}D")
+    kw: dict[str, Any] = {}
+    if reducer != "pca":
+        kw["metric"] = _choice("Metric (original space)", state.METRIC, METRICS, DEFAULTS["metric"])
+    if reducer == "tsne":
+        hi = float(max(3, min(BOUNDS["perplexity"][1], (n - 2) // 3)))  # t-SNE needs n > 3 * perplexity + 1
+        kw["perplexity"] = persistent(st.slider, "Perplexity", state.PERPLEXITY, min(DEFAULTS["perplexity"], hi),
+                                      min_value=2.0, max_value=hi, step=1.0,
+                                      help="Effective number of neighbours each point attends to (5-50 is usual).")
+    if reducer == "umap":
+        hi = int(max(3, min(BOUNDS["n_neighbors"][1], n - 1)))  # UMAP needs n_neighbors < n
+        kw["n_neighbors"] = persistent(st.slider, "n_neighbors", state.N_NEIGHBORS, min(DEFAULTS["n_neighbors"], hi),
+                                       min_value=2, max_value=hi, help="Local neighbourhood size: small = fine detail, large = global shape.")
+        kw["min_dist"] = persistent(st.slider, "min_dist", state.MIN_DIST, DEFAULTS["min_dist"], min_value=0.0,
+                                    max_value=1.0, step=0.05, help="How tightly points may pack in the map.")
+    seed = persistent(st.number_input, "Random seed", state.SEED, 0, min_value=0, max_value=2**31 - 1, step=1)
+    try:
+        return make_params(reducer, n_samples=n, n_components=dims, random_state=int(seed), **kw)
+    except ParameterError as exc:  # e.g. t-SNE on 6 points: say so, show nothing wrong
+        st.error(str(exc))
+        return None
+
+
+def display_controls(es: EmbeddingSet, default_color: str | None) -> tuple[str | None, float, float]:
+    """Colour-by column, point size (px) and opacity."""
+    st.subheader("Display")
+    cols = [state.NO_COLOR] + [c for c in es.metadata.columns if c != es.text_column]
+    color = _choice("Colour by", state.COLOR_BY, cols, default_color or state.NO_COLOR)
+    size = persistent(st.slider, "Point size", state.POINT_SIZE, 5.0, min_value=1.0, max_value=20.0, step=0.5)
+    opacity = persistent(st.slider, "Opacity", state.OPACITY, 0.8, min_value=0.05, max_value=1.0, step=0.05)
+    return (None if color == state.NO_COLOR else color), float(size), float(opacity)

@@ -1,0 +1,93 @@
+"""Data page blocks: sample picker, upload with progress, column choices, preview."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from viz_app import io, samples
+from viz_app.errors import VizAppError
+from viz_app.model import EmbeddingSet
+from viz_app.ui import cache, state
+
+
+def sample_picker() -> None:
+    """Choose a bundled sample; it becomes the session's dataset."""
+    keys = list(samples.SAMPLES)
+    cur = state.get(state.DATASET) or {}
+    idx = keys.index(cur["key"]) if cur.get("kind") == "sample" and cur.get("key") in keys else 0
+    key = st.radio("Bundled sample", keys, index=idx, format_func=lambda k: samples.SAMPLES[k].title)
+    st.caption(samples.SAMPLES[key].description)
+    if st.button("Load sample", type="primary"):
+        state.put(state.DATASET, {"kind": "sample", "key": key, "name": samples.SAMPLES[key].title})
+        state.put(state.UPLOAD_MSG, ("success", f"Loaded sample: {samples.SAMPLES[key].title}"))
+
+
+def _embed_with_progress(raw: io.RawData) -> EmbeddingSet:
+    if raw.vectors is not None:
+        return io.to_embedding_set(raw)
+    with st.status(f"Embedding {raw.n_samples:,} texts from {raw.name} with all-MiniLM-L6-v2", expanded=True) as s:
+        bar = st.progress(0.0, text="loading the model")
+        es = io.to_embedding_set(raw, progress=lambda d, t: bar.progress(d / max(t, 1), text=f"Embedded {d:,} / {t:,} texts"))
+        s.update(label=f"Embedded {es.n_samples:,} texts from {raw.name}", state="complete", expanded=False)
+    return es
+
+
+def uploader() -> None:
+    """File inputs; a new upload is parsed once, embedded if it holds texts, and made current.
+
+    A bad file shows one error naming the file and the problem; the session keeps its data.
+    """
+    main = st.file_uploader("Upload embeddings", key="upload_main",
+                            help="CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, plain text, .npy, .npz, .parquet")
+    meta = st.file_uploader("Optional metadata TSV (Embedding Projector pair)", key="upload_meta", type=["tsv", "txt", "csv"])
+    if main is None:
+        return
+    sig = (main.file_id, getattr(meta, "file_id", None))
+    if state.get(state.UPLOAD_SIG) != sig:
+        state.put(state.UPLOAD_SIG, sig)
+        accept_upload(main, meta, name=main.name)
+
+
+def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
+    """Parse (and embed) an uploaded file; on success it becomes the session's dataset.
+
+    On a :class:`~viz_app.errors.VizAppError` the message is kept for display and the
+    session's dataset is unchanged. The uploaded bytes are not kept. Returns True on success.
+    """
+    try:
+        raw = io.read(main, metadata=meta, name=name)
+        es = _embed_with_progress(raw)
+    except VizAppError as exc:
+        state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
+        return False
+    cache.datasets().put(("upload", es.fingerprint), es)
+    state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
+    note = " ".join(raw.notices)
+    state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} points × {es.n_features} dims ({raw.format}). {note}".strip()))
+    return True
+
+
+def show_message() -> None:
+    """The result of the last load (success or error), as plain text."""
+    msg = state.get(state.UPLOAD_MSG)
+    if msg:
+        (st.error if msg[0] == "error" else st.success)(msg[1])
+
+
+def column_choices(es: EmbeddingSet) -> None:
+    """Pick the label column of an uploaded dataset (labels show on hover and in tables)."""
+    ds = state.get(state.DATASET) or {}
+    cols = [c for c in es.metadata.columns]
+    if ds.get("kind") != "upload" or not cols:
+        return
+    choice = st.selectbox("Label column", ["(keep current labels)"] + cols, key="label_column")
+    if choice != "(keep current labels)":
+        new = es.with_labels(choice)
+        cache.datasets().put(("upload", ds["key"]), new)
+
+
+def preview(es: EmbeddingSet, rows: int = 500) -> None:
+    """Summary line and the first rows of the table (ids, labels, metadata; no vectors)."""
+    model = f" · embedded with {es.model_name}" if es.model_name else ""
+    st.markdown(f"**Current dataset:** {es.name} · {es.n_samples:,} points · {es.n_features} dims{model}")
+    st.dataframe(es.table().head(rows), width="stretch", height=320, hide_index=True)

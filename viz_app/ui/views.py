@@ -1,0 +1,79 @@
+"""Page building blocks: the current dataset, the projection with progress, the map."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from viz_app import samples
+from viz_app.errors import VizAppError
+from viz_app.figures import scatter_map
+from viz_app.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.ui import cache, state
+
+DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit"}
+
+
+def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
+    """The session's dataset (default sample on first open) and its default colour column.
+
+    Loading a sample that needs the text encoder shows a progress bar. Returns None (and shows
+    a message) if an uploaded dataset was evicted from the server's store.
+    """
+    ds = state.get(state.DATASET) or {"kind": "sample", "key": samples.DEFAULT_SAMPLE}
+    state.put(state.DATASET, ds)
+    if ds["kind"] == "sample":
+        es = cache.datasets().get(("sample", ds["key"]))
+        if es is None:
+            slot = st.empty()
+            with slot.container():
+                bar = st.progress(0.0, text=f"Loading sample: {samples.SAMPLES[ds['key']].title}")
+                es = cache.sample(ds["key"], progress=lambda d, t: bar.progress(
+                    d / max(t, 1), text=f"Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}"))
+            slot.empty()
+        return es, DEFAULT_COLOR.get(ds["key"])
+    es = cache.datasets().get(("upload", ds["key"]))
+    if es is None:
+        st.warning("The uploaded dataset is no longer held by the server; upload it again on the Data page.")
+        return None
+    return es, None
+
+
+def compute_projection(es: EmbeddingSet, params: ProjectionParams) -> Projection | None:
+    """The projection, from cache or computed with a visible progress bar; None on error."""
+    hit = cache.projections().get((es.fingerprint, params))
+    if hit is not None:
+        return hit
+    slot = st.empty()
+    try:
+        with slot.container():
+            st.caption(f"Projecting {es.n_samples:,} points: {params.describe()}")
+            bar = st.progress(0.0, text="starting (another session may be computing the same map)")
+            proj = cache.projection(es, params, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    except VizAppError as exc:
+        slot.empty()
+        st.error(str(exc))
+        return None
+    slot.empty()
+    return proj
+
+
+def describe(es: EmbeddingSet, proj: Projection) -> str:
+    """Caption: dataset, n points, dims, reducer and its parameters, quality figure."""
+    q = ""
+    if "explained_variance_ratio" in proj.quality:
+        q = f" · explained variance {proj.quality['explained_variance_ratio']:.1%}"
+    elif "kl_divergence" in proj.quality:
+        q = f" · KL divergence {proj.quality['kl_divergence']:.3f}"
+    model = f" · model {es.model_name}" if es.model_name else ""
+    took = f" · computed in {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
+    return (f"**{es.name}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
+            f"{proj.params.describe()}{q}{took}")
+
+
+@st.fragment
+def map_view(es: EmbeddingSet, proj: Projection, color_by: str | None, size: float, opacity: float) -> None:
+    """The plotly map (WebGL in 2-D); hover shows labels, colour by a metadata column."""
+    color = es.metadata[color_by] if color_by else None
+    fig = scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color, color_name=color_by,
+                      point_size=size, opacity=opacity, revision=f"{es.fingerprint}-{hash(proj.params)}")
+    st.plotly_chart(fig, key="map", width="stretch", config={"displaylogo": False, "scrollZoom": True})

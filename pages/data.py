@@ -3,8 +3,9 @@
 import streamlit as st
 
 from viz_app.io import FORMATS
-from viz_app.ui import data_views, views
+from viz_app.ui import router, data_views, views
 
+router.ensure_router()
 st.title("Data")
 left, right = st.columns(2, gap="large")
 with left:

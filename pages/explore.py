@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from viz_app.ui import controls, views
+from viz_app.ui import router, controls, views
 
+router.ensure_router()
 st.title("Explore")
 loaded = views.current_dataset()
 if loaded is not None:

@@ -151,17 +151,27 @@ def _category_traces(coords, ids_arr, text, color, marker, hover) -> list[Any]:
     keep = list(order.index[:MAX_CATEGORIES])
     if len(order) > MAX_CATEGORIES:
         cats = np.where(pd.Series(cats).isin(keep), cats, "(other)")
-    try:  # numeric-looking categories read best in numeric order (digits 0..9, years)
-        keep = sorted(keep, key=float)
-    except ValueError:
-        pass
+    if isinstance(color.dtype, pd.CategoricalDtype):  # the column's own category order
+        rank = {str(c): i for i, c in enumerate(color.cat.categories)}
+        keep = sorted(keep, key=lambda c: rank.get(c, len(rank)))
+    else:
+        try:  # numeric-looking categories read best in numeric order (digits 0..9, years)
+            keep = sorted(keep, key=float)
+        except ValueError:
+            pass
+    names = keep + (["(other)"] if len(order) > MAX_CATEGORIES else [])
+    counts = {c: int((cats == c).sum()) for c in names}
     traces = []
-    for i, cat in enumerate(keep + (["(other)"] if len(order) > MAX_CATEGORIES else [])):
+    # largest categories are drawn first (underneath), so small ones stay visible; the legend
+    # keeps the category order through legendrank
+    for cat in sorted(names, key=lambda c: -counts[c]):
+        i = names.index(cat)
         mask = cats == cat
         col = _OTHER_COLOR if cat == "(other)" else _PALETTE[i % len(_PALETTE)]
         name = str(safe_text([cat], max_chars=40)[0])
         traces.append(_trace(coords, mask, customdata=ids_arr[mask], text=text[mask], hovertemplate=hover,
-                             marker={**marker, "color": col}, name=f"{name} ({int(mask.sum()):,})", legendgroup=name))
+                             marker={**marker, "color": col}, name=f"{name} ({counts[cat]:,})", legendgroup=name,
+                             legendrank=1000 + i))
     return traces
 
 
@@ -170,7 +180,7 @@ def _layout(fig: go.Figure, dims: int, title: str | None, legend_title: str | No
     fig.update_layout(
         template="plotly_white",
         height=height,
-        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        margin={"l": 10, "r": 10, "t": 60 if title else 36, "b": 10},
         title={"text": safe_text([title], max_chars=200)[0]} if title else None,
         legend={"title": {"text": safe_text([legend_title], max_chars=40)[0]} if legend_title else None,
                 "itemsizing": "constant", "bgcolor": "rgba(255,255,255,0.7)"},

@@ -117,7 +117,9 @@ def glove(n: int = 10_000) -> EmbeddingSet:
     rank = np.arange(1, n + 1)
     edges = [0, 100, 1000, 5000, 10_000, 50_000, GLOVE_TOTAL]
     names = ["top 100", "101-1k", "1k-5k", "5k-10k", "10k-50k", "50k+"]
-    band = pd.cut(rank, bins=edges, labels=names, right=True).astype(str)
+    band = pd.Categorical(pd.cut(rank, bins=edges, labels=names, right=True).astype(str),
+                          categories=[b for b in names if b in set(pd.cut(rank, bins=edges, labels=names).astype(str))],
+                          ordered=True)
     meta = pd.DataFrame({"frequency_rank": rank, "frequency_band": band, "kind": [_token_kind(t) for t in toks]})
     return EmbeddingSet(np.array(vectors[:n]), ids=toks, labels=toks, metadata=meta, name=f"GloVe 6B 50-d, top {n:,}")
 

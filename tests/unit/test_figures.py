@@ -38,7 +38,8 @@ def test_many_categories_are_capped_with_an_other_group():
     n = 1000
     cat = pd.Series([f"c{i % 40}" for i in range(n)])
     fig = scatter_map(_coords(n), ids=list(map(str, range(n))), labels=["l"] * n, color=cat)
-    assert len(fig.data) == MAX_CATEGORIES + 1 and fig.data[-1].name.startswith("(other)")
+    legend = sorted(fig.data, key=lambda t: t.legendrank)
+    assert len(fig.data) == MAX_CATEGORIES + 1 and legend[-1].name.startswith("(other)")
     assert sum(len(t.x) for t in fig.data) == n
 
 
@@ -71,3 +72,15 @@ def test_bad_shapes_and_ranges():
         scatter_map(_coords(3), ids=["0", "1"], labels=["a", "b", "c"])
     with pytest.raises(ParameterError):
         scatter_map(_coords(3), ids=["0", "1", "2"], labels=["a", "b", "c"], opacity=0)
+
+
+def test_legend_follows_categorical_order_then_numeric_order():
+    n = 60
+    cat = pd.Series(pd.Categorical(["low"] * 40 + ["high"] * 20, categories=["high", "low"], ordered=True))
+    fig = scatter_map(_coords(n), ids=list(map(str, range(n))), labels=["l"] * n, color=cat)
+    legend = sorted(fig.data, key=lambda t: t.legendrank)
+    assert [t.name for t in legend] == ["high (20)", "low (40)"]
+    assert [t.name for t in fig.data] == ["low (40)", "high (20)"]  # small ones drawn on top
+    digits = pd.Series([str(d) for d in [10, 2, 2, 1, 1, 1]])
+    fig = scatter_map(_coords(6), ids=list(map(str, range(6))), labels=["l"] * 6, color=digits)
+    assert [t.name.split()[0] for t in sorted(fig.data, key=lambda t: t.legendrank)] == ["1", "2", "10"]

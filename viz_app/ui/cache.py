@@ -115,9 +115,11 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
     default projection in a background thread, so the first visitor does not wait for them."""
 
     def run() -> None:
-        warm_up()
+        # the default map first (from the disk cache when `python -m viz_app.warmup` ran), then
+        # the numba compile, which holds the GIL for long stretches
         es = sample(samples.DEFAULT_SAMPLE)
         projection(es, default_params)
+        warm_up()
 
     t = threading.Thread(target=run, name="embedding-lens-warm-up", daemon=True)
     t.start()

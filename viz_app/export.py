@@ -1,0 +1,493 @@
+"""Exports for reports and for other tools: PNG/SVG/PDF and HTML figures here; tables (CSV,
+parquet) and TensorFlow Embedding Projector folders in :mod:`viz_app.export_projector`.
+
+- :func:`report_figure` restyles :func:`viz_app.figures.scatter_map` for print: white
+  background, 16 px text, a title, a caption with the dataset and projection parameters, text
+  labels for chosen ids, and SVG ``go.Scatter`` traces instead of WebGL ones (kaleido rasterises
+  WebGL into an ``<image>`` inside SVG/PDF; SVG traces stay vector graphics, one element per
+  point).
+- :func:`figure_bytes` / :func:`export_figure` render images with **kaleido** 1.x, which drives a
+  headless Chromium through choreographer. One Chromium is started lazily and kept for the
+  process (:class:`ImageRenderer`), so only the first image pays the ~2.5 s browser start.
+  HTML is plotly's ``Figure.to_html`` with plotly.js inline (works offline).
+- With ``settings=`` (:func:`viz_app.settings.settings_for`), every export writes the sidecar
+  ``<path>.settings.json`` and embeds the settings where the format allows (PNG ``tEXt``, SVG
+  ``<metadata>``, HTML ``<script type="application/json">``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Collection, Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from viz_app.errors import MissingDependencyError, ParameterError
+from viz_app.export_projector import export_projector, export_table, load_projector
+from viz_app.figures import safe_text, scatter_map
+from viz_app.model import EmbeddingSet, Projection
+from viz_app.settings import embed_in_html, embed_in_png, embed_in_svg, save_settings, sidecar_path
+
+__all__ = [
+    "FIGURE_FORMATS", "MAX_TEXT_LABELS", "report_figure", "figure_bytes", "export_figure",
+    "find_chrome", "ImageRenderer", "start_renderer", "stop_renderer",
+    "export_table", "export_projector", "load_projector",
+]  # fmt: skip
+
+FIGURE_FORMATS = ("png", "svg", "pdf", "html")
+MAX_TEXT_LABELS = 60
+CHROME_HELP = (
+    "Image export (PNG/SVG/PDF) needs Chrome or Chromium for kaleido: install it with "
+    "'apt-get install chromium' (Debian/Ubuntu) or 'plotly_get_chrome', or set BROWSER_PATH to the "
+    "browser executable. HTML export works without it."
+)
+_FONT = "Arial, Liberation Sans, Helvetica, sans-serif"
+
+
+# --- report figure ----------------------------------------------------------------------------
+
+
+def _color_values(es: EmbeddingSet, color_by: str | pd.Series | None) -> tuple[pd.Series | None, str | None]:
+    if color_by is None:
+        return None, None
+    if isinstance(color_by, str):
+        if color_by not in es.metadata.columns:
+            raise ParameterError(f"color_by={color_by!r} is not a metadata column; columns: {list(es.metadata.columns)}")
+        return es.metadata[color_by].reset_index(drop=True), color_by
+    values = pd.Series(np.asarray(color_by))
+    if len(values) != es.n_samples:
+        raise ParameterError(f"color_by has {len(values)} values for {es.n_samples} points")
+    return values, str(getattr(color_by, "name", None) or "colour")
+
+
+def _auto_point_size(n: int) -> float:
+    return 7.0 if n <= 1_000 else 5.0 if n <= 5_000 else 4.0 if n <= 20_000 else 2.5 if n <= 100_000 else 1.5
+
+
+def _as_svg_traces(fig: go.Figure) -> go.Figure:
+    """Replace WebGL ``Scattergl`` traces by SVG ``Scatter`` traces (same properties)."""
+    data = [
+        go.Scatter({k: v for k, v in t.to_plotly_json().items() if k != "type"}) if t.type == "scattergl" else t
+        for t in fig.data
+    ]
+    return go.Figure(data=data, layout=fig.layout)
+
+
+def _label_annotations(es: EmbeddingSet, coords: np.ndarray, ids: list[str], focus: str | None) -> list[dict]:
+    """One annotation per id, its arrow pointing in from outside the labelled group (less overlap)."""
+    rows = es.index_of(ids)
+    pts = coords[rows, :2].astype(float)
+    centre = pts.mean(axis=0)
+    span = np.ptp(coords[:, :2], axis=0) + 1e-12
+    out = []
+    for i, (row, pid) in enumerate(zip(rows, ids)):
+        d = (pts[i] - centre) / span
+        d = d / np.linalg.norm(d) if np.linalg.norm(d) > 1e-9 else np.array([np.cos(i * 2.4), np.sin(i * 2.4)])
+        text = str(safe_text([es.labels[row]], max_chars=40)[0])
+        is_focus = pid == focus
+        ann = {"text": f"<b>{text}</b>" if is_focus else text, "showarrow": True, "arrowhead": 0,
+               "arrowwidth": 1, "arrowcolor": "#555555", "ax": 38 * d[0], "ay": -38 * d[1],
+               "font": {"size": 17 if is_focus else 15, "color": "#111111"},
+               "bgcolor": "rgba(255,255,255,0.85)", "borderpad": 2}  # fmt: skip
+        if coords.shape[1] == 3:
+            ann.update(x=float(coords[row, 0]), y=float(coords[row, 1]), z=float(coords[row, 2]))
+        else:
+            ann.update(x=float(coords[row, 0]), y=float(coords[row, 1]), xref="x", yref="y")
+        out.append(ann)
+    return out
+
+
+def _highlight_trace(es: EmbeddingSet, coords: np.ndarray, ids: list[str], focus: str | None) -> Any:
+    rows = es.index_of(ids)
+    size = [15 if i == focus else 9 for i in ids]
+    marker = {"size": size, "color": "rgba(0,0,0,0)", "line": {"color": "#111111", "width": 1.6},
+              "symbol": ["star" if i == focus else "circle" for i in ids]}  # fmt: skip
+    common = {"mode": "markers", "marker": marker, "customdata": np.asarray(ids, dtype=object),
+              "text": safe_text(es.labels[rows]), "hovertemplate": "%{text}<extra></extra>", "showlegend": False,
+              "name": "labelled"}  # fmt: skip
+    if coords.shape[1] == 3:
+        return go.Scatter3d(x=coords[rows, 0], y=coords[rows, 1], z=coords[rows, 2], **common)
+    return go.Scatter(x=coords[rows, 0], y=coords[rows, 1], **common)
+
+
+def _caption_text(es: EmbeddingSet, projection: Projection, color_name: str | None) -> str:
+    parts = [es.name, f"{es.n_samples:,} points", projection.params.describe()]
+    if es.model_name:
+        parts.append(f"model {es.model_name}")
+    if color_name:
+        parts.append(f"colour: {color_name}")
+    return " · ".join(parts)
+
+
+def report_figure(
+    es: EmbeddingSet,
+    projection: Projection,
+    *,
+    color_by: str | pd.Series | None = None,
+    focus: str | None = None,
+    labels_for: Collection[str] = (),
+    title: str | None = None,
+    caption: bool | str = True,
+    width: int = 1200,
+    height: int = 900,
+    point_size: float | None = None,
+    opacity: float = 0.75,
+) -> go.Figure:
+    """A print-ready map: :func:`~viz_app.figures.scatter_map` restyled for reports.
+
+    Parameters
+    ----------
+    es : EmbeddingSet
+    projection : Projection
+        ``coords`` of shape (n_samples, 2 or 3), float32, computed from ``es``.
+    color_by : str or Series of length n_samples, optional
+        Metadata column name (or values) to colour by; categorical columns get a legend,
+        numeric ones with > 24 values a Viridis colour bar.
+    focus : str, optional
+        Id drawn with a star and a bold label.
+    labels_for : collection of str
+        Ids (e.g. the focus's neighbours) whose labels are drawn as text with a leader line; at
+        most :data:`MAX_TEXT_LABELS`. ``focus`` is labelled too.
+    title : str, optional
+        Default: the dataset name; ``""`` for none. Escaped.
+    caption : bool or str, default=True
+        True: one line under the plot with dataset, number of points and the projection
+        (:meth:`~viz_app.model.ProjectionParams.describe`); a str replaces it; False: none.
+    width, height : int, default=1200, 900
+        Layout size in CSS pixels, 200..4000 (images multiply it by ``scale``).
+    point_size : float, optional
+        Marker diameter in pixels, 1..30; default from n (7 px up to 1k points .. 1.5 px).
+    opacity : float, default=0.75
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        2-D maps use SVG ``go.Scatter`` traces (vector output, one ``path.point`` per point);
+        3-D maps keep ``Scatter3d`` (rendered with WebGL, raster inside SVG/PDF). Every data
+        point keeps its id in ``customdata``.
+
+    Raises
+    ------
+    ParameterError
+        ``projection`` not computed from ``es``; unknown ``color_by`` column; size out of range;
+        more than :data:`MAX_TEXT_LABELS` labels.
+    UnknownIdError
+        ``focus`` or an id of ``labels_for`` is not in ``es``.
+    """
+    if projection.coords.shape[0] != es.n_samples or (
+        projection.source_fingerprint and projection.source_fingerprint != es.fingerprint
+    ):
+        raise ParameterError(f"the projection was not computed from {es.name!r} (different vectors)")
+    if not (200 <= width <= 4000 and 200 <= height <= 4000):
+        raise ParameterError(f"width and height must be in 200..4000 px, got {width} x {height}")
+    ids = list(dict.fromkeys(([focus] if focus is not None else []) + [str(i) for i in labels_for]))
+    if len(ids) > MAX_TEXT_LABELS:
+        raise ParameterError(f"at most {MAX_TEXT_LABELS} text labels, got {len(ids)}")
+    color, cname = _color_values(es, color_by)
+    coords = projection.coords
+    size = _auto_point_size(es.n_samples) if point_size is None else point_size
+    fig = scatter_map(coords, ids=es.ids, labels=es.labels, color=color, color_name=cname, point_size=size,
+                      opacity=opacity)  # fmt: skip
+    if coords.shape[1] == 2:
+        fig = _as_svg_traces(fig)
+    if ids:
+        fig.add_trace(_highlight_trace(es, coords, ids, focus))
+    _report_layout(fig, title=es.name if title is None else title, width=width, height=height)
+    if ids and coords.shape[1] == 3:
+        fig.update_layout(scene={"annotations": _label_annotations(es, coords, ids, focus)})
+    elif ids:
+        for ann in _label_annotations(es, coords, ids, focus):
+            fig.add_annotation(**ann)
+    text = _caption_text(es, projection, cname) if caption is True else (caption or "")
+    if text:
+        fig.add_annotation(text=str(safe_text([text], max_chars=300)[0]), xref="paper", yref="paper", x=0, y=0,
+                           yshift=-6, xanchor="left", yanchor="top", showarrow=False,
+                           font={"size": 14, "color": "#555555"})  # fmt: skip
+        fig.update_layout(margin={"b": 40})
+    return fig
+
+
+def _report_layout(fig: go.Figure, *, title: str, width: int, height: int) -> None:
+    fig.update_layout(
+        template="plotly_white", width=width, height=height, autosize=False,
+        paper_bgcolor="white", plot_bgcolor="white",
+        font={"family": _FONT, "size": 16, "color": "#222222"},
+        title={"text": str(safe_text([title], max_chars=200)[0]), "x": 0.01, "xanchor": "left",
+               "font": {"size": 22}} if title else None,
+        margin={"l": 20, "r": 20, "t": 56 if title else 20, "b": 20},
+        legend={"font": {"size": 16}, "title": {"font": {"size": 16}}, "itemsizing": "constant",
+                "bgcolor": "rgba(255,255,255,0)", "borderwidth": 0, "tracegroupgap": 2},
+        uirevision=None, dragmode="zoom", hovermode="closest",
+    )  # fmt: skip
+    axis = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": "", "title": None,
+            "showline": False}
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    if fig.data and fig.data[0].type == "scatter3d":
+        fig.update_layout(dragmode="orbit")
+
+
+# --- image rendering: one shared headless Chromium via kaleido --------------------------------
+
+
+def find_chrome() -> str | None:
+    """Path of the Chrome/Chromium kaleido will use, or None.
+
+    ``BROWSER_PATH`` wins when set (as in kaleido/choreographer, without fallback); else
+    choreographer's search (a browser downloaded by ``plotly_get_chrome``, ``chromium``,
+    ``google-chrome`` ... on ``PATH``, then typical install paths).
+    """
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
+    try:
+        from choreographer.browsers.chromium import Chromium
+
+        path = Chromium.find_browser(skip_local=False)
+    except Exception:  # noqa: BLE001 - private API of choreographer; fall back to PATH
+        path = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "chrome"))), None)
+    return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+class ImageRenderer:
+    """A kaleido session (one headless Chromium) that renders figures for every thread.
+
+    Started lazily by :meth:`render` (or explicitly by :meth:`start`, e.g. in a warm-up), kept
+    until :meth:`stop` or interpreter exit. It runs its own asyncio loop in a daemon thread;
+    callers block on a ``concurrent.futures.Future``, so concurrent Streamlit sessions are safe
+    (kaleido serialises renders on its tab). If Chromium dies, the next call starts a new one.
+
+    Parameters
+    ----------
+    timeout : float, default=120
+        Seconds allowed for starting Chromium and for one render.
+    """
+
+    def __init__(self, *, timeout: float = 120.0) -> None:
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido: Any = None
+        self._atexit = False
+
+    @property
+    def running(self) -> bool:
+        """True while a Chromium session is open."""
+        return self._kaleido is not None
+
+    def start(self) -> None:
+        """Start Chromium if not running (~2.5 s).
+
+        Raises
+        ------
+        MissingDependencyError
+            kaleido is not installed, no Chrome/Chromium is found, or it cannot be started.
+        """
+        with self._lock:
+            if self._kaleido is not None:
+                return
+            try:
+                import kaleido
+            except ImportError:
+                raise MissingDependencyError("image export needs kaleido >= 1: pip install 'kaleido>=1'") from None
+            chrome = find_chrome()
+            if chrome is None:
+                where = f" (BROWSER_PATH={os.environ['BROWSER_PATH']!r} is not an executable file)" if os.environ.get(
+                    "BROWSER_PATH") else ""  # fmt: skip
+                raise MissingDependencyError(f"no Chrome/Chromium found{where}. {CHROME_HELP}")
+
+            async def _open() -> Any:
+                k = kaleido.Kaleido(n=1, mathjax=False, path=chrome, timeout=self.timeout)
+                await k.open()
+                return k
+
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="embedding-lens-kaleido", daemon=True)
+            thread.start()
+            try:
+                self._kaleido = asyncio.run_coroutine_threadsafe(_open(), loop).result(self.timeout)
+            except Exception as exc:
+                _stop_loop(loop, thread)
+                raise MissingDependencyError(f"Chromium at {chrome} could not be started ({exc!r}). {CHROME_HELP}") from exc
+            self._loop, self._thread = loop, thread
+            if not self._atexit:
+                atexit.register(self.stop)
+                self._atexit = True
+
+    def render(self, figure: Mapping[str, Any], *, fmt: str, width: int, height: int, scale: float) -> bytes:
+        """Image bytes of a figure dict (``fig.to_dict()``) in ``fmt`` ("png", "svg" or "pdf")."""
+        from choreographer.errors import BrowserClosedError, BrowserFailedError
+
+        opts = {"format": fmt, "width": width, "height": height, "scale": scale}
+        for attempt in (1, 2):
+            with self._lock:
+                self.start()
+                loop, k = self._loop, self._kaleido
+            fut = asyncio.run_coroutine_threadsafe(k.calc_fig(dict(figure), opts=opts), loop)
+            try:
+                return fut.result(self.timeout + 5)
+            except (BrowserClosedError, BrowserFailedError):
+                self.stop()  # Chromium died: start a new one once
+                if attempt == 2:
+                    raise
+            except TimeoutError:
+                fut.cancel()
+                self.stop()
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def stop(self) -> None:
+        """Close Chromium and the loop thread (no-op if not running)."""
+        with self._lock:
+            k, loop, thread = self._kaleido, self._loop, self._thread
+            self._kaleido = self._loop = self._thread = None
+        if k is None or loop is None or thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(k.close(), loop).result(15)
+        except Exception:  # noqa: BLE001 - best effort: the browser may already be gone
+            pass
+        _stop_loop(loop, thread)
+
+
+def _stop_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    if not thread.is_alive():
+        loop.close()
+
+
+#: The process-wide renderer used by :func:`figure_bytes` and :func:`export_figure`.
+RENDERER = ImageRenderer()
+
+
+def start_renderer() -> None:
+    """Start the shared Chromium now (e.g. in a background warm-up) instead of on the first image.
+
+    Raises
+    ------
+    MissingDependencyError
+        No Chrome/Chromium (the message says what to install).
+    """
+    RENDERER.start()
+
+
+def stop_renderer() -> None:
+    """Close the shared Chromium (it restarts on the next image)."""
+    RENDERER.stop()
+
+
+# --- figure export --------------------------------------------------------------------------
+
+
+def _check_size(fmt: str, scale: float, width: int | None, height: int | None) -> None:
+    if fmt not in FIGURE_FORMATS:
+        raise ParameterError(f"unknown figure format {fmt!r}; use one of {FIGURE_FORMATS}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 1 <= scale <= 4:
+        raise ParameterError(f"scale must be a number in 1..4, got {scale!r}")
+    for what, v in (("width", width), ("height", height)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 100 <= v <= 8000):
+            raise ParameterError(f"{what} must be an integer in 100..8000 px, got {v!r}")
+
+
+def figure_bytes(
+    fig: go.Figure,
+    fmt: str,
+    *,
+    scale: float = 2,
+    width: int | None = None,
+    height: int | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> bytes:
+    """Render a figure to PNG, SVG, PDF (kaleido + Chromium) or self-contained HTML (plotly).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        Usually :func:`report_figure`.
+    fmt : {"png", "svg", "pdf", "html"}
+    scale : float, default=2
+        1..4. PNG pixel size is ``(width * scale) x (height * scale)``; SVG/PDF are vector
+        (their page size is ``width x height`` CSS px); HTML ignores it.
+    width, height : int, optional
+        Layout size in CSS px, 100..8000; default the figure's own (``layout.width``/``height``),
+        else 1200 x 900.
+    settings : mapping, optional
+        Reproducibility settings (:func:`viz_app.settings.settings_for`) to embed: PNG ``tEXt``
+        chunk, SVG ``<metadata>``, HTML ``<script type="application/json">``; not in PDF.
+
+    Returns
+    -------
+    bytes
+        The file content (HTML as UTF-8, with plotly.js inline: ~4.8 MB plus the data).
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``fmt``; ``scale``, ``width`` or ``height`` out of range.
+    MissingDependencyError
+        PNG/SVG/PDF without Chrome/Chromium or kaleido (the message says what to install).
+    """
+    _check_size(fmt, scale, width, height)
+    w = int(width or fig.layout.width or 1200)
+    h = int(height or fig.layout.height or 900)
+    if fmt == "html":
+        page = fig.to_html(include_plotlyjs=True, full_html=True, default_width=f"{w}px", default_height=f"{h}px",
+                           config={"displaylogo": False, "responsive": False})  # fmt: skip
+        page = page.replace("<head>", "<head><title>Embedding Lens map</title>", 1)
+        return (embed_in_html(page, settings) if settings else page).encode("utf-8")
+    vector_scale = 1 if fmt in ("svg", "pdf") else scale  # kaleido would enlarge the SVG's width/height
+    data = RENDERER.render(fig.to_dict(), fmt=fmt, width=w, height=h, scale=vector_scale)
+    if settings and fmt == "png":
+        data = embed_in_png(data, settings)
+    elif settings and fmt == "svg":
+        data = embed_in_svg(data, settings)
+    return data
+
+
+def export_figure(
+    fig: go.Figure,
+    path: str | os.PathLike[str],
+    *,
+    scale: float = 2,
+    width: int | None = None,
+    height: int | None = None,
+    settings: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a figure to ``path``; the format comes from the suffix (.png, .svg, .pdf, .html).
+
+    See :func:`figure_bytes` for the parameters. The image is rendered before the file is
+    opened, so a failed render leaves no partial file. With ``settings``,
+    ``<path>.settings.json`` is written next to it as well.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown suffix, or a size out of range.
+    MissingDependencyError
+        PNG/SVG/PDF without Chrome/Chromium.
+    """
+    out = Path(path)
+    fmt = out.suffix.lower().lstrip(".")
+    fmt = "html" if fmt == "htm" else fmt
+    if fmt not in FIGURE_FORMATS:
+        raise ParameterError(f"cannot tell the format from {out.name!r}; use a suffix among .png .svg .pdf .html")
+    data = figure_bytes(fig, fmt, scale=scale, width=width, height=height, settings=settings)
+    out.write_bytes(data)
+    if settings:
+        save_settings(settings, sidecar_path(out))
+    return out
+

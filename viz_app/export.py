@@ -8,7 +8,8 @@ parquet) and TensorFlow Embedding Projector folders in :mod:`viz_app.export_proj
   point).
 - :func:`figure_bytes` / :func:`export_figure` render images with **kaleido** 1.x, which drives a
   headless Chromium through choreographer. One Chromium is started lazily and kept for the
-  process (:class:`ImageRenderer`), so only the first image pays the ~2.5 s browser start.
+  process (:class:`ImageRenderer`), so only the first image pays the browser start (~2.5 s on
+  an idle machine, up to 7 s on a busy one).
   HTML is plotly's ``Figure.to_html`` with plotly.js inline (works offline).
 - With ``settings=`` (:func:`viz_app.settings.settings_for`), every export writes the sidecar
   ``<path>.settings.json`` and embeds the settings where the format allows (PNG ``tEXt``, SVG
@@ -19,26 +20,27 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any, Collection, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from viz_app.errors import MissingDependencyError, ParameterError
-from viz_app.export_projector import export_projector, export_table, load_projector
+from viz_app.export_projector import check_pair, export_projector, export_table, load_projector
 from viz_app.figures import safe_text, scatter_map
 from viz_app.model import EmbeddingSet, Projection
 from viz_app.settings import embed_in_html, embed_in_png, embed_in_svg, save_settings, sidecar_path
 
 __all__ = [
-    "FIGURE_FORMATS", "MAX_TEXT_LABELS", "report_figure", "figure_bytes", "export_figure",
-    "find_chrome", "ImageRenderer", "start_renderer", "stop_renderer",
-    "export_table", "export_projector", "load_projector",
+    "FIGURE_FORMATS", "MAX_TEXT_LABELS", "ImageRenderer", "export_figure", "export_projector", "export_table",
+    "figure_bytes", "find_chrome", "load_projector", "report_figure", "start_renderer", "stop_renderer",
 ]  # fmt: skip
 
 FIGURE_FORMATS = ("png", "svg", "pdf", "html")
@@ -59,7 +61,8 @@ def _color_values(es: EmbeddingSet, color_by: str | pd.Series | None) -> tuple[p
         return None, None
     if isinstance(color_by, str):
         if color_by not in es.metadata.columns:
-            raise ParameterError(f"color_by={color_by!r} is not a metadata column; columns: {list(es.metadata.columns)}")
+            cols = list(es.metadata.columns)
+            raise ParameterError(f"color_by={color_by!r} is not a metadata column; columns: {cols}")
         return es.metadata[color_by].reset_index(drop=True), color_by
     values = pd.Series(np.asarray(color_by))
     if len(values) != es.n_samples:
@@ -80,26 +83,50 @@ def _as_svg_traces(fig: go.Figure) -> go.Figure:
     return go.Figure(data=data, layout=fig.layout)
 
 
-def _label_annotations(es: EmbeddingSet, coords: np.ndarray, ids: list[str], focus: str | None) -> list[dict]:
-    """One annotation per id, its arrow pointing in from outside the labelled group (less overlap)."""
+def _callouts(pts: np.ndarray, span: np.ndarray, plot_px: tuple[float, float]) -> tuple[np.ndarray, list[str]]:
+    """Label positions (data units) in two columns left/right of a tight group, stacked 24 px apart."""
+    upp = float(max(span[0] / plot_px[0], span[1] / plot_px[1]))  # data units per pixel (equal aspect)
+    right = pts[:, 0] >= np.median(pts[:, 0])
+    if right.all():
+        right = np.arange(len(pts)) % 2 == 0
+    out = np.empty_like(pts)
+    anchors = [""] * len(pts)
+    for side in (True, False):
+        idx = np.flatnonzero(right == side)
+        if idx.size == 0:
+            continue
+        order = idx[np.argsort(-pts[idx, 1])]  # top to bottom
+        ys = pts[order, 1].copy()
+        for j in range(1, len(ys)):
+            ys[j] = min(ys[j], ys[j - 1] - 24 * upp)
+        out[order, 1] = ys + (pts[order, 1].mean() - ys.mean())
+        out[order, 0] = pts[idx, 0].max() + 45 * upp if side else pts[idx, 0].min() - 45 * upp
+        for r in order:
+            anchors[r] = "left" if side else "right"
+    return out, anchors
+
+
+def _label_annotations(es: EmbeddingSet, coords: np.ndarray, ids: list[str], focus: str | None,
+                       plot_px: tuple[float, float]) -> list[dict]:  # fmt: skip
+    """One text label per id with a leader line; a tight 2-D group gets its labels in side columns."""
     rows = es.index_of(ids)
     pts = coords[rows, :2].astype(float)
-    centre = pts.mean(axis=0)
-    span = np.ptp(coords[:, :2], axis=0) + 1e-12
+    span = np.ptp(coords[:, :2], axis=0).astype(float) * 1.05 + 1e-12
+    tight = coords.shape[1] == 2 and bool((np.ptp(pts, axis=0) <= 0.3 * span).all())
+    place, anchors = _callouts(pts, span, plot_px) if tight else (None, None)
     out = []
     for i, (row, pid) in enumerate(zip(rows, ids)):
-        d = (pts[i] - centre) / span
-        d = d / np.linalg.norm(d) if np.linalg.norm(d) > 1e-9 else np.array([np.cos(i * 2.4), np.sin(i * 2.4)])
         text = str(safe_text([es.labels[row]], max_chars=40)[0])
-        is_focus = pid == focus
-        ann = {"text": f"<b>{text}</b>" if is_focus else text, "showarrow": True, "arrowhead": 0,
-               "arrowwidth": 1, "arrowcolor": "#555555", "ax": 38 * d[0], "ay": -38 * d[1],
-               "font": {"size": 17 if is_focus else 15, "color": "#111111"},
-               "bgcolor": "rgba(255,255,255,0.85)", "borderpad": 2}  # fmt: skip
+        ann = {"text": f"<b>{text}</b>" if pid == focus else text, "showarrow": True, "arrowhead": 0,
+               "arrowwidth": 1, "arrowcolor": "#666666", "font": {"size": 16 if pid == focus else 15},
+               "x": float(coords[row, 0]), "y": float(coords[row, 1]), "bgcolor": "rgba(255,255,255,0.8)"}  # fmt: skip
         if coords.shape[1] == 3:
-            ann.update(x=float(coords[row, 0]), y=float(coords[row, 1]), z=float(coords[row, 2]))
+            ann.update(z=float(coords[row, 2]), ax=0, ay=-30)
+        elif tight:
+            ann.update(xref="x", yref="y", axref="x", ayref="y", ax=float(place[i, 0]), ay=float(place[i, 1]),
+                       xanchor=anchors[i])  # fmt: skip
         else:
-            ann.update(x=float(coords[row, 0]), y=float(coords[row, 1]), xref="x", yref="y")
+            ann.update(xref="x", yref="y", ax=0, ay=-26)
         out.append(ann)
     return out
 
@@ -109,6 +136,9 @@ def _highlight_trace(es: EmbeddingSet, coords: np.ndarray, ids: list[str], focus
     size = [15 if i == focus else 9 for i in ids]
     marker = {"size": size, "color": "rgba(0,0,0,0)", "line": {"color": "#111111", "width": 1.6},
               "symbol": ["star" if i == focus else "circle" for i in ids]}  # fmt: skip
+    if coords.shape[1] == 3:  # Scatter3d has no star, and draws no outline on filled symbols
+        marker.update(symbol=["diamond-open" if i == focus else "circle-open" for i in ids], line={"width": 2},
+                      color="#111111")  # fmt: skip
     common = {"mode": "markers", "marker": marker, "customdata": np.asarray(ids, dtype=object),
               "text": safe_text(es.labels[rows]), "hovertemplate": "%{text}<extra></extra>", "showlegend": False,
               "name": "labelled"}  # fmt: skip
@@ -181,10 +211,7 @@ def report_figure(
     UnknownIdError
         ``focus`` or an id of ``labels_for`` is not in ``es``.
     """
-    if projection.coords.shape[0] != es.n_samples or (
-        projection.source_fingerprint and projection.source_fingerprint != es.fingerprint
-    ):
-        raise ParameterError(f"the projection was not computed from {es.name!r} (different vectors)")
+    check_pair(es, projection)
     if not (200 <= width <= 4000 and 200 <= height <= 4000):
         raise ParameterError(f"width and height must be in 200..4000 px, got {width} x {height}")
     ids = list(dict.fromkeys(([focus] if focus is not None else []) + [str(i) for i in labels_for]))
@@ -200,11 +227,13 @@ def report_figure(
     if ids:
         fig.add_trace(_highlight_trace(es, coords, ids, focus))
     _report_layout(fig, title=es.name if title is None else title, width=width, height=height)
-    if ids and coords.shape[1] == 3:
-        fig.update_layout(scene={"annotations": _label_annotations(es, coords, ids, focus)})
-    elif ids:
-        for ann in _label_annotations(es, coords, ids, focus):
-            fig.add_annotation(**ann)
+    legend_px = 0 if color is None else 110 if len(fig.data) == 1 + bool(ids) else 250
+    plot_px = (width - 40 - legend_px, height - (56 if title or title is None else 20) - 40)
+    anns = _label_annotations(es, coords, ids, focus, plot_px) if ids else []
+    if coords.shape[1] == 3:
+        fig.update_layout(scene={"annotations": anns})
+    for ann in anns if coords.shape[1] == 2 else ():
+        fig.add_annotation(**ann)
     text = _caption_text(es, projection, cname) if caption is True else (caption or "")
     if text:
         fig.add_annotation(text=str(safe_text([text], max_chars=300)[0]), xref="paper", yref="paper", x=0, y=0,
@@ -226,8 +255,7 @@ def _report_layout(fig: go.Figure, *, title: str, width: int, height: int) -> No
                 "bgcolor": "rgba(255,255,255,0)", "borderwidth": 0, "tracegroupgap": 2},
         uirevision=None, dragmode="zoom", hovermode="closest",
     )  # fmt: skip
-    axis = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": "", "title": None,
-            "showline": False}
+    axis = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": "", "title": None}
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
     if fig.data and fig.data[0].type == "scatter3d":
@@ -316,7 +344,8 @@ class ImageRenderer:
                 self._kaleido = asyncio.run_coroutine_threadsafe(_open(), loop).result(self.timeout)
             except Exception as exc:
                 _stop_loop(loop, thread)
-                raise MissingDependencyError(f"Chromium at {chrome} could not be started ({exc!r}). {CHROME_HELP}") from exc
+                msg = f"Chromium at {chrome} could not be started ({exc!r}). {CHROME_HELP}"
+                raise MissingDependencyError(msg) from exc
             self._loop, self._thread = loop, thread
             if not self._atexit:
                 atexit.register(self.stop)
@@ -351,10 +380,8 @@ class ImageRenderer:
             self._kaleido = self._loop = self._thread = None
         if k is None or loop is None or thread is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # best effort: the browser may already be gone
             asyncio.run_coroutine_threadsafe(k.close(), loop).result(15)
-        except Exception:  # noqa: BLE001 - best effort: the browser may already be gone
-            pass
         _stop_loop(loop, thread)
 
 
@@ -412,7 +439,8 @@ def figure_bytes(
     Parameters
     ----------
     fig : plotly.graph_objects.Figure
-        Usually :func:`report_figure`.
+        Usually :func:`report_figure`. For SVG/PDF, WebGL ``Scattergl`` traces are drawn as SVG
+        ``Scatter`` traces (same properties) so the points stay vector graphics.
     fmt : {"png", "svg", "pdf", "html"}
     scale : float, default=2
         1..4. PNG pixel size is ``(width * scale) x (height * scale)``; SVG/PDF are vector
@@ -444,8 +472,9 @@ def figure_bytes(
                            config={"displaylogo": False, "responsive": False})  # fmt: skip
         page = page.replace("<head>", "<head><title>Embedding Lens map</title>", 1)
         return (embed_in_html(page, settings) if settings else page).encode("utf-8")
-    vector_scale = 1 if fmt in ("svg", "pdf") else scale  # kaleido would enlarge the SVG's width/height
-    data = RENDERER.render(fig.to_dict(), fmt=fmt, width=w, height=h, scale=vector_scale)
+    vector = fmt in ("svg", "pdf")  # WebGL traces would end up as a bitmap inside the file
+    spec = (_as_svg_traces(fig) if vector else fig).to_dict()
+    data = RENDERER.render(spec, fmt=fmt, width=w, height=h, scale=1 if vector else scale)
     if settings and fmt == "png":
         data = embed_in_png(data, settings)
     elif settings and fmt == "svg":
@@ -490,4 +519,3 @@ def export_figure(
     if settings:
         save_settings(settings, sidecar_path(out))
     return out
-

@@ -13,8 +13,9 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Mapping, Sequence
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -23,11 +24,22 @@ from viz_app.errors import DataFormatError, ParameterError
 from viz_app.model import EmbeddingSet, Projection
 from viz_app.settings import save_settings, sidecar_path
 
-__all__ = ["TABLE_FORMATS", "neutralise_formulas", "map_table", "export_table", "export_projector", "load_projector"]
+__all__ = [
+    "TABLE_FORMATS", "check_pair", "export_projector", "export_table", "load_projector", "map_table",
+    "neutralise_formulas",
+]  # fmt: skip
 
 TABLE_FORMATS = ("csv", "parquet")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _COORD_NAMES = ("x", "y", "z")
+
+
+def check_pair(es: EmbeddingSet, projection: Projection) -> None:
+    """Raise ``ParameterError`` unless ``projection`` was computed from ``es`` (rows, fingerprint)."""
+    if projection.coords.shape[0] != es.n_samples or (
+        projection.source_fingerprint and projection.source_fingerprint != es.fingerprint
+    ):
+        raise ParameterError(f"the projection was not computed from {es.name!r} (different vectors)")
 
 
 def neutralise_formulas(values: pd.Series) -> pd.Series:
@@ -68,11 +80,8 @@ def map_table(es: EmbeddingSet, projection: Projection, *, clusters: Sequence[An
     ParameterError
         ``projection`` was not computed from ``es``, or ``clusters`` has the wrong length.
     """
-    if projection.coords.shape[0] != es.n_samples or (
-        projection.source_fingerprint and projection.source_fingerprint != es.fingerprint
-    ):
-        raise ParameterError(f"the projection was not computed from {es.name!r} (different vectors)")
-    cols: dict[str, Any] = {name: projection.coords[:, i] for i, name in enumerate(_COORD_NAMES[: projection.n_components])}
+    check_pair(es, projection)
+    cols: dict[str, Any] = dict(zip(_COORD_NAMES, projection.coords.T))
     cols["id"] = es.ids
     cols["label"] = es.labels
     if clusters is not None:
@@ -163,8 +172,8 @@ def _write_tensors(path: Path, values: np.ndarray) -> None:
 def _metadata_frame(es: EmbeddingSet) -> pd.DataFrame:
     labels = pd.Series(es.labels, dtype=object)
     df = pd.DataFrame({"label": labels})
-    if list(es.ids) != list(es.labels) or labels.map(lambda s: not str(s).strip()).any():
-        df["id"] = es.ids  # ids are lost otherwise; also keeps blank labels off blank lines
+    if list(es.ids) != [str(i) for i in range(es.n_samples)] or labels.map(lambda s: not str(s).strip()).any():
+        df["id"] = es.ids  # not the default row numbers: keep them (also keeps blank labels off blank lines)
     for c in es.metadata.columns:
         if str(c) not in df.columns:
             df[str(c)] = es.metadata[c].to_numpy()
@@ -181,7 +190,7 @@ def export_projector(
     """Write a folder that the TensorFlow Embedding Projector (projector.tensorflow.org) opens.
 
     Files: ``tensors.tsv`` (n_samples rows of n_features tab-separated ``%.9g`` numbers, no
-    header), ``metadata.tsv`` (``label`` [, ``id`` when ids differ from labels], then the
+    header), ``metadata.tsv`` (``label`` [, ``id`` unless the ids are the row numbers], then the
     metadata columns; a header line when there is more than one column; tabs and newlines in
     cells become spaces), ``projector_config.json`` (``{"embeddings": [{"tensorName",
     "tensorShape": [n, d], "tensorPath", "metadataPath"}]}``). With ``projection``, its
@@ -206,9 +215,8 @@ def export_projector(
         ``projection`` was not computed from ``es``.
     """
     out = Path(folder)
-    if projection is not None and (projection.coords.shape[0] != es.n_samples or (
-            projection.source_fingerprint and projection.source_fingerprint != es.fingerprint)):  # fmt: skip
-        raise ParameterError(f"the projection was not computed from {es.name!r} (different vectors)")
+    if projection is not None:
+        check_pair(es, projection)
     out.mkdir(parents=True, exist_ok=True)
     _write_tensors(out / "tensors.tsv", es.vectors)
     meta = _metadata_frame(es)

@@ -194,3 +194,68 @@ def _layout(fig: go.Figure, dims: int, title: str | None, legend_title: str | No
     else:
         ax3 = {"showticklabels": False, "title": "", "showbackground": False, "gridcolor": "#e5e5e5"}
         fig.update_layout(scene={"xaxis": ax3, "yaxis": ax3, "zaxis": ax3, "aspectmode": "data"})
+
+
+def overlay(
+    fig: go.Figure,
+    coords: NDArray[np.float32],
+    *,
+    ids: Sequence[str],
+    labels: Sequence[str],
+    focus: int | None = None,
+    neighbors: Sequence[int] = (),
+    matches: Sequence[int] = (),
+    selected: Sequence[int] = (),
+    point_size: float = 5.0,
+) -> go.Figure:
+    """Highlight rows on a map made by :func:`scatter_map` (in place; also returned).
+
+    When anything is highlighted the base traces are dimmed. Added traces, drawn on top, carry
+    their ids in ``customdata`` too, so clicking a highlighted point selects it:
+    search matches (open black rings), selected rows (dark outline), the focus's neighbours
+    (gold, with text labels) and the focus (red star, labelled).
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n_samples, 2 or 3), dtype float32
+    focus : int, optional
+        Row index of the focus item.
+    neighbors, matches, selected : sequence of int
+        Row indices (the neighbours in rank order).
+    """
+    coords = np.asarray(coords, dtype=np.float32)
+    ids_arr = np.asarray(ids, dtype=object)
+    if focus is None and not len(neighbors) and not len(matches) and not len(selected):
+        return fig
+    for t in fig.data:
+        t.marker.opacity = 0.25
+    text = safe_text(labels)
+    three_d = coords.shape[1] == 3
+    s = point_size if not three_d else max(1.0, point_size * 0.6)
+
+    def add(rows, name, marker, mode="markers"):
+        rows = np.asarray(list(rows), dtype=np.intp)
+        if rows.size == 0:
+            return
+        mask = np.zeros(len(coords), bool)
+        mask[rows] = True
+        order = rows  # keep the given order (neighbour rank) for text placement
+        kw = dict(customdata=ids_arr[order], text=text[order], hovertemplate="%{text}<extra>" + name + "</extra>",
+                  marker=marker, name=name, mode=mode, textposition="top center", legendrank=3000 + len(fig.data),
+                  textfont={"size": 12, "color": "#222"})
+        c = coords[order]
+        if three_d:
+            fig.add_trace(go.Scatter3d(x=c[:, 0], y=c[:, 1], z=c[:, 2], **kw))
+        else:
+            fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], **kw))
+
+    add(matches, f"matches ({len(matches):,})",
+        {"size": s + 6, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "#111"}, "symbol": "circle-open" if three_d else "circle"})
+    add(selected, f"selected ({len(selected):,})",
+        {"size": s + 2, "color": "#1f77b4", "line": {"width": 1, "color": "#08306b"}})
+    add(neighbors, f"neighbours ({len(neighbors)})",
+        {"size": s + 5, "color": "#ffb000", "line": {"width": 1, "color": "#5c3d00"}}, mode="markers+text")
+    if focus is not None:
+        add([focus], "focus", {"size": s + 12, "color": "#d62728", "symbol": "star" if not three_d else "diamond",
+                               "line": {"width": 1, "color": "#4a0000"}}, mode="markers+text")
+    return fig

@@ -307,14 +307,34 @@ def _osa(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _edits1(q: str) -> set[str]:
+    """Strings one deletion, transposition, substitution or insertion away (Norvig's speller)."""
+    letters = set("abcdefghijklmnopqrstuvwxyz0123456789-'") | set(q)
+    splits = [(q[:i], q[i:]) for i in range(len(q) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in letters}
+        | {a + c + b for a, b in splits for c in letters}
+    )
+
+
 def _suggest(query: str, labels: NDArray[np.object_], n: int = 3) -> list[str]:
-    """Up to ``n`` labels close to ``query``: difflib's candidates (ratio >= 0.6), re-ranked by
-    edit distance with transpositions, then by equal length (typos rarely change it)."""
-    near = [w for w in labels if abs(len(w) - len(query)) <= max(2, len(query) // 2)]
-    cands = difflib.get_close_matches(query, near, n=4 * n, cutoff=0.6)
+    """Up to ``n`` labels close to ``query``, case-insensitively: first those one edit away
+    (in row order: most frequent first in frequency-ordered sets like GloVe), then difflib's closest (ratio >= 0.6), re-ranked by
+    edit distance with transpositions."""
+    first: dict[str, tuple[int, str]] = {}
+    for i, w in enumerate(labels):
+        first.setdefault(w.lower(), (i, w))
     q = query.lower()
-    ranked = sorted(enumerate(cands), key=lambda t: (_osa(q, t[1].lower()), abs(len(t[1]) - len(q)), t[0]))
-    return [c for _, c in ranked[:n]]
+    hits = sorted((e != q,) + first[e] for e in _edits1(q) | {q} if e in first)
+    out = [w for _, _, w in hits[:n]]
+    if len(out) < n:
+        near = [w for w in first if abs(len(w) - len(q)) <= max(2, len(q) // 2) and first[w][1] not in out]
+        cands = difflib.get_close_matches(q, near, n=4 * n, cutoff=0.6)
+        ranked = sorted(enumerate(cands), key=lambda t: (_osa(q, t[1]), abs(len(t[1]) - len(q)), t[0]))
+        out += [first[c][1] for _, c in ranked[: n - len(out)]]
+    return out
 
 
 def _row_of(es: EmbeddingSet, query: str) -> int:

@@ -27,19 +27,20 @@ import re
 import struct
 import sys
 import zlib
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 
 __all__ = [
-    "SETTINGS_FORMAT", "SETTINGS_VERSION", "LIBRARIES", "HTML_ELEMENT_ID", "PNG_KEYWORD",
-    "settings_for", "validate_settings", "save_settings", "load_settings", "settings_json",
-    "params_from_settings", "check_fingerprint", "sidecar_path", "library_versions",
-    "embed_in_png", "embed_in_svg", "embed_in_html", "extract_settings",
+    "HTML_ELEMENT_ID", "LIBRARIES", "PNG_KEYWORD", "SETTINGS_FORMAT", "SETTINGS_VERSION",
+    "check_fingerprint", "embed_in_html", "embed_in_png", "embed_in_svg", "extract_settings",
+    "library_versions", "load_settings", "params_from_settings", "save_settings", "settings_for",
+    "settings_json", "sidecar_path", "validate_settings",
 ]  # fmt: skip
 
 SETTINGS_FORMAT = "embedding-lens/settings"
@@ -150,7 +151,7 @@ def settings_for(
     settings = {
         "format": SETTINGS_FORMAT,
         "version": SETTINGS_VERSION,
-        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset": {
             "name": es.name,
             "fingerprint": es.fingerprint,
@@ -173,17 +174,17 @@ def settings_for(
 def _check(obj: Mapping[str, Any], schema: Mapping[str, Any], where: str, file: str | None) -> None:
     for key in obj:
         if key not in schema:
-            raise DataFormatError(f"unknown key {where}{key!r}; allowed: {sorted(schema)}", file=file)
+            raise DataFormatError(f"unknown key '{where}{key}'; allowed: {sorted(schema)}", file=file)
     for key, (kind, required) in schema.items():
         if key not in obj:
             if required:
-                raise DataFormatError(f"missing key {where}{key!r}", file=file)
+                raise DataFormatError(f"missing key '{where}{key}'", file=file)
             continue
         value = obj[key]
         types = (dict,) if isinstance(kind, dict) else kind
         if isinstance(value, bool) or not isinstance(value, types):
             names = " or ".join("null" if t is _NONE else {"dict": "object"}.get(t.__name__, t.__name__) for t in types)
-            raise DataFormatError(f"key {where}{key!r} must be {names}, got {type(value).__name__} {value!r:.60}",
+            raise DataFormatError(f"key '{where}{key}' must be {names}, got {type(value).__name__} {value!r:.60}",
                                   file=file)  # fmt: skip
         if isinstance(kind, dict):
             _check(value, kind, f"{where}{key}.", file)
@@ -341,7 +342,8 @@ def check_fingerprint(es: EmbeddingSet, settings: Mapping[str, Any]) -> None:
         saved = f"{ds.get('name', '?')!r} ({ds.get('n_samples', '?')} x {ds.get('n_features', '?')})"
         raise ParameterError(
             f"the settings were saved for {saved}, fingerprint {ds['fingerprint'][:12]}…; the loaded set "
-            f"{es.name!r} ({es.n_samples} x {es.n_features}) has fingerprint {es.fingerprint[:12]}…: the vectors differ"
+            f"{es.name!r} ({es.n_samples} x {es.n_features}) has fingerprint {es.fingerprint[:12]}…: "
+            "the vectors differ"
         )
 
 
@@ -411,8 +413,8 @@ def extract_settings(data: bytes) -> str | None:
     if data.startswith(_PNG_SIGNATURE):
         return _png_text(data)
     text = data[: 64 << 20].decode("utf-8", "replace")
-    m = re.search(rf'<script type="application/json" id="{HTML_ELEMENT_ID}">(.*?)</script>', text, re.S)
+    m = re.search(rf'<script type="application/json" id="{HTML_ELEMENT_ID}">(.*?)</script>', text, re.DOTALL)
     if m:
         return m.group(1)
-    m = re.search(rf'<metadata id="{HTML_ELEMENT_ID}">(.*?)</metadata>', text, re.S)
+    m = re.search(rf'<metadata id="{HTML_ELEMENT_ID}">(.*?)</metadata>', text, re.DOTALL)
     return html.unescape(m.group(1)) if m else None

@@ -91,3 +91,18 @@ def preview(es: EmbeddingSet, rows: int = 500) -> None:
     model = f" · embedded with {es.model_name}" if es.model_name else ""
     st.markdown(f"**Current dataset:** {es.name} · {es.n_samples:,} points · {es.n_features} dims{model}")
     st.dataframe(es.table().head(rows), width="stretch", height=320, hide_index=True)
+
+
+def settings_loader(current: EmbeddingSet | None) -> None:
+    """Upload a settings JSON (or an exported PNG/SVG/HTML that embeds it) to re-create a map."""
+    from viz_app.ui import viewstate
+
+    f = st.file_uploader("Load settings (.settings.json, or an exported PNG/SVG/HTML)", key="upload_settings",
+                         type=["json", "png", "svg", "html"])
+    if f is None or state.get("_settings_sig") == f.file_id:
+        return
+    state.put("_settings_sig", f.file_id)
+    try:
+        state.put(state.UPLOAD_MSG, ("success", viewstate.load_settings_file(f.getvalue(), current)))
+    except VizAppError as exc:
+        state.put(state.UPLOAD_MSG, ("error", f"Could not load these settings. {exc}"))

@@ -1,10 +1,10 @@
-"""Keep the app on its explicit router (``st.navigation`` in ``streamlit_app.py``).
+"""The app's explicit router (``st.navigation``), used by ``streamlit_app.py`` and the pages.
 
 Streamlit treats a ``pages/`` folder as the old automatic page discovery until
 ``st.navigation`` first runs in the server process. If a visitor's very first request is a
 sub-page URL (``/data``), Streamlit would run that page alone: no router, no wide layout,
-file-name navigation. Each page calls :func:`ensure_router` first; in that case it switches
-the process to the router and reruns, which then shows the same page through the router.
+file-name navigation. Each page calls :func:`ensure_router` first; in that case it runs the
+router itself (which shows the same page through it) and stops.
 """
 
 from __future__ import annotations
@@ -12,9 +12,26 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from viz_app.ui.cache import start_warm_up
+from viz_app.warmup import DEFAULT_VIEW
+
+
+def run_app() -> None:
+    """Page config, the one-time warm-up, and the navigation between the pages."""
+    st.set_page_config(page_title="Embedding Lens", page_icon=":material/scatter_plot:", layout="wide")
+    start_warm_up(DEFAULT_VIEW)
+    nav = st.navigation(
+        [
+            st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:", default=True),
+            st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
+        ]
+    )
+    nav.run()
+
 
 def ensure_router() -> None:
-    """Rerun through the entry script's ``st.navigation`` if this page was run on its own."""
+    """If this page runs without the router (see module docstring), run it through the router."""
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        run_app()
+        st.stop()

@@ -22,6 +22,15 @@ UPLOAD_MSG = "upload_message"  # (kind, text) shown once on the Data page
 UPLOAD_RAW = "upload_raw_key"  # store key of the last parsed upload (RawData)
 UPLOAD_SIG = "upload_signature"  # (name, size) of the last processed upload, not to parse it twice
 
+FOCUS = "focus"  # (fingerprint, id) of the focus item
+SELECTION = "selection"  # (fingerprint, tuple of ids) from a box/lasso selection
+LAST_EVENT = "last_map_event"  # signature of the last plotly selection event handled
+K = "k"
+NN_METRIC = "nn_metric"
+SEARCH = "search"
+SEARCH_REGEX = "search_regex"
+CLUSTERS = "clusters"  # dict of cluster settings or None
+
 NO_COLOR = "(none)"
 
 
@@ -33,3 +42,9 @@ def get(key: str, default: Any = None) -> Any:
 def put(key: str, value: Any) -> None:
     """Set ``st.session_state[key]``."""
     st.session_state[key] = value
+
+
+def for_set(key: str, fingerprint: str):
+    """The value stored as ``(fingerprint, value)`` under ``key`` if it belongs to this set."""
+    v = st.session_state.get(key)
+    return v[1] if isinstance(v, tuple) and len(v) == 2 and v[0] == fingerprint else None

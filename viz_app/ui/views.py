@@ -6,7 +6,6 @@ import streamlit as st
 
 from viz_app import samples
 from viz_app.errors import VizAppError
-from viz_app.figures import scatter_map
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 from viz_app.ui import cache, state
 
@@ -33,9 +32,17 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
         return es, DEFAULT_COLOR.get(ds["key"])
     es = cache.datasets().get(("upload", ds["key"]))
     if es is None:
-        st.warning("The uploaded dataset is no longer held by the server; upload it again on the Data page.")
+        st.warning("This dataset is no longer held by the server; load or upload it again on the Data page.")
         return None
     return es, None
+
+
+def reset_button() -> None:
+    """For an isolated subset: a button back to the whole dataset it came from."""
+    ds = state.get(state.DATASET) or {}
+    if ds.get("kind") == "subset" and st.button("Reset: back to the whole dataset", key="reset_subset"):
+        state.put(state.DATASET, ds.get("parent") or {"kind": "sample", "key": samples.DEFAULT_SAMPLE})
+        st.rerun()
 
 
 def compute_projection(es: EmbeddingSet, params: ProjectionParams) -> Projection | None:
@@ -68,12 +75,3 @@ def describe(es: EmbeddingSet, proj: Projection) -> str:
     took = f" · computed in {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
     return (f"**{es.name}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
             f"{proj.params.describe()}{q}{took}")
-
-
-@st.fragment
-def map_view(es: EmbeddingSet, proj: Projection, color_by: str | None, size: float, opacity: float) -> None:
-    """The plotly map (WebGL in 2-D); hover shows labels, colour by a metadata column."""
-    color = es.metadata[color_by] if color_by else None
-    fig = scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color, color_name=color_by,
-                      point_size=size, opacity=opacity, revision=f"{es.fingerprint}-{hash(proj.params)}")
-    st.plotly_chart(fig, key="map", width="stretch", config={"displaylogo": False, "scrollZoom": True})

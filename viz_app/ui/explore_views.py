@@ -1,0 +1,194 @@
+"""The interactive part of the Explore page: map clicks, neighbours, search and selection.
+
+Everything here runs inside one ``st.fragment``: a click, a table row, a search or a selection
+reruns only the fragment, never the projection. Plot events map back to rows through the
+``customdata`` ids (colouring by category splits traces, so point indices are per-trace).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from viz_app.errors import VizAppError
+from viz_app.figures import overlay, scatter_map
+from viz_app.model import EmbeddingSet, Projection
+from viz_app.neighbors import METRICS, most_similar
+from viz_app.search import search
+from viz_app.ui import cache, click3d, export_views, state, viewstate
+
+
+def _focus_row(es: EmbeddingSet) -> int | None:
+    fid = state.for_set(state.FOCUS, es.fingerprint)
+    if fid is None:
+        return None
+    try:
+        return int(es.index_of([fid])[0])
+    except VizAppError:
+        return None
+
+
+def set_focus(es: EmbeddingSet, item_id: str | None) -> None:
+    """Make ``item_id`` the focus (None clears it)."""
+    state.put(state.FOCUS, (es.fingerprint, item_id) if item_id is not None else None)
+
+
+def _handle_map_event(es: EmbeddingSet, event) -> bool:
+    """A click focuses a point; a box/lasso fills the selection. True if the state changed."""
+    sel = getattr(event, "selection", None) if event is not None else None
+    if not sel:
+        return False
+    pts = sel.get("points", [])
+    area = bool(sel.get("box") or sel.get("lasso"))
+    ids = tuple(str(p["customdata"]) for p in pts if p.get("customdata") is not None)
+    sig = (es.fingerprint, area, ids)
+    if sig == state.get(state.LAST_EVENT) or not ids:
+        return False
+    state.put(state.LAST_EVENT, sig)
+    if area:
+        state.put(state.SELECTION, (es.fingerprint, tuple(dict.fromkeys(ids))))
+    else:
+        set_focus(es, ids[0])
+    return True
+
+
+def _search_box(es: EmbeddingSet) -> np.ndarray:
+    c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+    pattern = c1.text_input("Search labels and text", key=state.SEARCH, placeholder="e.g. king, or ^new with regex")
+    regex = c2.toggle("Regex", key=state.SEARCH_REGEX)
+    try:
+        return search(es, pattern or "", regex=regex)
+    except VizAppError as exc:
+        st.warning(str(exc))
+        return np.empty(0, dtype=np.intp)
+
+
+def _matches_panel(es: EmbeddingSet, matches: np.ndarray) -> None:
+    if not st.session_state.get(state.SEARCH):
+        return
+    st.caption(f"{len(matches):,} match{'es' if len(matches) != 1 else ''} highlighted on the map")
+    if len(matches):
+        shown = matches[:500]
+        pick = st.selectbox("Focus a match", [None] + [int(r) for r in shown], key="match_pick",
+                            format_func=lambda r: "—" if r is None else str(es.labels[r]))
+        if pick is not None and es.ids[pick] != state.for_set(state.FOCUS, es.fingerprint):
+            set_focus(es, str(es.ids[pick]))
+            st.session_state.pop("match_pick", None)
+            st.rerun(scope="fragment")
+
+
+def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | None:
+    st.subheader("Nearest neighbours")
+    c1, c2 = st.columns(2)
+    k = c1.slider("k", 1, min(50, es.n_samples - 1), min(10, es.n_samples - 1), key=state.K)
+    metric = c2.selectbox("Metric", METRICS, key=state.NN_METRIC, help="In the original embedding space, not on the map.")
+    if focus is None:
+        st.info("Click a point on the map (or search and pick a match) to see its nearest neighbours "
+                "in the original space.")
+        return None
+    st.text(f"Focus: {es.labels[focus]}")
+    t0 = time.perf_counter()
+    nn = most_similar(es, int(focus), k=k, metric=metric)
+    ms = (time.perf_counter() - t0) * 1000
+    table = nn.drop(columns=["row"] + (["id"] if (nn["id"] == nn["label"]).all() else []))
+    ev = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                      key=f"nn_table_{es.fingerprint[:8]}_{es.ids[focus]}", height=min(38 + 35 * len(table), 420))
+    st.caption(f"Exact search over {es.n_samples:,} vectors ({metric}) in {ms:.0f} ms. Click a row to move the focus.")
+    rows = ev.selection.rows if ev is not None else []
+    if rows:
+        set_focus(es, str(nn.iloc[rows[0]]["id"]))
+        st.rerun(scope="fragment")
+    if st.button("Clear focus", key="clear_focus"):
+        set_focus(es, None)
+        st.rerun(scope="fragment")
+    return nn
+
+
+def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
+    ids = state.for_set(state.SELECTION, es.fingerprint)
+    if not ids:
+        st.caption("Box or lasso select on the 2-D map (toolbar, top right) to list a region's points.")
+        return
+    rows = es.index_of(list(ids))
+    st.subheader(f"Selection: {len(rows):,} points")
+    table = es.table().iloc[rows].reset_index(drop=True)
+    st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 360))
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download CSV", data=_selection_csv(es, proj, rows), file_name="selection.csv",
+                       mime="text/csv", key="sel_csv")
+    if c2.button("Isolate (re-project these)", key="isolate", disabled=len(rows) < 5,
+                 help="Make the selection the current dataset and project it on its own."):
+        isolate(es, rows, f"{es.name} — selection of {len(rows):,}")
+    if c3.button("Clear selection", key="clear_sel"):
+        state.put(state.SELECTION, None)
+        st.rerun(scope="fragment")
+
+
+def _selection_csv(es: EmbeddingSet, proj: Projection, rows: np.ndarray) -> bytes:
+    from viz_app.export_projector import map_table, neutralise_formulas
+
+    df = map_table(es, proj).iloc[rows]
+    for c in df.columns:
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            df[c] = neutralise_formulas(df[c])
+    return df.to_csv(index=False).encode("utf-8")
+
+
+def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
+    """Make a subset the current dataset (re-projected on its own); Reset returns to the parent."""
+    sub = es.subset(np.asarray(rows), name=name)
+    cache.datasets().put(("upload", sub.fingerprint), sub)
+    parent = state.get(state.DATASET)
+    state.put(state.DATASET, {"kind": "subset", "key": sub.fingerprint, "name": name,
+                              "parent": parent if parent and parent.get("kind") != "subset" else (parent or {}).get("parent")})
+    st.rerun()
+
+
+@st.fragment
+def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_name: str | None,
+             size: float, opacity: float, annotations: list | None = None, clusters=None, params=None) -> None:
+    """Map + panels; reruns on its own when the user clicks, searches or selects."""
+    matches = _search_box(es)
+    requested = viewstate.pending_focus(es)
+    if requested is not None:
+        set_focus(es, requested)
+    focus = _focus_row(es)
+    viewstate.write_query_params(params or proj.params, color_name, str(es.ids[focus]) if focus is not None else None)
+    left, right = st.columns([5, 2], gap="small")
+    with right:
+        _matches_panel(es, matches)
+        try:
+            nn = _neighbours_panel(es, focus)
+        except VizAppError as exc:
+            st.error(str(exc))
+            nn = None
+    sel_ids = state.for_set(state.SELECTION, es.fingerprint) or ()
+    fig = scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color, color_name=color_name,
+                      point_size=size, opacity=opacity, revision=f"{es.fingerprint}-{hash(proj.params)}")
+    overlay(fig, proj.coords, ids=es.ids, labels=es.labels, focus=focus,
+            neighbors=nn["row"].tolist() if nn is not None else (), matches=matches,
+            selected=es.index_of(list(sel_ids)) if sel_ids else (), point_size=size)
+    for a in annotations or []:
+        fig.add_annotation(a)
+    with left:
+        if proj.n_components == 2:
+            event = st.plotly_chart(fig, key=f"map2d_{es.fingerprint[:8]}", width="stretch", on_select="rerun",
+                                    selection_mode=("points", "box", "lasso"),
+                                    config={"displaylogo": False, "scrollZoom": True})
+            if _handle_map_event(es, event):
+                st.rerun(scope="fragment")
+        else:
+            st.plotly_chart(fig, key=f"map3d_{es.fingerprint[:8]}", width="stretch",
+                            config={"displaylogo": False})
+            clicked = click3d.clicked_id()
+            if clicked is not None and clicked != state.for_set(state.FOCUS, es.fingerprint):
+                set_focus(es, clicked)
+                st.rerun(scope="fragment")
+    _selection_panel(es, proj)
+    export_views.export_panel(
+        es, proj, color_by=color_name, focus=str(es.ids[focus]) if focus is not None else None,
+        labels_for=nn["id"].tolist() if nn is not None else [], dataset_ref=state.get(state.DATASET) or {},
+        clusters=clusters)

@@ -1,0 +1,110 @@
+"""Shareable view state: the URL query string and the settings JSON.
+
+The query string holds the bundled sample, reducer, its parameters, colour and focus, so a
+copied link reopens the same view (uploads cannot be fetched from a link: their settings JSON
+re-creates the map once the same file is loaded). Values from a URL or a settings file pass
+through :func:`viz_app.project.make_params`; anything invalid is ignored with a notice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from viz_app import samples
+from viz_app.errors import VizAppError
+from viz_app.model import EmbeddingSet, ProjectionParams
+from viz_app.project import make_params
+from viz_app.settings import check_fingerprint, load_settings, params_from_settings
+from viz_app.ui import state
+
+_PENDING_FOCUS = "_pending_focus"
+_APPLIED = "_url_applied"
+_PARAM_KEYS = {"perplexity": state.PERPLEXITY, "n_neighbors": state.N_NEIGHBORS, "min_dist": state.MIN_DIST,
+               "metric": state.METRIC}
+
+
+def _apply_params(p: ProjectionParams, color_by: str | None) -> None:
+    values = {state.REDUCER: p.reducer, state.DIMS: p.n_components, state.SEED: p.random_state}
+    for field, key in _PARAM_KEYS.items():
+        if getattr(p, field) is not None and (field != "metric" or p.reducer != "pca"):
+            values[key] = getattr(p, field)
+    if color_by is not None:
+        values[state.COLOR_BY] = color_by
+    for key, value in values.items():
+        state.put(key, value)
+        st.session_state.pop(f"_w_{key}", None)  # widgets re-initialise from the new value
+
+
+def apply_query_params() -> None:
+    """Once per session: take sample, projection settings, colour and focus from the URL."""
+    if state.get(_APPLIED):
+        return
+    state.put(_APPLIED, True)
+    qp = st.query_params
+    if not qp:
+        return
+    try:
+        if qp.get("sample") in samples.SAMPLES:
+            state.put(state.DATASET, {"kind": "sample", "key": qp["sample"]})
+        kw: dict[str, Any] = {}
+        for name, conv in (("perplexity", float), ("n_neighbors", int), ("min_dist", float), ("metric", str)):
+            if name in qp:
+                kw[name] = conv(qp[name])
+        reducer = qp.get("reducer", "umap")
+        own = {"pca": (), "tsne": ("perplexity", "metric"), "umap": ("n_neighbors", "min_dist", "metric")}.get(reducer, ())
+        p = make_params(reducer, n_components=int(qp.get("dims", 2)), random_state=int(qp.get("seed", 0)),
+                        **{k: v for k, v in kw.items() if k in own})
+        _apply_params(p, qp.get("color"))
+        if qp.get("focus"):
+            state.put(_PENDING_FOCUS, qp["focus"])
+    except (VizAppError, ValueError) as exc:
+        st.toast(f"Some link settings were ignored: {exc}")
+
+
+def pending_focus(es: EmbeddingSet) -> str | None:
+    """The focus id requested by the URL, once, if it exists in ``es``."""
+    fid = st.session_state.pop(_PENDING_FOCUS, None)
+    return fid if fid is not None and fid in set(es.ids) else None
+
+
+def write_query_params(params: ProjectionParams, color_by: str | None, focus: str | None) -> None:
+    """Mirror the current view into the URL (only for bundled samples)."""
+    ds = state.get(state.DATASET) or {}
+    if ds.get("kind") != "sample":
+        if st.query_params:
+            st.query_params.clear()
+        return
+    qp = {"sample": ds["key"], "reducer": params.reducer, "dims": str(params.n_components),
+          "seed": str(params.random_state)}
+    for k, v in params.as_dict().items():
+        if k in ("perplexity", "n_neighbors", "min_dist", "metric"):
+            qp[k] = f"{v:g}" if isinstance(v, float) else str(v)
+    if color_by:
+        qp["color"] = color_by
+    if focus:
+        qp["focus"] = focus
+    if dict(st.query_params) != qp:
+        st.query_params.from_dict(qp)
+
+
+def load_settings_file(data: bytes, current: EmbeddingSet | None) -> str:
+    """Apply a settings JSON (or an export that embeds one); returns a message for the user.
+
+    Raises
+    ------
+    VizAppError
+        Invalid settings, or they belong to other data than any sample or the current set.
+    """
+    s = load_settings(data)
+    ref = s["dataset"].get("ref") or {}
+    if ref.get("kind") == "sample" and ref.get("key") in samples.SAMPLES:
+        state.put(state.DATASET, {"kind": "sample", "key": ref["key"]})
+    elif current is not None:
+        check_fingerprint(current, s)
+    else:
+        raise VizAppError("these settings are for an uploaded file: upload the same file first")
+    p = params_from_settings(s)
+    _apply_params(p, (s.get("view") or {}).get("color_by"))
+    return f"Settings loaded for {s['dataset']['name']}: {p.describe()}. Open the map to see it."

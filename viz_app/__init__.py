@@ -20,7 +20,12 @@ from viz_app.errors import (
     UnknownIdError,
     VizAppError,
 )
+from viz_app.export import export_figure, figure_bytes, report_figure
+from viz_app.export_projector import export_projector, export_table, load_projector
 from viz_app.figures import scatter_map
+from viz_app.neighbors import knn_indices, most_similar
+from viz_app.search import search
+from viz_app.settings import check_fingerprint, load_settings, params_from_settings, save_settings, settings_for
 from viz_app.io import FORMATS, RawData, load, read, to_embedding_set
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 from viz_app.project import REDUCERS, make_params, project, trustworthiness, warm_up
@@ -32,6 +37,9 @@ __all__ = [
     "embed_texts", "encode", "register_encoder", "available_encoders", "DEFAULT_MODEL",
     "project", "make_params", "trustworthiness", "warm_up", "REDUCERS",
     "scatter_map", "load_sample", "SAMPLES",
+    "most_similar", "knn_indices", "search",
+    "report_figure", "export_figure", "figure_bytes", "export_table", "export_projector", "load_projector",
+    "settings_for", "save_settings", "load_settings", "params_from_settings", "check_fingerprint",
     "VizAppError", "DataFormatError", "ParameterError", "ExpressionError", "UnknownIdError",
     "MissingDependencyError", "ResourceLimitError",
 ]  # fmt: skip

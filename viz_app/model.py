@@ -170,9 +170,10 @@ class EmbeddingSet:
         """
         from viz_app.errors import UnknownIdError
 
-        pos = pd.Index(self.ids).get_indexer(np.atleast_1d(np.asarray(ids, dtype=object)))
+        wanted = np.atleast_1d(np.asarray(ids, dtype=object))
+        pos = pd.Index(self.ids).get_indexer(wanted)
         if (pos < 0).any():
-            missing = np.atleast_1d(ids)[np.flatnonzero(pos < 0)[0]]
+            missing = str(wanted[np.flatnonzero(pos < 0)[0]])
             raise UnknownIdError(f"id {missing!r} is not in {self.name!r}")
         return pos.astype(np.intp)
 

@@ -119,6 +119,12 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
         # the numba compile, which holds the GIL for long stretches
         es = sample(samples.DEFAULT_SAMPLE)
         projection(es, default_params)
+        try:  # the shared Chromium for PNG/SVG/PDF export (absent Chrome: the panel says so)
+            from viz_app.export import start_renderer
+
+            start_renderer()
+        except Exception:  # noqa: BLE001 - export is optional; the panel reports the reason
+            pass
         warm_up()
 
     t = threading.Thread(target=run, name="embedding-lens-warm-up", daemon=True)

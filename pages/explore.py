@@ -1,4 +1,4 @@
-"""Explore: the map of the current dataset; click, search, select."""
+"""Explore: the map of the current dataset; click, search, select, cluster."""
 
 import streamlit as st
 
@@ -13,9 +13,18 @@ if loaded is not None:
     views.reset_button()
     with st.sidebar:
         params = controls.projection_controls(es)
-        color_by, size, opacity = controls.display_controls(es, default_color)
+        clus = controls.cluster_controls(es)
+        color_by, size, opacity = controls.display_controls(es, "cluster" if clus else default_color,
+                                                            extra=["cluster"] if clus else [])
     proj = views.compute_projection(es, params) if params is not None else None
     if proj is not None:
         st.markdown(views.describe(es, proj))
-        color = es.metadata[color_by] if color_by else None
-        explore_views.explorer(es, proj, color, color_by, size, opacity, params=params)
+        found = views.compute_clusters(es, proj, clus) if clus else None
+        clustering, table = found if found else (None, None)
+        if color_by == "cluster" and clustering is not None:
+            color = views.cluster_colors(clustering, table)
+        else:
+            color = es.metadata[color_by] if color_by in es.metadata.columns else None
+        explore_views.explorer(es, proj, color, color_by if color is not None else None, size, opacity, params=params,
+                               annotations=views.cluster_annotations(proj, clustering, table) if clustering else None,
+                               clusters=clustering.labels_ if clustering else None, cluster_table=table)

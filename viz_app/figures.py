@@ -29,6 +29,7 @@ _PALETTE = (
     "#756bb1 #636363 #fd8d3c #74c476"
 ).split()
 _OTHER_COLOR = "#c7c7c7"
+NOISE = "noise"  # HDBSCAN's noise category is drawn grey, like "(other)"
 
 
 def safe_text(values: Sequence[Any], *, max_chars: int = MAX_LABEL_CHARS) -> NDArray[np.object_]:
@@ -167,7 +168,7 @@ def _category_traces(coords, ids_arr, text, color, marker, hover) -> list[Any]:
     for cat in sorted(names, key=lambda c: -counts[c]):
         i = names.index(cat)
         mask = cats == cat
-        col = _OTHER_COLOR if cat == "(other)" else _PALETTE[i % len(_PALETTE)]
+        col = _OTHER_COLOR if cat in ("(other)", NOISE) else _PALETTE[i % len(_PALETTE)]
         name = str(safe_text([cat], max_chars=40)[0])
         traces.append(_trace(coords, mask, customdata=ids_arr[mask], text=text[mask], hovertemplate=hover,
                              marker={**marker, "color": col}, name=f"{name} ({counts[cat]:,})", legendgroup=name,

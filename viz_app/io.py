@@ -12,11 +12,28 @@ only breaks ties:
 3. first line tab-separated numbers only -> Embedding Projector tensors (no header);
 4. first line ``word v1 v2 ...`` (single spaces) or ``N D`` -> word2vec/GloVe text (gensim);
 5. same field count (>= 2) on >= 80 % of the first 50 lines under tab, comma or semicolon, or a
-   ``.csv``/``.tsv`` name -> table (pandas); the first line is a header unless it is numeric;
+   ``.csv``/``.tsv`` name -> table (pandas); the first line is a header unless it is numeric.
+   Decimal commas: a tab- or semicolon-separated table whose numbers are mostly written ``1,5``
+   is read with ``decimal=","`` (``1,5`` is 1.5, with a notice); in a comma-separated file an
+   unquoted ``1,5`` is two fields and the row is refused as having too many fields;
 6. anything else -> plain text, one item per non-blank line, to embed.
 
 Every problem raises :class:`~viz_app.errors.DataFormatError` naming the file and, when known,
-the 1-based row (the line number in a text file) and the column. No Streamlit here.
+the 1-based row (the line number in a text file) and the column. Among what is refused: a
+record with too few or too many fields (pandas would pad or shift it silently), an unclosed
+quote, a repeated column name (pandas would rename it ``x.1``), NUL bytes, UTF-16 without a
+byte-order mark, a cell that is empty, NaN, infinite or beyond float32 range in a vector
+column, vectors of different lengths or of one dimension, pickled ``.npy``/``.npz`` content
+(never unpickled), a truncated ``.npy``.
+
+Budgets (:mod:`viz_app.limits`) are checked before memory is allocated: file size; rows x
+columns of a table counted by the csv module before pandas parses it; shapes declared by
+``.npy`` headers; the zip directory and member headers of an ``.npz``; parquet footer row
+counts and sizes; texts to embed. Over budget raises :class:`~viz_app.errors.ResourceLimitError`.
+
+Some files load with a notice in :attr:`RawData.notices` instead: Latin-1 text, UTF-16/32,
+decimal commas, all vectors identical (the map is one spot), all-zero vectors (cosine
+similarity 0 to everything). Repeated labels are fine: ids are row numbers. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -30,10 +47,11 @@ from typing import IO
 
 import pandas as pd
 
-from viz_app.errors import DataFormatError, ParameterError, ResourceLimitError
+from viz_app.errors import DataFormatError, ParameterError
+from viz_app.limits import Limits, get_limits
 from viz_app.model import EmbeddingSet
 from viz_app.readers_binary import read_npy, read_npz
-from viz_app.readers_common import RawData, ReadOptions, to_labels
+from viz_app.readers_common import RawData, ReadOptions, to_labels, vector_notices
 from viz_app.readers_table import (
     read_parquet,
     read_projector_metadata,
@@ -46,8 +64,9 @@ __all__ = ["FORMATS", "MAX_FILE_BYTES", "FormatInfo", "RawData", "load", "read",
 
 Source = str | os.PathLike | bytes | IO[bytes]
 
-#: Largest file :func:`read` accepts, in bytes (1 GiB).
-MAX_FILE_BYTES = 1 << 30
+#: Default largest file :func:`read` accepts, in bytes (1 GiB); the limit in force is
+#: :attr:`viz_app.limits.Limits.max_upload_bytes` (``EMBEDDING_LENS_MAX_UPLOAD_MB``).
+MAX_FILE_BYTES = Limits().max_upload_bytes
 
 
 @dataclass(frozen=True)
@@ -117,7 +136,7 @@ _ACCEPTED = "accepted: CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, p
 _BLANK = re.compile(rb"\s*\Z")
 
 
-def _read_source(source: Source, *, name: str | None, default: str) -> tuple[bytes, str]:
+def _read_source(source: Source, *, name: str | None, default: str, limits: Limits) -> tuple[bytes, str]:
     """All bytes of a path, bytes object or binary file-like (read once), and its file name.
 
     The name is ``name`` if given, else the path's or the object's ``.name`` (its last path part),
@@ -127,14 +146,17 @@ def _read_source(source: Source, *, name: str | None, default: str) -> tuple[byt
         path = Path(source)
         fname = name or path.name
         try:
-            _check_size(path.stat().st_size, fname)
+            limits.check_upload(path.stat().st_size, file=fname)
             return path.read_bytes(), fname
         except OSError as exc:
             raise DataFormatError(f"cannot be opened: {exc.strerror or exc}", file=fname) from None
     if isinstance(source, (bytes, bytearray, memoryview)):
+        limits.check_upload(len(source), file=name or default)
         return bytes(source), name or default
     fname = name or Path(str(getattr(source, "name", "") or default)).name
-    _check_size(getattr(source, "size", None), fname)
+    size = getattr(source, "size", None)
+    if isinstance(size, int):
+        limits.check_upload(size, file=fname)
     if hasattr(source, "getvalue"):  # io.BytesIO, Streamlit's UploadedFile
         data = source.getvalue()
     else:
@@ -143,25 +165,20 @@ def _read_source(source: Source, *, name: str | None, default: str) -> tuple[byt
         data = source.read()
     if isinstance(data, str):
         data = data.encode("utf-8")
-    _check_size(len(data), fname)
+    limits.check_upload(len(data), file=fname)
     return bytes(data), fname
 
 
-def _check_size(size: int | None, fname: str) -> None:
-    if size is not None and size > MAX_FILE_BYTES:
-        raise ResourceLimitError(f"{fname}: {size / 2**20:.0f} MiB is larger than the {MAX_FILE_BYTES >> 20} MiB limit")
-
-
-def _dispatch(data: bytes, fname: str, options: ReadOptions) -> RawData:
+def _dispatch(data: bytes, fname: str, options: ReadOptions, limits: Limits) -> RawData:
     """Pick the reader from the content (magic bytes, then text sniffing) and run it."""
     if _BLANK.match(data):
         raise DataFormatError("file is empty", file=fname)
     if data.startswith(b"\x93NUMPY"):
-        return read_npy(data, file=fname)
+        return read_npy(data, file=fname, limits=limits)
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return read_npz(data, file=fname)
+        return read_npz(data, file=fname, limits=limits)
     if data.startswith(b"PAR1"):
-        return read_parquet(data, file=fname, options=options)
+        return read_parquet(data, file=fname, options=options, limits=limits)
     for magic, what in _KNOWN_BINARY.items():
         if data.startswith(magic):
             raise DataFormatError(f"is {what}; {_ACCEPTED}", file=fname)
@@ -170,19 +187,20 @@ def _dispatch(data: bytes, fname: str, options: ReadOptions) -> RawData:
         raise DataFormatError("file is empty", file=fname)
     kind = sniff_text(text, ext=Path(fname).suffix.lower())
     if kind.format == "projector":
-        raw = read_projector_tensors(text, file=fname)
+        raw = read_projector_tensors(text, file=fname, limits=limits)
     elif kind.format == "word2vec":
-        raw = read_word2vec(text, file=fname, header=kind.header)
+        raw = read_word2vec(text, file=fname, header=kind.header, limits=limits)
     elif kind.format in ("csv", "tsv"):
-        raw = read_table(text, sep=kind.sep, header=kind.header, file=fname, fmt=kind.format, options=options)
+        raw = read_table(text, sep=kind.sep, header=kind.header, file=fname, fmt=kind.format, options=options,
+                         decimal=kind.decimal, limits=limits)  # fmt: skip
     else:
         raw = read_lines(text, file=fname)
     return replace(raw, notices=notices + raw.notices) if notices else raw
 
 
-def _attach_metadata(raw: RawData, metadata: Source) -> RawData:
+def _attach_metadata(raw: RawData, metadata: Source, limits: Limits) -> RawData:
     """Join an Embedding Projector metadata TSV (one row per vector) to ``raw``."""
-    data, mname = _read_source(metadata, name=None, default="metadata")
+    data, mname = _read_source(metadata, name=None, default="metadata", limits=limits)
     if raw.vectors is None:
         raise DataFormatError(f"a metadata file needs a vectors file, but {raw.name} holds texts", file=mname)
     if _BLANK.match(data):
@@ -223,6 +241,7 @@ def read(
     label_column: str | None = None,
     vector_columns: Sequence[str] | None = None,
     name: str | None = None,
+    limits: Limits | None = None,
 ) -> RawData:
     """Read a file of embeddings or texts; the format comes from the content (module docstring).
 
@@ -243,29 +262,40 @@ def read(
         Tables only: the vector columns (several numeric ones, or one list column).
     name : str, optional
         File name for messages; default the path's name, the object's ``.name``, or ``"upload"``.
+    limits : Limits, optional
+        Budgets; default :func:`viz_app.limits.get_limits` (defaults and ``EMBEDDING_LENS_*``).
 
     Returns
     -------
     RawData
+        ``notices`` say what was assumed or is odd (encoding, decimal commas, identical or
+        zero vectors, ...); show them to the user.
 
     Raises
     ------
     DataFormatError
         Empty/unreadable/unsupported file or any malformed content; names file, row and column.
     ResourceLimitError
-        The file is larger than :data:`MAX_FILE_BYTES`.
+        Over a budget of ``limits`` (file size, vector matrix, decompressed size, ``.npz``
+        members, texts to embed), found before the memory is allocated.
     """
+    limits = limits or get_limits()
     options = ReadOptions(text_column, label_column, tuple(vector_columns) if vector_columns else None)
-    data, fname = _read_source(source, name=name, default="upload")
+    data, fname = _read_source(source, name=name, default="upload", limits=limits)
     if metadata is not None:
         options = replace(options, text_column=None, label_column=None)
-    raw = _dispatch(data, fname, options)
+    raw = _dispatch(data, fname, options, limits)
     if vector_columns and raw.format not in ("csv", "tsv", "parquet"):
         raise ParameterError(f"vector_columns applies to CSV/TSV/parquet tables; {fname} is {raw.format}")
     if metadata is not None:
-        raw = _attach_metadata(raw, metadata)
+        raw = _attach_metadata(raw, metadata, limits)
     if metadata is not None or raw.format not in ("csv", "tsv", "parquet"):
         raw = _apply_choices(raw, ReadOptions(text_column, label_column))
+    if raw.texts is not None:
+        limits.check_texts(len(raw.texts), file=fname)
+    else:
+        notes = vector_notices(raw.vectors)
+        raw = replace(raw, notices=raw.notices + notes) if notes else raw
     return raw
 
 
@@ -318,10 +348,11 @@ def load(
     name: str | None = None,
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    limits: Limits | None = None,
 ) -> EmbeddingSet:
     """``to_embedding_set(read(source, ...), model=model, progress=progress)``; see both."""
     raw = read(
         source, metadata=metadata, text_column=text_column, label_column=label_column,
-        vector_columns=vector_columns, name=name,
+        vector_columns=vector_columns, name=name, limits=limits,
     )  # fmt: skip
     return to_embedding_set(raw, model=model, progress=progress)

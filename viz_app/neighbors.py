@@ -5,7 +5,7 @@
   re-scored in float64 and sorted stably (ties keep row order). A row whose k-th and last
   candidate are closer than the float32 error bound is redone in float64 over all rows, so the
   result equals a float64 brute force, ties included.
-- Approximate, for sets of more than :data:`EXACT_MAX_SAMPLES` rows: an NN-descent graph index
+- Approximate, for sets of more than :data:`EXACT_MAX_ELEMENTS` rows: an NN-descent graph index
   (Dong, Moses & Li 2011) via **pynndescent**, built once per ``(fingerprint, metric)`` and kept
   in a small in-process cache (:data:`INDEX_CACHE_SIZE` entries, least recently used dropped).
   Its candidates are re-scored exactly, so reported similarities are exact. pynndescent's own
@@ -26,7 +26,7 @@ rows       exact / query   pynndescent build (1st)      ANN / query         reca
 =========  ==============  ==========================  ==================  ==============
 
 Exact search stays interactive (< 15 ms per query) far beyond these sizes for one query, so the
-index only pays off when it is reused for many queries; :data:`EXACT_MAX_SAMPLES` = 200,000 keeps
+index only pays off when it is reused for many queries; :data:`EXACT_MAX_ELEMENTS` = 200,000 keeps
 the full 400k GloVe vocabulary on the index (build once, then < 1 ms per query) and everything
 smaller exact. The first pynndescent build in a process also compiles numba kernels (~30 s).
 """
@@ -47,13 +47,14 @@ from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.model import EmbeddingSet
 
 __all__ = [
-    "METRICS", "EXACT_MAX_SAMPLES", "INDEX_CACHE_SIZE", "NeighborIndex", "most_similar", "knn_indices",
+    "METRICS", "EXACT_MAX_ELEMENTS", "INDEX_CACHE_SIZE", "NeighborIndex", "most_similar", "knn_indices",
     "get_index", "index_cache_info", "clear_index_cache",
 ]  # fmt: skip
 
 METRICS = ("cosine", "euclidean", "dot")
-#: Sets with more rows than this are searched with the approximate index (see module docstring).
-EXACT_MAX_SAMPLES = 200_000
+#: Sets with more than this many vector entries (n_samples * n_features) are searched with the
+#: approximate index (see the module docstring).
+EXACT_MAX_ELEMENTS = 100_000_000
 #: How many approximate indexes (one per dataset and metric) are kept in memory.
 INDEX_CACHE_SIZE = 4
 _BLOCK = 2**24  # scores per exact block: 64 MiB of float32
@@ -288,8 +289,8 @@ def _approximate(es, q, k, metric, blocked, self_rows):
     return out
 
 
-def _search(es, q, k, metric, blocked, self_rows, exact_max_samples):
-    if es.n_samples > exact_max_samples:
+def _search(es, q, k, metric, blocked, self_rows, exact_max_elements):
+    if es.n_samples * es.n_features > exact_max_elements:
         return _approximate(es, q, k, metric, blocked, self_rows)
     return _exact(es.vectors, _norms(es), q, k, metric, blocked, self_rows)
 
@@ -376,11 +377,11 @@ def most_similar(
     k: int = 10,
     metric: str = "cosine",
     exclude: Collection[str] = (),
-    exact_max_samples: int = EXACT_MAX_SAMPLES,
+    exact_max_elements: int = EXACT_MAX_ELEMENTS,
 ) -> pd.DataFrame:
     """The ``k`` items nearest to ``query`` in the original embedding space.
 
-    Exact (numpy) up to ``exact_max_samples`` rows, approximate above (pynndescent index, built
+    Exact (numpy) up to ``exact_max_elements`` vector entries, approximate above (pynndescent index, built
     once per set and metric); see the module docstring for measured recall and timings.
 
     Parameters
@@ -397,8 +398,9 @@ def most_similar(
         (>= 0, in the vectors' units), or the inner product.
     exclude : collection of str, default=()
         Ids to leave out (e.g. the terms of a vector-arithmetic expression).
-    exact_max_samples : int, default=EXACT_MAX_SAMPLES
-        Sets with more rows use the approximate index; 0 forces it, a huge value forbids it.
+    exact_max_elements : int, default=EXACT_MAX_ELEMENTS
+        Sets with more than this many vector entries (n_samples * n_features) use the
+        approximate index; 0 forces it, a huge value forbids it.
 
     Returns
     -------
@@ -427,7 +429,7 @@ def most_similar(
     k = _check_k(k, es.n_samples - int(blocked.sum()) - int(row >= 0 and not blocked[row]))
     if row >= 0:
         blocked[row] = False  # handled as the query's own row
-    top = _search(es, q[None, :], k, metric, blocked, np.array([row]), exact_max_samples)[0]
+    top = _search(es, q[None, :], k, metric, blocked, np.array([row]), exact_max_elements)[0]
     score = _score64(es.vectors[top], q, metric)
     name = "distance" if metric == "euclidean" else "similarity"
     return pd.DataFrame({
@@ -442,7 +444,7 @@ def knn_indices(
     *,
     k: int = 10,
     metric: str = "cosine",
-    exact_max_samples: int = EXACT_MAX_SAMPLES,
+    exact_max_elements: int = EXACT_MAX_ELEMENTS,
 ) -> NDArray[np.intp]:
     """Row indices of the ``k`` nearest neighbours of several items at once (each without itself).
 
@@ -455,7 +457,7 @@ def knn_indices(
     k : int, default=10
         1 <= k <= n_samples - 1.
     metric : {"cosine", "euclidean", "dot"}, default="cosine"
-    exact_max_samples : int, default=EXACT_MAX_SAMPLES
+    exact_max_elements : int, default=EXACT_MAX_ELEMENTS
 
     Returns
     -------
@@ -482,4 +484,4 @@ def knn_indices(
     if r.size == 0:
         return np.empty((0, k), dtype=np.intp)
     blocked = np.zeros(es.n_samples, dtype=bool)
-    return _search(es, es.vectors[r], k, metric, blocked, r, exact_max_samples)
+    return _search(es, es.vectors[r], k, metric, blocked, r, exact_max_elements)

@@ -1,22 +1,34 @@
 """NumPy files for :mod:`viz_app.io`: ``.npy`` (one array) and ``.npz`` (several named arrays).
 
-Loaded with ``numpy.load(..., allow_pickle=False)``: pickled Python objects are never
-unpickled, since unpickling an uploaded file can run arbitrary code.
+Nothing is ever unpickled: unpickling an uploaded file can run arbitrary code. The ``.npy``
+header is parsed by NumPy (``numpy.lib.format.read_array_header_1_0``/``_2_0``) and checked
+before any array memory exists: dtype (numeric only; object dtype means pickled Python objects
+and is refused), shape, the float32 size against :attr:`~viz_app.limits.Limits.max_matrix_bytes`,
+and that the file really holds the bytes the header declares (else it is truncated). The data
+is then viewed in place with ``numpy.frombuffer`` and copied once, to ``float32``.
+
+An ``.npz`` is a zip archive (``zipfile``): the member count is read from the end-of-central-
+directory record, the declared uncompressed sizes from the central directory and each member's
+``.npy`` header from its first few hundred inflated bytes, all before any member is inflated
+(a 150 kB zip of zeros can declare 160 MB; it is refused with ``ResourceLimitError``).
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from viz_app.errors import DataFormatError
+from viz_app.limits import Limits, get_limits
 from viz_app.readers_common import RawData, checked_float32, empty_frame, row_labels, to_labels
 
-__all__ = ["NPZ_LABEL_NAMES", "NPZ_VECTOR_NAMES", "read_npy", "read_npz"]
+__all__ = ["NPZ_LABEL_NAMES", "NPZ_VECTOR_NAMES", "NpyHeader", "read_npy", "read_npz", "read_npy_header"]
 
 #: ``.npz`` member holding the vectors, by name (case-insensitive, first match in this order).
 NPZ_VECTOR_NAMES = ("vectors", "embeddings", "x", "data", "arr_0")
@@ -26,28 +38,107 @@ _PICKLE_MSG = (
     "holds Python objects (pickled data), which are refused for safety; "
     "save a numeric array, e.g. np.save(f, np.asarray(x, dtype=np.float32))"
 )
+_COLUMN_KINDS = frozenset("biufUSMm")  # dtypes of 1-D members that become metadata columns
+_HEADER_READ = 1 << 16  # bytes of a member inflated to read its .npy header (v1 headers < 64 KiB)
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+               RuntimeError, struct.error, OverflowError, IndexError)  # fmt: skip
 
 
-def _vectors(arr: np.ndarray, *, file: str, what: str) -> np.ndarray:
-    """Check a loaded array is 2-D numeric and return it as finite ``float32``."""
-    if arr.dtype.kind == "O":
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a ``.npy`` header declares.
+
+    Attributes
+    ----------
+    shape : tuple of int
+    fortran_order : bool
+    dtype : numpy.dtype
+    offset : int
+        Byte where the array data starts.
+    """
+
+    shape: tuple[int, ...]
+    fortran_order: bool
+    dtype: np.dtype
+    offset: int
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of array data the header declares (a Python int: never overflows)."""
+        return int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize
+
+
+def read_npy_header(head: bytes, *, file: str, what: str) -> NpyHeader:
+    """Parse the ``.npy`` header at the start of ``head`` (NumPy's reader, nothing allocated).
+
+    Raises
+    ------
+    DataFormatError
+        Not a ``.npy`` (bad magic or version), a damaged header, a negative dimension.
+    """
+    from numpy.lib import format as npf
+
+    fp = io.BytesIO(head)
+    try:
+        version = npf.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = npf.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = npf.read_array_header_2_0(fp)
+        else:
+            raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported (1.0, 2.0 are)")
+    except (ValueError, TypeError, SyntaxError, RecursionError, OverflowError, KeyError) as exc:
+        raise DataFormatError(f"{what} is not a readable .npy array: {_short(exc)}", file=file) from None
+    if any(d < 0 for d in shape):
+        raise DataFormatError(f"{what} is not a readable .npy array: shape {shape}", file=file)
+    return NpyHeader(tuple(int(d) for d in shape), bool(fortran), dtype, fp.tell())
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _check_vector_header(h: NpyHeader, *, file: str, what: str, limits: Limits) -> None:
+    """Refuse, from the header alone, anything that cannot be a vector matrix in the budget."""
+    if h.dtype.hasobject:
         raise DataFormatError(f"{what} {_PICKLE_MSG}", file=file)
-    if arr.dtype.kind not in "fiu" or arr.dtype.names:
-        raise DataFormatError(f"{what} has dtype {arr.dtype}; expected a float or integer array", file=file)
-    if arr.ndim == 1:
+    if h.dtype.kind not in "fiu" or h.dtype.names:
         raise DataFormatError(
-            f"{what} is a 1-D array of length {arr.shape[0]}, expected 2-D (n_samples, n_features)",
+            f"{what} has dtype {h.dtype} ({_KIND_NAMES.get(h.dtype.kind, 'not numbers')}); expected a "
+            "float or integer array",
             file=file,
         )
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+    if len(h.shape) == 1:
         raise DataFormatError(
-            f"{what} has shape {arr.shape}, expected 2-D (n_samples, n_features) with n >= 1",
+            f"{what} is a 1-D array of length {h.shape[0]}, expected 2-D (n_samples, n_features)", file=file
+        )
+    if len(h.shape) != 2 or h.shape[0] == 0 or h.shape[1] == 0:
+        raise DataFormatError(
+            f"{what} has shape {h.shape}, expected 2-D (n_samples, n_features) with n >= 1", file=file
+        )
+    limits.check_matrix(h.shape[0], h.shape[1], file=file, what=what)
+
+
+_KIND_NAMES = {"U": "text", "S": "bytes", "b": "booleans", "c": "complex numbers", "M": "dates",
+               "m": "time spans", "V": "raw or structured records"}  # fmt: skip
+
+
+def _array(data: bytes | memoryview, h: NpyHeader, *, file: str, what: str) -> np.ndarray:
+    """The array the header declares, viewed in ``data`` (no copy); refuses short data."""
+    have = len(data) - h.offset
+    if have < h.nbytes:
+        raise DataFormatError(
+            f"{what} is truncated: its header declares shape {h.shape} of {h.dtype} ({h.nbytes:,} bytes "
+            f"of data) but only {max(have, 0):,} bytes follow",
             file=file,
         )
-    return checked_float32(arr, file=file, row_of=lambda r: r + 1, column_of=lambda c: c + 1)
+    count = h.nbytes // h.dtype.itemsize if h.dtype.itemsize else 0
+    arr = np.frombuffer(data, dtype=h.dtype, count=count, offset=h.offset)
+    return arr.reshape(h.shape, order="F" if h.fortran_order else "C")
 
 
-def read_npy(data: bytes, *, file: str) -> RawData:
+def read_npy(data: bytes, *, file: str, limits: Limits | None = None) -> RawData:
     """A ``.npy`` array of shape (n_samples, n_features), float or integer dtype.
 
     Returns
@@ -58,89 +149,144 @@ def read_npy(data: bytes, *, file: str) -> RawData:
     Raises
     ------
     DataFormatError
-        Object dtype (pickle), 1-D or >2-D array, non-numeric dtype, NaN/inf, damaged file.
+        Object dtype (pickle), text/other non-numeric dtype, 1-D, >2-D or empty array,
+        truncated or damaged file, NaN/inf (row and column named).
+    ResourceLimitError
+        The declared shape needs more than ``max_matrix_bytes`` as float32 (checked from the
+        header, before reading the data).
     """
-    try:
-        arr = np.load(io.BytesIO(data), allow_pickle=False)
-    except ValueError as exc:
-        msg = _PICKLE_MSG if "allow_pickle" in str(exc) else f"is not a readable .npy file ({exc})"
-        raise DataFormatError(f"the array {msg}", file=file) from None
-    except (OSError, EOFError) as exc:
-        raise DataFormatError(f"is not a readable .npy file ({exc})", file=file) from None
-    vectors = _vectors(arr, file=file, what="the array")
+    limits = limits or get_limits()
+    what = "the array"
+    h = read_npy_header(data[:_HEADER_READ], file=file, what=what)
+    _check_vector_header(h, file=file, what=what, limits=limits)
+    arr = _array(data, h, file=file, what=what)
+    vectors = checked_float32(arr, file=file, row_of=lambda r: r + 1, column_of=lambda c: c + 1)
     n = vectors.shape[0]
     return RawData(file, "npy", vectors, None, row_labels(n), empty_frame(n), None)
 
 
-def _members(data: bytes, file: str) -> dict[str, np.ndarray | str]:
-    """Every member of an ``.npz``: its array, or a string saying why it cannot be used."""
+# ---------------------------------------------------------------------------------------------
+# .npz
+
+
+def _zip_entry_count(data: bytes) -> int | None:
+    """Members declared by the zip's end-of-central-directory record (None if not found)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if at < 0 or at + 22 > len(data):
+        return None
+    return struct.unpack("<H", data[at + 10 : at + 12])[0]
+
+
+def _open_zip(data: bytes, file: str, limits: Limits) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """The archive and its members, after the member-count and declared-size budgets."""
+    declared = _zip_entry_count(data)
+    if declared is not None:
+        limits.check_npz_members(declared, file=file)
     try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataFormatError(f"is not a readable .npz archive ({exc})", file=file) from None
-    with npz:
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise DataFormatError("is not an .npz archive", file=file)
-        out: dict[str, np.ndarray | str] = {}
-        for key in npz.files:
-            try:
-                value = npz[key]
-            except ValueError:
-                out[key] = _PICKLE_MSG
-                continue
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-                raise DataFormatError(f"member {key!r} is damaged ({exc})", file=file) from None
-            if not isinstance(value, np.ndarray):
-                raise DataFormatError(
-                    f"is a zip archive but not an .npz (member {key!r} is not a NumPy array); "
-                    "accepted: .npz written by numpy.savez / savez_compressed",
-                    file=file,
-                )
-            out[key] = value
-    if not out:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+    except _ZIP_ERRORS as exc:
+        raise DataFormatError(f"is not a readable .npz archive ({_short(exc)})", file=file) from None
+    limits.check_npz_members(len(infos), file=file)
+    if not infos:
         raise DataFormatError("the .npz archive has no arrays", file=file)
+    others = [i.filename for i in infos if not i.filename.endswith(".npy")]
+    if others:
+        raise DataFormatError(
+            f"is a zip archive but not an .npz (member {others[0]!r} is not a NumPy array); "
+            "accepted: .npz written by numpy.savez / savez_compressed",
+            file=file,
+        )
+    limits.check_inflated(sum(i.file_size for i in infos), file=file, what="the .npz archive")
+    return zf, infos
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, size: int, file: str) -> bytes:
+    """Inflate at most ``size`` bytes of a member (zipfile stops at the declared size)."""
+    try:
+        with zf.open(info) as fh:
+            return fh.read(size)
+    except _ZIP_ERRORS as exc:
+        raise DataFormatError(f"member {info.filename[:-4]!r} is damaged ({_short(exc)})", file=file) from None
+
+
+def _headers(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], file: str, limits: Limits) -> dict[str, NpyHeader]:
+    """Each member's ``.npy`` header, from its first bytes only; declared sizes within budget."""
+    out = {}
+    for info in infos:
+        key = info.filename[:-4]
+        head = _read_member(zf, info, min(info.file_size, _HEADER_READ), file)
+        out[key] = read_npy_header(head, file=file, what=f"member {key!r}")
+        if out[key].offset + out[key].nbytes > info.file_size:
+            raise DataFormatError(
+                f"member {key!r} is damaged: its header declares shape {out[key].shape} of "
+                f"{out[key].dtype} ({out[key].nbytes:,} bytes of data) but the archive holds "
+                f"{max(info.file_size - out[key].offset, 0):,}",
+                file=file,
+            )
     return out
 
 
-def _pick_member(members: dict, names: tuple[str, ...]) -> str | None:
-    lower = {k.lower(): k for k in members}
-    return next((lower[n] for n in names if n in lower), None)
+def _pick_member(names, wanted: tuple[str, ...]) -> str | None:
+    lower = {k.lower(): k for k in names}
+    return next((lower[n] for n in wanted if n in lower), None)
 
 
-def read_npz(data: bytes, *, file: str) -> RawData:
+def _vector_key(headers: dict[str, NpyHeader], file: str) -> str:
+    key = _pick_member(headers, NPZ_VECTOR_NAMES)
+    if key is not None:
+        return key
+    two_d = [k for k, h in headers.items() if len(h.shape) == 2 and h.dtype.kind in "fiu" and not h.dtype.names]
+    if len(two_d) != 1:
+        shapes = {k: ("object" if h.dtype.hasobject else h.shape) for k, h in headers.items()}
+        raise DataFormatError(
+            f"cannot tell which member holds the vectors (members: {shapes}); name it "
+            f"'vectors' or keep a single 2-D numeric array",
+            file=file,
+        )
+    return two_d[0]
+
+
+def read_npz(data: bytes, *, file: str, limits: Limits | None = None) -> RawData:
     """An ``.npz`` archive (``numpy.savez``) of vectors and, optionally, labels and metadata.
 
     Vectors: the member named vectors/embeddings/X/data/arr_0 (case-insensitive), else the only
     2-D numeric member. Labels: the 1-D member of length n named labels/label/y/words/ids/targets
     (str, bytes, int or bool dtype), else row numbers. Every 1-D member of length n becomes a
-    metadata column.
+    metadata column. Only those members are inflated; object-dtype (pickled) members never are.
 
     Returns
     -------
     RawData
         ``format="npz"``.
+
+    Raises
+    ------
+    DataFormatError
+        Not a zip of ``.npy`` members, damaged or truncated member, pickled vectors, no
+        recognisable vector member, and everything :func:`read_npy` refuses.
+    ResourceLimitError
+        More members than ``max_npz_members``; declared uncompressed size over
+        ``max_inflated_bytes``; vectors over ``max_matrix_bytes`` as float32 (all checked from
+        the zip directory and the ``.npy`` headers, before inflating the data).
     """
-    members = _members(data, file)
-    key = _pick_member(members, NPZ_VECTOR_NAMES)
-    if key is None:
-        two_d = [k for k, v in members.items() if isinstance(v, np.ndarray) and v.ndim == 2 and v.dtype.kind in "fiu"]
-        if len(two_d) != 1:
-            shapes = {k: (v.shape if isinstance(v, np.ndarray) else "object") for k, v in members.items()}
-            raise DataFormatError(
-                f"cannot tell which member holds the vectors (members: {shapes}); name it "
-                f"'vectors' or keep a single 2-D numeric array",
-                file=file,
-            )
-        key = two_d[0]
-    if isinstance(members[key], str):
-        raise DataFormatError(f"member {key!r} {members[key]}", file=file)
-    vectors = _vectors(members[key], file=file, what=f"member {key!r}")
-    n = vectors.shape[0]
-    cols = {k: v for k, v in members.items() if k != key and isinstance(v, np.ndarray) and v.shape == (n,)}
-    meta = pd.DataFrame({k: _column(v) for k, v in cols.items()}, index=pd.RangeIndex(n)) if cols else empty_frame(n)
+    limits = limits or get_limits()
+    zf, infos = _open_zip(data, file, limits)
+    with zf:
+        headers = _headers(zf, infos, file, limits)
+        key = _vector_key(headers, file)
+        what = f"member {key!r}"
+        _check_vector_header(headers[key], file=file, what=what, limits=limits)
+        by_key = {i.filename[:-4]: i for i in infos}
+        n = headers[key].shape[0]
+        cols = [k for k, h in headers.items() if k != key and h.shape == (n,) and h.dtype.kind in _COLUMN_KINDS]
+        loaded = {k: _array(_read_member(zf, by_key[k], by_key[k].file_size, file), headers[k], file=file,
+                            what=f"member {k!r}") for k in [key, *cols]}  # fmt: skip
+    vectors = checked_float32(loaded[key], file=file, row_of=lambda r: r + 1, column_of=lambda c: c + 1)
+    meta = pd.DataFrame({k: _column(loaded[k]) for k in cols}, index=pd.RangeIndex(n)) if cols else empty_frame(n)
     label = _pick_member(cols, NPZ_LABEL_NAMES)
     labels = to_labels(meta[label]) if label else row_labels(n)
-    skipped = [k for k in members if k != key and k not in cols]
+    skipped = [k for k in headers if k != key and k not in cols]
     notices = (
         (f"members not used (not numeric/text 1-D arrays of length {n}): {', '.join(skipped)}",) if skipped else ()
     )

@@ -16,6 +16,8 @@ from numpy.typing import NDArray
 
 from viz_app.errors import DataFormatError
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
 __all__ = [
     "RawData",
     "ReadOptions",
@@ -24,6 +26,7 @@ __all__ = [
     "is_missing",
     "row_labels",
     "to_labels",
+    "vector_notices",
 ]
 
 
@@ -130,7 +133,7 @@ def checked_float32(
     row_of: Callable[[int], int],
     column_of: Callable[[int], str | int],
 ) -> NDArray[np.float32]:
-    """Cast parsed vectors to ``float32`` and refuse NaN, infinities and float32 overflow.
+    """Cast parsed vectors to ``float32``; refuse one dimension, NaN, infinities, float32 overflow.
 
     Parameters
     ----------
@@ -149,16 +152,29 @@ def checked_float32(
     Raises
     ------
     DataFormatError
-        A cell is missing (empty), NaN, infinite or beyond float32 range (|x| > 3.4e38);
-        names the first such row and column.
+        Fewer than 2 columns (a 1-dimensional "embedding" has no map); a cell is missing
+        (empty), NaN, infinite or beyond float32 range (|x| > 3.4e38): names the first such
+        row and column.
     """
+    if values.ndim == 2 and values.shape[1] < 2:
+        raise DataFormatError(
+            f"the vectors have {values.shape[1]} dimension (column {column_of(0)!r}); an embedding needs "
+            "at least 2 numbers per item: >= 2 numeric columns, a list column '[0.1, 0.2, ...]', or "
+            "a 2-D array (n_samples, n_features >= 2)",
+            file=file,
+        )
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.ascontiguousarray(values, dtype=np.float32)
     bad = ~np.isfinite(out)
     if bad.any():
         r, c = (int(i) for i in np.argwhere(bad)[0])
         v = float(values[r, c])
-        what = "is empty or NaN" if np.isnan(v) else f"is {v!r}, not a finite float32 number"
+        if np.isnan(v):
+            what = "is empty or NaN"
+        elif np.isinf(v):
+            what = f"is {v!r} (infinite)"
+        else:
+            what = f"is {v:g}, beyond the float32 range (|x| <= {_F32_MAX:.4g}) in which vectors are stored"
         raise DataFormatError(
             f"vector value {what}; every vector cell must be a finite number",
             file=file,
@@ -166,3 +182,32 @@ def checked_float32(
             column=column_of(c),
         )
     return out
+
+
+def vector_notices(vectors: NDArray[np.float32]) -> tuple[str, ...]:
+    """Notes on vectors that load but make a poor map: all identical, or zero rows (cosine).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n_samples, n_features), dtype float32, finite
+
+    Returns
+    -------
+    tuple of str
+        Empty when there is nothing to say. Costs four reductions over the matrix, no copy.
+    """
+    n = vectors.shape[0]
+    notes = []
+    if n > 1 and bool(np.all(vectors.min(axis=0) == vectors.max(axis=0))):
+        notes.append(
+            f"all {n:,} vectors are identical: every projection puts them on one spot and every "
+            "neighbour list is a tie, so the map carries no information"
+        )
+        return tuple(notes)
+    zero = int(np.count_nonzero((vectors.max(axis=1) == 0) & (vectors.min(axis=1) == 0)))
+    if zero:
+        notes.append(
+            f"{zero:,} of {n:,} vectors are all zeros: they have no direction, so their cosine "
+            "similarity to every item is taken as 0"
+        )
+    return tuple(notes)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from viz_app.errors import DataFormatError
+from viz_app.limits import Limits, get_limits
 from viz_app.readers_common import (
     RawData,
     ReadOptions,
@@ -48,40 +49,93 @@ METADATA_NAMES = frozenset(
 LABEL_NAMES = frozenset({"label", "word", "token", "name", "title", "text"})
 #: Columns remembered as the item text of a vector table (case-insensitive).
 TEXT_NAMES = frozenset({"text", "sentence", "document", "content"})
+_SEP_NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
 _LIST_RE = re.compile(r"^\s*\[.*\]\s*$", re.DOTALL)
 
 
-def _record_lines(text: str, *, sep: str, quoting: int, file: str) -> list[int]:
-    """1-based line where each non-blank record starts; every record must have as many fields
-    as the first one (csv module quoting rules, the same as pandas')."""
+def _record_lines(text: str, *, sep: str, quoting: int, file: str) -> tuple[list[int], list[str]]:
+    """1-based line where each non-blank record starts, and the first record's fields; every
+    record must have as many fields as the first one (csv module quoting rules, as pandas').
+
+    The csv module runs in strict mode first, so a quote that is never closed is reported at
+    the record where it opens instead of silently swallowing the rest of the file; other
+    strict-mode complaints (e.g. ``"ab"c``, which pandas accepts) fall back to normal mode.
+    """
+    try:
+        return _scan_records(text, sep=sep, quoting=quoting, file=file, strict=True)
+    except csv.Error:
+        pass
+    try:
+        return _scan_records(text, sep=sep, quoting=quoting, file=file, strict=False)
+    except csv.Error as exc:
+        raise DataFormatError(f"cannot be split into fields: {exc}", file=file) from None
+
+
+def _scan_records(text: str, *, sep: str, quoting: int, file: str, strict: bool) -> tuple[list[int], list[str]]:
     starts: list[int] = []
-    width = None
+    first: list[str] = []
     prev = 0
-    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)
+    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting, strict=strict)
     try:
         for fields in reader:
             start, prev = prev + 1, reader.line_num
             if not fields:
                 continue
-            if width is None:
-                width = len(fields)
-            elif len(fields) != width:
-                few = "too few" if len(fields) < width else "too many"
-                raise DataFormatError(
-                    f"{few} fields: {len(fields)} instead of {width} as on line {starts[0]}",
-                    file=file,
-                    row=start,
-                )
+            if not starts:
+                first = fields
+            elif len(fields) != len(first):
+                raise DataFormatError(_width_message(fields, len(first), starts[0], sep), file=file, row=start)
             starts.append(start)
     except csv.Error as exc:
-        raise DataFormatError(f"cannot be split into fields: {exc}", file=file, row=prev + 1) from None
-    return starts
+        if "field larger than field limit" in str(exc):
+            raise DataFormatError(
+                f"a cell is longer than {csv.field_size_limit():,} characters, the limit for one "
+                "table cell (an unclosed quote can also cause this)",
+                file=file,
+                row=prev + 1,
+            ) from None
+        if strict and "unexpected end of data" in str(exc):
+            raise DataFormatError(
+                f'a quoted cell (starting with ") in the record that starts on this line is never '
+                f"closed: it would swallow lines {prev + 1}-{reader.line_num} of the file; close the "
+                'quote, and write a quote inside a quoted cell as ""',
+                file=file,
+                row=prev + 1,
+            ) from None
+        raise
+    return starts, first
+
+
+def _width_message(fields: list[str], width: int, first_line: int, sep: str) -> str:
+    few = "too few" if len(fields) < width else "too many"
+    msg = f"{few} fields: {len(fields)} instead of {width} as on line {first_line}"
+    if few == "too many" and sep == "," and any(f.strip().isdigit() for f in fields[1:]):
+        msg += (
+            "; a number with a decimal comma (1,5) splits into two fields in a comma-separated "
+            "file: use ';' as the delimiter or '.' as the decimal mark"
+        )
+    return msg
 
 
 def read_delimited(
-    text: str, *, sep: str, header: bool, file: str, quoting: int = csv.QUOTE_MINIMAL
+    text: str,
+    *,
+    sep: str,
+    header: bool,
+    file: str,
+    quoting: int = csv.QUOTE_MINIMAL,
+    decimal: str = ".",
+    limits: Limits | None = None,
 ) -> tuple[pd.DataFrame, list[int]]:
     """Parse delimited text with pandas after checking every record's field count.
+
+    Parameters
+    ----------
+    decimal : {".", ","}, default="."
+        Decimal mark of the numbers (pandas ``decimal``); ``","`` only with another delimiter.
+    limits : Limits, optional
+        Budgets (default :func:`~viz_app.limits.get_limits`): rows x columns as float32 must fit
+        ``max_matrix_bytes``, checked on the counted records before pandas parses anything.
 
     Returns
     -------
@@ -95,20 +149,26 @@ def read_delimited(
     ------
     DataFormatError
         Empty file, header without data rows, a record with too few/many fields (line named),
-        or a pandas parser error.
+        an unclosed quote or an over-long cell (line named), duplicate column names, or a
+        pandas parser error.
+    ResourceLimitError
+        The table would need more than ``max_matrix_bytes`` as float32.
     """
-    starts = _record_lines(text, sep=sep, quoting=quoting, file=file)
+    starts, first = _record_lines(text, sep=sep, quoting=quoting, file=file)
     if not starts:
         raise DataFormatError("file is empty", file=file)
     lines = starts[1:] if header else starts
     if not lines:
         raise DataFormatError("has a header row but no data rows", file=file, row=starts[0])
+    if header:
+        _check_unique_names(first, file=file, row=starts[0])
+    (limits or get_limits()).check_matrix(len(lines), len(first), file=file, what="the table")
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=sep, header=0 if header else None, quoting=quoting,
+            io.StringIO(text), sep=sep, header=0 if header else None, quoting=quoting, decimal=decimal,
             keep_default_na=False, na_values=[""], skip_blank_lines=True, engine="c",
         )  # fmt: skip
-    except (ValueError, csv.Error) as exc:  # pandas.errors.ParserError is a ValueError
+    except (ValueError, csv.Error, OverflowError) as exc:  # pandas.errors.ParserError is a ValueError
         raise DataFormatError(f"could not be parsed as a table: {exc}", file=file) from None
     if len(df) != len(lines):
         raise DataFormatError(
@@ -118,33 +178,92 @@ def read_delimited(
     return df, lines
 
 
-def read_table(text: str, *, sep: str, header: bool, file: str, fmt: str, options: ReadOptions) -> RawData:
-    """A CSV/TSV table (header row unless the first row is data): see :func:`table_to_raw`."""
-    df, lines = read_delimited(text, sep=sep, header=header, file=file)
+def _check_unique_names(names: list[str], *, file: str, row: int | None = None) -> None:
+    """Refuse a repeated column name (pandas would silently rename the second ``x`` to ``x.1``)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names, start=1):
+        key = name.strip()
+        if key in seen:
+            raise DataFormatError(
+                f"column name {key!r} is used twice (columns {seen[key]} and {j}); every column "
+                "needs its own name",
+                file=file,
+                row=row,
+            )
+        seen[key] = j
+
+
+def read_table(
+    text: str,
+    *,
+    sep: str,
+    header: bool,
+    file: str,
+    fmt: str,
+    options: ReadOptions,
+    decimal: str = ".",
+    limits: Limits | None = None,
+) -> RawData:
+    """A CSV/TSV table (header row unless the first row is data): see :func:`table_to_raw`.
+
+    ``decimal=","`` (tab/semicolon tables whose numbers are written ``1,5``) reads ``1,5`` as
+    1.5, with a notice; a cell ``1.5`` in such a file is then not a number and is reported.
+    """
+    limits = limits or get_limits()
+    df, lines = read_delimited(text, sep=sep, header=header, file=file, decimal=decimal, limits=limits)
     notices: tuple[str, ...] = ()
+    if decimal == ",":
+        notices = (f"decimal commas read as decimal points (1,5 = 1.5); the delimiter is {_SEP_NAMES[sep]}",)
     if not header:
         df.columns = [f"col{i + 1}" for i in range(df.shape[1])]
-        notices = (f"no header row: columns named col1..col{df.shape[1]}",)
-    return table_to_raw(df, file=file, fmt=fmt, options=options, row_of=lambda r: lines[r], notices=notices)
+        notices += (f"no header row: columns named col1..col{df.shape[1]}",)
+    hint = " (this file writes decimals with a comma, 1,5; use one decimal mark throughout)" if decimal == "," else ""
+    return table_to_raw(
+        df, file=file, fmt=fmt, options=options, row_of=lambda r: lines[r], notices=notices, number_hint=hint
+    )
 
 
-def read_parquet(data: bytes, *, file: str, options: ReadOptions) -> RawData:
+def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits | None = None) -> RawData:
     """A parquet table (pyarrow reads and fully validates it, e.g. UTF-8 of strings, then converts
-    it to pandas); rows are numbered 1..n. See :func:`table_to_raw`."""
+    it to pandas); rows are numbered 1..n. See :func:`table_to_raw`.
+
+    Before any column is read, the footer's metadata is checked: duplicate column names are
+    refused, and the declared uncompressed size (``max_inflated_bytes``) and number of numeric
+    values as float32 (``max_matrix_bytes``) must fit the budgets.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    limits = limits or get_limits()
     try:
-        table = pq.read_table(io.BytesIO(data))
+        pf = pq.ParquetFile(io.BytesIO(data))
+        _check_parquet_metadata(pf, file=file, limits=limits)
+        table = pf.read()
         table.validate(full=True)
         df = table.to_pandas()
-    except (pa.ArrowException, ValueError, OSError, TypeError) as exc:
+    except (pa.ArrowException, ValueError, OSError, TypeError, IndexError, KeyError) as exc:
+        if isinstance(exc, DataFormatError):
+            raise
         raise DataFormatError(f"not a readable parquet file: {exc}", file=file) from None
     if len(df) == 0:
         raise DataFormatError("parquet table has no rows", file=file)
     df = df.reset_index(drop=True)
     df.columns = [str(c) for c in df.columns]
     return table_to_raw(df, file=file, fmt="parquet", options=options, row_of=lambda r: r + 1)
+
+
+def _check_parquet_metadata(pf, *, file: str, limits: Limits) -> None:
+    """Unique names and the budgets, from a parquet footer (no data page is read)."""
+    _check_unique_names(list(pf.schema_arrow.names), file=file)
+    md = pf.metadata
+    groups = [md.row_group(i) for i in range(md.num_row_groups)]
+    limits.check_inflated(sum(max(g.total_byte_size, 0) for g in groups), file=file, what="the parquet file")
+    numeric = [j for j in range(len(pf.schema)) if pf.schema.column(j).physical_type in _PARQUET_NUMBERS]
+    values = sum(max(g.column(j).num_values, 0) for g in groups for j in numeric)
+    limits.check_matrix(md.num_rows, -(-values // max(md.num_rows, 1)), file=file, what="the numeric columns")
+
+
+_PARQUET_NUMBERS = frozenset({"INT32", "INT64", "INT96", "FLOAT", "DOUBLE"})
 
 
 def column_kind(s: pd.Series) -> str:
@@ -200,14 +319,17 @@ def _first_non_number(s: pd.Series) -> tuple[int, object] | None:
     return (int(bad[0]), s.iloc[bad[0]]) if bad.size else None
 
 
-def numeric_vectors(df: pd.DataFrame, cols: list, *, file: str, row_of: Callable[[int], int]) -> np.ndarray:
-    """Vectors ``(n_rows, len(cols)) float32`` from numeric columns; names the first bad cell."""
+def numeric_vectors(
+    df: pd.DataFrame, cols: list, *, file: str, row_of: Callable[[int], int], hint: str = ""
+) -> np.ndarray:
+    """Vectors ``(n_rows, len(cols)) float32`` from numeric columns; names the first bad cell
+    (``hint`` is appended to that message)."""
     for c in cols:
         if not (pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])):
             hit = _first_non_number(df[c])
             if hit is not None:
                 raise DataFormatError(
-                    f"{hit[1]!r} is not a finite number; every cell of a vector column must be one",
+                    f"{hit[1]!r} is not a finite number; every cell of a vector column must be one{hint}",
                     file=file, row=row_of(hit[0]), column=c,
                 )  # fmt: skip
     values = df[cols].astype(np.float64).to_numpy()
@@ -266,6 +388,7 @@ def table_to_raw(
     options: ReadOptions,
     row_of: Callable[[int], int],
     notices: tuple[str, ...] = (),
+    number_hint: str = "",
 ) -> RawData:
     """Decide the roles of a table's columns and build a :class:`RawData`.
 
@@ -290,10 +413,14 @@ def table_to_raw(
     if len(vec_cols) == 1 and kinds[vec_cols[0]] == "list":
         vectors = list_vectors(df[vec_cols[0]], file=file, row_of=row_of)
     elif vec_cols:
-        vectors = numeric_vectors(df, vec_cols, file=file, row_of=row_of)
+        vectors = numeric_vectors(df, vec_cols, file=file, row_of=row_of, hint=number_hint)
     else:
         text_col = text_col or _longest_text(df, kinds, file)
         texts = _texts(df[text_col], file=file, row_of=row_of)
+        lone = [c for c, k in kinds.items() if k in ("numeric", "mostly_numeric") and not is_metadata_name(c)]
+        if len(lone) == 1:
+            notices = (*notices, f"numeric column {lone[0]!r} is kept as metadata (a vector needs >= 2 "
+                       f"numeric columns); the texts of column {text_col!r} are embedded instead")  # fmt: skip
     if vectors is not None and text_col is None:
         text_col = next((c for c in meta.columns if str(c).lower() in TEXT_NAMES), None)
     label = _pick_label(meta, {c: kinds[c] for c in meta.columns}, options, skip=set())
@@ -328,7 +455,7 @@ def _texts(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> list[str
     return texts
 
 
-def read_projector_tensors(text: str, *, file: str) -> RawData:
+def read_projector_tensors(text: str, *, file: str, limits: Limits | None = None) -> RawData:
     """TensorFlow Embedding Projector tensors: tab-separated numbers, no header, one row per item.
 
     Returns
@@ -336,7 +463,7 @@ def read_projector_tensors(text: str, *, file: str) -> RawData:
     RawData
         ``format="projector"``; labels are row numbers until a metadata file is attached.
     """
-    df, lines = read_delimited(text, sep="\t", header=False, file=file, quoting=csv.QUOTE_NONE)
+    df, lines = read_delimited(text, sep="\t", header=False, file=file, quoting=csv.QUOTE_NONE, limits=limits)
     df.columns = cols = list(range(1, df.shape[1] + 1))  # 1-based column numbers in messages
     vectors = numeric_vectors(df, cols, file=file, row_of=lambda r: lines[r])
     return RawData(file, "projector", vectors, None, row_labels(len(df)), empty_frame(len(df)), None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from viz_app.errors import DataFormatError
+from viz_app.limits import Limits, get_limits
 from viz_app.readers_common import RawData, checked_float32, empty_frame
 
 __all__ = ["TextKind", "decode", "read_lines", "read_word2vec", "sniff_text"]
@@ -24,10 +25,14 @@ _SAMPLE_LINES = 50  # lines looked at to decide the format; the full parse check
 _SAMPLE_CHARS = 1 << 20
 _TABLE_DELIMITERS = ("\t", ",", ";")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_ACCEPTED = (
+    "accepted: text (UTF-8, UTF-16/32 with byte-order mark, Latin-1) as CSV, TSV, word2vec/GloVe "
+    "or one text per line, and .npy, .npz, .parquet"
+)
 
 
 def decode(data: bytes, *, file: str) -> tuple[str, tuple[str, ...]]:
-    """Bytes to text: UTF-8 (with or without BOM), UTF-16 (BOM), else Latin-1 with a notice.
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16/UTF-32 (BOM), else Latin-1 with a notice.
 
     Parameters
     ----------
@@ -41,20 +46,23 @@ def decode(data: bytes, *, file: str) -> tuple[str, tuple[str, ...]]:
     text : str
         Without byte-order mark.
     notices : tuple of str
-        ``("decoded as Latin-1 ...",)`` when the bytes are not valid UTF-8.
+        ``("decoded as Latin-1 ...",)`` when the bytes are not valid UTF-8; a note on UTF-16/32.
 
     Raises
     ------
     DataFormatError
-        The content looks like binary data (NUL or many control characters) once decoded.
+        NUL bytes (the line is named; UTF-16 without a byte-order mark is recognised and named),
+        or many control characters (binary data) once decoded.
     """
     notices: tuple[str, ...] = ()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = _strict(data, "utf-16", file)
-        notices = ("decoded as UTF-16 (byte-order mark found)",)
-    elif data.startswith(b"\xef\xbb\xbf"):
-        text = _strict(data, "utf-8-sig", file)
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            text = _strict(data, enc, file)
+            if enc != "utf-8-sig":
+                notices = (f"decoded as {enc.upper()} (byte-order mark found)",)
+            break
     else:
+        _check_nul(data, file)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -62,24 +70,64 @@ def decode(data: bytes, *, file: str) -> tuple[str, tuple[str, ...]]:
                 text, enc = data.decode("cp1252"), "Windows-1252"
             except UnicodeDecodeError:
                 text, enc = data.decode("latin-1"), "ISO-8859-1"
-            note = f"decoded as Latin-1 ({enc}): not valid UTF-8 (first bad byte at {exc.start})"
+            line = data.count(b"\n", 0, exc.start) + 1
+            note = f"decoded as Latin-1 ({enc}): not valid UTF-8 (first bad byte at line {line}, byte {exc.start})"
             notices = (note,)
     head = text[:65536]
-    if "\x00" in head or len(_CONTROL.findall(head)) > 0.01 * max(len(head), 1):
+    if "\x00" in head:
+        line = head.count("\n", 0, head.index("\x00")) + 1
         raise DataFormatError(
-            "binary data in an unsupported format; accepted: text files (CSV, TSV, word2vec/"
-            "GloVe, one text per line) and .npy, .npz, .parquet",
+            f"contains a NUL character (line {line}), which text files cannot hold: binary data in an "
+            f"unsupported format or text in an unsupported encoding; {_ACCEPTED}",
+            file=file,
+        )
+    if len(_CONTROL.findall(head)) > 0.01 * max(len(head), 1):
+        raise DataFormatError(
+            "is binary data in an unsupported format (many control characters); accepted: text "
+            "files (CSV, TSV, word2vec/GloVe, one text per line) and .npy, .npz, .parquet",
             file=file,
         )
     return text, notices
+
+
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+)
+
+
+def _check_nul(data: bytes, file: str) -> None:
+    """Refuse NUL bytes in a file without a byte-order mark, naming UTF-16 without BOM."""
+    at = data.find(b"\x00", 0, 65536)
+    if at < 0:
+        return
+    head = data[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if max(even, odd) > 0.4 * (len(head) // 2) and min(even, odd) < 0.05 * (len(head) // 2):
+        order = "big-endian" if even > odd else "little-endian"
+        raise DataFormatError(
+            f"looks like UTF-16 ({order}) text without a byte-order mark, which cannot be told "
+            "apart from binary data; save it as UTF-8 (or UTF-16 with a byte-order mark)",
+            file=file,
+        )
+    line = data.count(b"\n", 0, at) + 1
+    raise DataFormatError(
+        f"contains a NUL byte (line {line}, byte {at}), which text files cannot hold: binary data "
+        f"in an unsupported format or text in an unsupported encoding; {_ACCEPTED}",
+        file=file,
+    )
 
 
 def _strict(data: bytes, encoding: str, file: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
+        name = encoding.upper().replace("-SIG", "")
         raise DataFormatError(
-            f"starts with a {encoding.upper()} byte-order mark but byte {exc.start} is not valid {encoding.upper()}",
+            f"starts with a {name} byte-order mark but byte {exc.start} is not valid {name}",
             file=file,
         ) from None
 
@@ -95,18 +143,28 @@ class TextKind:
         Field delimiter of a table (``","``, ``"\\t"`` or ``";"``).
     header : bool
         A table/word2vec file whose first line is a header (column names, or ``N D``).
+    decimal : {".", ","}
+        Decimal mark of a table: ``","`` when the delimiter is a tab or semicolon and most
+        sampled decimal numbers are written with a decimal comma (``1,5``), as spreadsheet
+        software in many European locales exports them.
     """
 
     format: str
     sep: str | None = None
     header: bool = False
+    decimal: str = "."
 
 
-def _is_number(s: str) -> bool:
+_DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*\Z")
+_DECIMAL_POINT = re.compile(r"\s*[-+]?\d*\.\d+(?:[eE][-+]?\d+)?\s*\Z")
+
+
+def _is_number(s: str, sep: str = ",") -> bool:
+    """``s`` parses as a float; with a delimiter other than a comma, ``1,5`` counts too."""
     try:
         float(s)
     except ValueError:
-        return False
+        return sep != "," and bool(_DECIMAL_COMMA.match(s))
     return s.strip() != ""
 
 
@@ -121,9 +179,13 @@ def sniff_text(text: str, *, ext: str) -> TextKind:
     3. table: under one of the delimiters tab, comma, semicolon (csv module quoting rules) the
        first line has >= 2 fields and >= 80 % of the next 49 non-blank lines have as many;
        a file named ``.csv``/``.tsv`` is always a table (tab if ``.tsv`` or if the first line
-       has a tab, else comma/semicolon). The first line is a header unless all its fields but
-       the first are numbers; a first line ``0, 1, 2, ...`` or ``1, 2, 3, ...`` (pandas'/numpy's
-       names for unnamed columns) is always a header, also under rule 1;
+       has a tab, else comma/semicolon). When several delimiters fit, the one giving more fields
+       wins, then the one giving more numbers in the first two lines (``a;1,5;2,5`` is three
+       fields under ``;``, whose decimal commas are numbers). The first line is a header unless
+       all its fields but the first are numbers; a first line ``0, 1, 2, ...`` or ``1, 2, 3, ...``
+       (pandas'/numpy's names for unnamed columns) is always a header, also under rule 1. A
+       tab/semicolon table whose sample has more decimal-comma numbers than decimal-point ones
+       gets ``decimal=","``;
     4. otherwise plain text, one item per line.
     """
     head = text[:_SAMPLE_CHARS].splitlines()
@@ -136,22 +198,41 @@ def sniff_text(text: str, *, ext: str) -> TextKind:
         return TextKind("projector")
     if "\t" not in first and _is_w2v_line(first, lines[1:2]):
         return TextKind("word2vec", header=len(first.split()) == 2)
-    best: tuple[int, str] | None = None
+    best: tuple[int, int, str] | None = None
     for sep in _TABLE_DELIMITERS:
-        rows = list(csv.reader(lines, delimiter=sep))
+        try:
+            rows = list(csv.reader(lines, delimiter=sep))
+        except csv.Error:  # e.g. a field over the csv module's size limit: not this delimiter
+            continue
         width = len(rows[0])
         same = sum(len(r) == width for r in rows[1:])
         if width >= 2 and len(rows) > 1 and same >= 0.8 * (len(rows) - 1):
-            best = max(best or (0, sep), (width, sep), key=lambda t: t[0])
+            numbers = sum(_is_number(f, sep) for r in rows[:2] for f in r)
+            best = max(best or (0, 0, sep), (width, numbers, sep), key=lambda t: t[:2])
     if best is None and ext in (".csv", ".tsv"):
         sep = "\t" if ext == ".tsv" or "\t" in first else ";" if first.count(";") > first.count(",") else ","
-        best = (0, sep)
+        best = (0, 0, sep)
     if best is None:
         return TextKind("txt")
-    sep = best[1]
-    fields = next(csv.reader([first], delimiter=sep))
-    header = _is_column_numbers(fields) or not (len(fields) >= 2 and all(_is_number(f) for f in fields[1:]))
-    return TextKind("tsv" if sep == "\t" else "csv", sep=sep, header=header)
+    sep = best[2]
+    try:
+        fields = next(csv.reader([first], delimiter=sep))
+    except csv.Error:
+        fields = first.split(sep)
+    header = _is_column_numbers(fields) or not (len(fields) >= 2 and all(_is_number(f, sep) for f in fields[1:]))
+    decimal = _decimal_mark(lines, sep)
+    return TextKind("tsv" if sep == "\t" else "csv", sep=sep, header=header, decimal=decimal)
+
+
+def _decimal_mark(lines: list[str], sep: str) -> str:
+    """``","`` when, under a tab/semicolon delimiter, more sampled cells are decimal-comma numbers
+    (``1,5``) than decimal-point ones (``1.5``); else ``"."``."""
+    if sep == ",":
+        return "."
+    cells = [f for ln in lines for f in ln.split(sep)]
+    commas = sum(bool(_DECIMAL_COMMA.match(f)) for f in cells)
+    points = sum(bool(_DECIMAL_POINT.match(f)) for f in cells)
+    return "," if commas > points else "."
 
 
 def _is_column_numbers(fields: list[str]) -> bool:
@@ -171,7 +252,7 @@ def _is_w2v_line(line: str, following: list[str]) -> bool:
     return len(parts) >= 3 and all(_is_number(p) for p in parts[1:])
 
 
-def read_word2vec(text: str, *, file: str, header: bool) -> RawData:
+def read_word2vec(text: str, *, file: str, header: bool, limits: Limits | None = None) -> RawData:
     """Word vectors in word2vec text format (``N D`` first line) or GloVe format (no header).
 
     Parsing is done by gensim's ``KeyedVectors.load_word2vec_format(binary=False)`` on a
@@ -193,7 +274,8 @@ def read_word2vec(text: str, *, file: str, header: bool) -> RawData:
 
     numbered = [(i, ln) for i, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
     body = numbered[int(header) :]
-    _check_w2v_widths(numbered, file=file, header=header)
+    width = _check_w2v_widths(numbered, file=file, header=header)
+    (limits or get_limits()).check_matrix(len(body), width - 1, file=file)
     fd, path = tempfile.mkstemp(suffix=".txt", prefix="viz_app_w2v_")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
@@ -220,8 +302,9 @@ def read_word2vec(text: str, *, file: str, header: bool) -> RawData:
     return RawData(file, "word2vec", vectors, None, words, empty_frame(len(words)), None, notices)
 
 
-def _check_w2v_widths(numbered: list[tuple[int, str]], *, file: str, header: bool) -> None:
-    """Check field counts and the ``N D`` header before gensim parses the file.
+def _check_w2v_widths(numbered: list[tuple[int, str]], *, file: str, header: bool) -> int:
+    """Check field counts and the ``N D`` header before gensim parses the file; the width
+    (the word and its numbers) of the vector lines.
 
     gensim would silently ignore lines beyond ``N`` and report bad lines without their number.
     """
@@ -247,6 +330,7 @@ def _check_w2v_widths(numbered: list[tuple[int, str]], *, file: str, header: boo
                 file=file,
                 row=i,
             )
+    return width
 
 
 def _find_non_number(body: list[tuple[int, str]], *, file: str) -> None:
@@ -271,13 +355,41 @@ def read_lines(text: str, *, file: str) -> RawData:
     RawData
         ``format="txt"``, ``texts`` (to embed) = labels = the lines; metadata has one column
         ``text``; ``text_column="text"``.
+
+    Raises
+    ------
+    DataFormatError
+        No non-blank line; every line is one number, or one word and one number (vectors of
+        one dimension, not texts to embed). The number of texts is checked against
+        :attr:`~viz_app.limits.Limits.max_texts` by :func:`viz_app.io.read`.
     """
     all_lines = text.splitlines()
     texts = [ln.strip() for ln in all_lines if ln.strip()]
     if not texts:
         raise DataFormatError("file is empty (no non-blank line)", file=file)
+    _refuse_one_number_lines(texts, file=file)
     notices = ()
     if len(texts) < len(all_lines):
         notices = (f"{len(all_lines) - len(texts)} blank lines skipped",)
     meta = pd.DataFrame({"text": texts})
     return RawData(file, "txt", None, texts, list(texts), meta, "text", notices)
+
+
+def _refuse_one_number_lines(texts: list[str], *, file: str) -> None:
+    """Lines that are all ``number`` or ``word number``: 1-dimensional vectors, not texts."""
+    if len(texts) < 2:
+        return
+    sample = texts[:_SAMPLE_LINES]
+    if all(_is_number(t) for t in sample):
+        what = "a single number"
+    elif all(len(p := t.split()) == 2 and _is_number(p[1]) for t in sample):
+        what = "a word and a single number"
+    else:
+        return
+    raise DataFormatError(
+        f"every line is {what}: vectors of 1 dimension, which cannot be mapped; an embedding "
+        "needs at least 2 numbers per item (e.g. 'king 0.50 0.68' in word2vec/GloVe text, or a "
+        "CSV with >= 2 numeric columns)",
+        file=file,
+        row=1,
+    )

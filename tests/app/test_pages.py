@@ -110,3 +110,24 @@ def test_a_bad_upload_shows_one_message_and_keeps_the_previous_dataset():
     assert at.session_state["dataset"] == {"kind": "sample", "key": "digits"}
     msg = at.error[0].value
     assert msg.startswith("Could not load this file. bad.csv") and "row 3" in msg
+
+
+def test_clusters_colour_the_map_and_fill_the_cluster_table():
+    at = _explore(dataset={"kind": "sample", "key": "digits"}, reducer="pca")
+    at.sidebar.radio(key="_w_cluster_method").set_value("kmeans").run()
+    assert not at.exception
+    assert at.sidebar.selectbox(key="_w_color_by").value == "cluster"
+    table = at.dataframe[-1].value
+    assert list(table.columns[:3]) == ["cluster", "size", "share"] and len(table) == 8
+    assert table["size"].sum() == 1797
+    at.sidebar.radio(key="_w_cluster_method").set_value("hdbscan").run()
+    assert not at.exception and at.dataframe[-1].value["size"].sum() == 1797
+
+
+def test_search_counts_matches():
+    at = _explore(reducer="pca")
+    at.text_input(key="search").input("^king").run()
+    assert not at.exception
+    assert any("0 matches highlighted" in c.value for c in at.caption)  # a literal substring
+    at.toggle(key="search_regex").set_value(True).run()
+    assert any("3 matches highlighted" in c.value for c in at.caption)

@@ -70,10 +70,34 @@ def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
         return None
 
 
-def display_controls(es: EmbeddingSet, default_color: str | None) -> tuple[str | None, float, float]:
-    """Colour-by column, point size (px) and opacity."""
+def cluster_controls(es: EmbeddingSet) -> dict | None:
+    """Clustering method and its parameter; None when clustering is off."""
+    st.subheader("Clusters")
+    names = {"none": "off", "kmeans": "KMeans", "hdbscan": "HDBSCAN"}
+    method = _choice("Method", "cluster_method", list(names), "none", radio=True, horizontal=True, format_func=names.get,
+                     help="KMeans (k clusters) or HDBSCAN (density; sparse points are noise), scikit-learn.")
+    if method == "none" or es.n_samples < 4:
+        state.put("_clusters_on", False)
+        return None
+    if not state.get("_clusters_on"):  # just switched on: colour by cluster
+        state.put("_clusters_on", True)
+        state.put(state.COLOR_BY, "cluster")
+        st.session_state.pop(f"_w_{state.COLOR_BY}", None)
+    out: dict = {"method": method}
+    if method == "kmeans":
+        out["k"] = persistent(st.slider, "k (clusters)", "cluster_k", 8, min_value=2, max_value=int(min(50, es.n_samples - 1)))
+    else:
+        out["min_cluster_size"] = persistent(st.slider, "min_cluster_size", "cluster_mcs", 15, min_value=2,
+                                             max_value=int(max(3, min(500, es.n_samples // 2))))
+    out["space"] = _choice("Cluster in", "cluster_space", ["original", "projection"], "original", radio=True,
+                           horizontal=True, format_func={"original": "original space", "projection": "the map"}.get)
+    return out
+
+
+def display_controls(es: EmbeddingSet, default_color: str | None, extra: Sequence[str] = ()) -> tuple[str | None, float, float]:
+    """Colour-by column (``extra`` adds computed columns such as ``cluster``), point size (px), opacity."""
     st.subheader("Display")
-    cols = [state.NO_COLOR] + [c for c in es.metadata.columns if c != es.text_column]
+    cols = [state.NO_COLOR] + list(extra) + [c for c in es.metadata.columns if c != es.text_column and c not in extra]
     color = _choice("Colour by", state.COLOR_BY, cols, default_color or state.NO_COLOR)
     size = persistent(st.slider, "Point size", state.POINT_SIZE, 5.0, min_value=1.0, max_value=20.0, step=0.5)
     opacity = persistent(st.slider, "Opacity", state.OPACITY, 0.8, min_value=0.05, max_value=1.0, step=0.05)

@@ -149,7 +149,8 @@ def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
 
 @st.fragment
 def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_name: str | None,
-             size: float, opacity: float, annotations: list | None = None, clusters=None, params=None) -> None:
+             size: float, opacity: float, annotations: list | None = None, clusters=None, params=None,
+             cluster_table: pd.DataFrame | None = None) -> None:
     """Map + panels; reruns on its own when the user clicks, searches or selects."""
     matches = _search_box(es)
     requested = viewstate.pending_focus(es)
@@ -171,7 +172,9 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
     overlay(fig, proj.coords, ids=es.ids, labels=es.labels, focus=focus,
             neighbors=nn["row"].tolist() if nn is not None else (), matches=matches,
             selected=es.index_of(list(sel_ids)) if sel_ids else (), point_size=size)
-    for a in annotations or []:
+    if annotations and proj.n_components == 3:
+        fig.update_layout(scene_annotations=annotations)
+    for a in (annotations or []) if proj.n_components == 2 else []:
         fig.add_annotation(a)
     with left:
         if proj.n_components == 2:
@@ -188,6 +191,9 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
                 set_focus(es, clicked)
                 st.rerun(scope="fragment")
     _selection_panel(es, proj)
+    if cluster_table is not None:
+        st.subheader(f"Clusters ({int((cluster_table['cluster'] >= 0).sum())})")
+        st.dataframe(cluster_table, hide_index=True, width="stretch", height=min(38 + 35 * len(cluster_table), 360))
     export_views.export_panel(
         es, proj, color_by=color_name, focus=str(es.ids[focus]) if focus is not None else None,
         labels_for=nn["id"].tolist() if nn is not None else [], dataset_ref=state.get(state.DATASET) or {},

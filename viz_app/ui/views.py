@@ -75,3 +75,48 @@ def describe(es: EmbeddingSet, proj: Projection) -> str:
     took = f" · computed in {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
     return (f"**{es.name}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
             f"{proj.params.describe()}{q}{took}")
+
+
+def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
+    """Clustering, its table and one label per cluster (cached per dataset and settings)."""
+    from viz_app.clusters import cluster, cluster_table
+
+    key = ("clusters", es.fingerprint, tuple(sorted(settings.items())),
+           proj.params if settings.get("space") == "projection" else None)
+
+    def compute():
+        c = cluster(es, coords=proj if settings.get("space") == "projection" else None,
+                    **{k: v for k, v in settings.items()})
+        return c, cluster_table(es, c)
+
+    try:
+        with st.spinner("Clustering (scikit-learn)"):
+            return cache.projections().get_or_compute(key, compute)
+    except VizAppError as exc:
+        st.error(str(exc))
+        return None
+
+
+def cluster_colors(clustering, table) -> "pd.Series":
+    """Categorical colour column: "<id>: <label>" per cluster, in cluster order; noise last."""
+    import pandas as pd
+
+    names = {int(r.cluster): ("noise" if r.cluster == -1 else f"{r.cluster}: {r.label}"[:48]) for r in table.itertuples()}
+    order = [names[c] for c in sorted(names) if c != -1] + (["noise"] if -1 in names else [])
+    return pd.Series(pd.Categorical([names[int(c)] for c in clustering.labels_], categories=order, ordered=True))
+
+
+def cluster_annotations(proj: Projection, clustering, table) -> list[dict]:
+    """Keyword labels drawn at each cluster's centre (median of its members' coordinates)."""
+    from viz_app.clusters import centroids_2d
+    from viz_app.figures import safe_text
+
+    labels = {int(r.cluster): str(r.label) for r in table.itertuples()}
+    out = []
+    for r in centroids_2d(proj, clustering.labels_).itertuples():
+        a = {"text": safe_text([labels.get(int(r.cluster), str(r.cluster))], max_chars=40)[0], "showarrow": False,
+             "font": {"size": 12, "color": "#111"}, "bgcolor": "rgba(255,255,255,0.75)", "x": r.x, "y": r.y}
+        if proj.n_components == 3:
+            a["z"] = r.z
+        out.append(a)
+    return out

@@ -217,7 +217,8 @@ class _Parser:
             return Node("term", pos, "vector", text=tok, quoted=True)
         if kind == "word" and self.peek()[1] == "(" and self.peek()[0] == "op":
             if tok.lower() not in FUNCTIONS:
-                raise _error(self.src, pos, f"unknown function {tok!r}; functions: {', '.join(FUNCTIONS)}")
+                known = ", ".join(FUNCTIONS)
+                raise _error(self.src, pos, f"unknown function {tok!r} (functions: {known}; missing operator?)")
             self.take()
             args = [self.expr()]
             while self.peek()[1] == "," and self.peek()[0] == "op":

@@ -168,4 +168,5 @@ def axis_projection(
     _check_pair(y, "y")
     sx, lx, tx, ex = axis_scores(es, x, mode=mode, named=named)
     sy, ly, ty, ey = axis_scores(es, y, mode=mode, named=named)
-    return AxesProjection(np.column_stack([sx, sy]), lx, ly, mode, tx, ty, es.fingerprint, tuple(dict.fromkeys(ex + ey)))
+    embedded = tuple(dict.fromkeys(ex + ey))
+    return AxesProjection(np.column_stack([sx, sy]), lx, ly, mode, tx, ty, es.fingerprint, embedded)

@@ -252,7 +252,8 @@ def _report_layout(fig: go.Figure, *, title: str, width: int, height: int) -> No
                "font": {"size": 22}} if title else None,
         margin={"l": 20, "r": 20, "t": 56 if title else 20, "b": 20},
         legend={"font": {"size": 16}, "title": {"font": {"size": 16}}, "itemsizing": "constant",
-                "bgcolor": "rgba(255,255,255,0)", "borderwidth": 0, "tracegroupgap": 2},
+                "bgcolor": "rgba(255,255,255,0)", "borderwidth": 0, "tracegroupgap": 2,
+                "orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
         uirevision=None, dragmode="zoom", hovermode="closest",
     )  # fmt: skip
     axis = {"showgrid": False, "zeroline": False, "showticklabels": False, "ticks": "", "title": None}

@@ -183,7 +183,7 @@ class Limits:
         need = int(n_samples) * int(n_features) * 4
         if need > self.max_matrix_bytes:
             raise ResourceLimitError(
-                f"{file}: {what} ({n_samples:,} x {n_features:,}) need {_mib(need)} as float32, over the "
+                f"{file}: {what} ({n_samples:,} x {n_features:,}) would need {_mib(need)} as float32, over the "
                 f"{_mib(self.max_matrix_bytes)} limit; {_how('max_matrix_bytes')}"
             )
 

@@ -295,19 +295,6 @@ def _search(es, q, k, metric, blocked, self_rows, exact_max_elements):
     return _exact(es.vectors, _norms(es), q, k, metric, blocked, self_rows)
 
 
-def _osa(a: str, b: str) -> int:
-    """Optimal-string-alignment edit distance (Levenshtein plus adjacent transpositions)."""
-    prev2, prev = [], list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1]))
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
 def _edits1(q: str) -> set[str]:
     """Strings one deletion, transposition, substitution or insertion away (Norvig's speller)."""
     letters = set("abcdefghijklmnopqrstuvwxyz0123456789-'") | set(q)
@@ -321,9 +308,9 @@ def _edits1(q: str) -> set[str]:
 
 
 def _suggest(query: str, labels: NDArray[np.object_], n: int = 3) -> list[str]:
-    """Up to ``n`` labels close to ``query``, case-insensitively: first those one edit away
-    (in row order: most frequent first in frequency-ordered sets like GloVe), then difflib's closest (ratio >= 0.6), re-ranked by
-    edit distance with transpositions."""
+    """Up to ``n`` labels close to ``query``, case-insensitively: first those one edit away (in
+    row order: most frequent first in frequency-ordered sets like GloVe), then difflib's closest
+    by similarity ratio (>= 0.6)."""
     first: dict[str, tuple[int, str]] = {}
     for i, w in enumerate(labels):
         first.setdefault(w.lower(), (i, w))
@@ -332,9 +319,7 @@ def _suggest(query: str, labels: NDArray[np.object_], n: int = 3) -> list[str]:
     out = [w for _, _, w in hits[:n]]
     if len(out) < n:
         near = [w for w in first if abs(len(w) - len(q)) <= max(2, len(q) // 2) and first[w][1] not in out]
-        cands = difflib.get_close_matches(q, near, n=4 * n, cutoff=0.6)
-        ranked = sorted(enumerate(cands), key=lambda t: (_osa(q, t[1]), abs(len(t[1]) - len(q)), t[0]))
-        out += [first[c][1] for _, c in ranked[: n - len(out)]]
+        out += [first[c][1] for c in difflib.get_close_matches(q, near, n=n - len(out), cutoff=0.6)]
     return out
 
 

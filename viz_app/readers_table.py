@@ -219,8 +219,9 @@ def read_table(
         notices += (f"no header row: columns named col1..col{df.shape[1]}",)
     hint = " (this file writes decimals with a comma, 1,5; use one decimal mark throughout)" if decimal == "," else ""
     return table_to_raw(
-        df, file=file, fmt=fmt, options=options, row_of=lambda r: lines[r], notices=notices, number_hint=hint
-    )
+        df, file=file, fmt=fmt, options=options, row_of=lambda r: lines[r], notices=notices, number_hint=hint,
+        decimal=decimal,
+    )  # fmt: skip
 
 
 def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits | None = None) -> RawData:
@@ -244,7 +245,8 @@ def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits
     except (pa.ArrowException, ValueError, OSError, TypeError, IndexError, KeyError) as exc:
         if isinstance(exc, DataFormatError):
             raise
-        raise DataFormatError(f"not a readable parquet file: {exc}", file=file) from None
+        detail = " ".join(str(exc).split())[:300]
+        raise DataFormatError(f"not a readable parquet file ({detail}); accepted: parquet written by pandas/pyarrow", file=file) from None
     if len(df) == 0:
         raise DataFormatError("parquet table has no rows", file=file)
     df = df.reset_index(drop=True)
@@ -266,7 +268,7 @@ def _check_parquet_metadata(pf, *, file: str, limits: Limits) -> None:
 _PARQUET_NUMBERS = frozenset({"INT32", "INT64", "INT96", "FLOAT", "DOUBLE"})
 
 
-def column_kind(s: pd.Series) -> str:
+def column_kind(s: pd.Series, decimal: str = ".") -> str:
     """Role a column can play: ``"numeric"``, ``"list"``, ``"mostly_numeric"``, ``"text"``,
     ``"empty"``.
 
@@ -284,7 +286,7 @@ def column_kind(s: pd.Series) -> str:
         return "list"
     if all(isinstance(v, str) and _LIST_RE.match(v) for v in vals):
         return "list"
-    nums = pd.to_numeric(vals.map(str), errors="coerce").notna().sum()
+    nums = int(_as_numbers(vals, decimal).notna().sum())
     return "mostly_numeric" if nums >= 2 and nums > 0.5 * len(vals) else "text"
 
 
@@ -310,29 +312,47 @@ def is_metadata_name(column: object) -> bool:
     return name.lower() in METADATA_NAMES or name.startswith("Unnamed: ")
 
 
-def _first_non_number(s: pd.Series) -> tuple[int, object] | None:
-    coerced = pd.to_numeric(
-        s.astype(object).map(lambda v: v if isinstance(v, (int, float)) else str(v)),
-        errors="coerce",
-    )
-    bad = np.flatnonzero((coerced.isna() & s.notna()).to_numpy())
-    return (int(bad[0]), s.iloc[bad[0]]) if bad.size else None
+def _as_numbers(s: pd.Series, decimal: str = ".") -> pd.Series:
+    """Cells as float64, NaN where a cell is not a number (or is missing). With ``decimal=","``
+    a text cell is a number only when written with a decimal comma (``1,5``) or without any
+    decimal mark, so a ``1.5`` in such a file is reported instead of read."""
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(np.float64)
+
+    def text(v: object) -> object:
+        if isinstance(v, (int, float, np.number)):
+            return v
+        v = str(v)
+        if decimal == ",":
+            return "x" if "." in v else v.replace(",", ".")
+        return v
+
+    out = pd.to_numeric(s.astype(object).map(text), errors="coerce")
+    return out.astype(np.float64) if pd.api.types.is_numeric_dtype(out) else pd.Series(np.nan, index=s.index)
 
 
 def numeric_vectors(
-    df: pd.DataFrame, cols: list, *, file: str, row_of: Callable[[int], int], hint: str = ""
+    df: pd.DataFrame,
+    cols: list,
+    *,
+    file: str,
+    row_of: Callable[[int], int],
+    hint: str = "",
+    decimal: str = ".",
 ) -> np.ndarray:
     """Vectors ``(n_rows, len(cols)) float32`` from numeric columns; names the first bad cell
     (``hint`` is appended to that message)."""
-    for c in cols:
-        if not (pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])):
-            hit = _first_non_number(df[c])
-            if hit is not None:
-                raise DataFormatError(
-                    f"{hit[1]!r} is not a finite number; every cell of a vector column must be one{hint}",
-                    file=file, row=row_of(hit[0]), column=c,
-                )  # fmt: skip
-    values = df[cols].astype(np.float64).to_numpy()
+    values = np.empty((len(df), len(cols)), dtype=np.float64)
+    for j, c in enumerate(cols):
+        s = df[c]
+        nums = _as_numbers(s, decimal)
+        bad = np.flatnonzero((nums.isna() & s.notna()).to_numpy())
+        if bad.size:
+            raise DataFormatError(
+                f"{s.iloc[bad[0]]!r} is not a finite number; every cell of a vector column must be one{hint}",
+                file=file, row=row_of(int(bad[0])), column=c,
+            )  # fmt: skip
+        values[:, j] = nums.to_numpy(dtype=np.float64, na_value=np.nan)
     return checked_float32(values, file=file, row_of=row_of, column_of=lambda j: cols[j])
 
 
@@ -389,6 +409,7 @@ def table_to_raw(
     row_of: Callable[[int], int],
     notices: tuple[str, ...] = (),
     number_hint: str = "",
+    decimal: str = ".",
 ) -> RawData:
     """Decide the roles of a table's columns and build a :class:`RawData`.
 
@@ -405,7 +426,7 @@ def table_to_raw(
     4. metadata: every column except the vector columns.
     """
     _check_columns(df, options, file)
-    kinds = {c: column_kind(df[c]) for c in df.columns}
+    kinds = {c: column_kind(df[c], decimal) for c in df.columns}
     vec_cols = _pick_vectors(df, kinds, options, file)
     meta = df.drop(columns=vec_cols).reset_index(drop=True)
     vectors = texts = None
@@ -413,7 +434,7 @@ def table_to_raw(
     if len(vec_cols) == 1 and kinds[vec_cols[0]] == "list":
         vectors = list_vectors(df[vec_cols[0]], file=file, row_of=row_of)
     elif vec_cols:
-        vectors = numeric_vectors(df, vec_cols, file=file, row_of=row_of, hint=number_hint)
+        vectors = numeric_vectors(df, vec_cols, file=file, row_of=row_of, hint=number_hint, decimal=decimal)
     else:
         text_col = text_col or _longest_text(df, kinds, file)
         texts = _texts(df[text_col], file=file, row_of=row_of)

@@ -16,6 +16,8 @@ if loaded is not None:
         clus = controls.cluster_controls(es)
         color_by, size, opacity = controls.display_controls(es, "cluster" if clus else default_color,
                                                             extra=["cluster"] if clus else [])
+    if params is None:
+        st.error(st.session_state.get("_param_error") or "These settings cannot project this dataset.")
     proj = views.compute_projection(es, params) if params is not None else None
     if proj is not None:
         st.markdown(views.describe(es, proj))

@@ -20,8 +20,9 @@ time). Where the float32 order of the candidates the decision depends on is clos
 rounding error bound, the question is redone exactly as gensim computes it (``np.dot`` of the
 vocabulary with the gensim-rounded query, divided by the norms, ``argpartition`` + ``argsort``),
 so predictions match gensim's one for one. ``method="3cosmul"`` (Levy & Goldberg 2014) uses the
-same vocabulary and exclusions with ``cos' = (cos + 1) / 2`` and epsilon 0.001 (gensim's
-evaluation has no 3CosMul).
+same vocabulary and exclusions with ``cos' = (cos + 1) / 2`` and epsilon 0.001; gensim's
+evaluation has no 3CosMul, but with gensim's epsilon (1e-6) the answers equal those of its
+``most_similar_cosmul`` (tested). It costs three matrix products per block instead of one.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def read_analogies(path: str | os.PathLike[str] | None = None, *, lowercase: boo
     """
     path = default_analogy_path() if path is None else Path(path)
     try:
-        lines = path.read_bytes().decode("utf-8").splitlines()
+        lines = path.read_bytes().decode("utf-8").split("\n")  # as gensim: binary lines
     except (OSError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"cannot read the analogy file: {exc}", file=str(path)) from None
     sections: list[str] = []
@@ -172,7 +173,9 @@ def evaluate_analogies(
     t0 = time.perf_counter()
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-    if restrict_vocab is not None and (isinstance(restrict_vocab, bool) or not 1 <= restrict_vocab):
+    if restrict_vocab is not None and (
+        isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, (int, np.integer)) or restrict_vocab < 1
+    ):
         raise ParameterError(f"restrict_vocab must be an integer >= 1 or None, got {restrict_vocab!r}")
     q = questions if isinstance(questions, pd.DataFrame) else read_analogies(questions)
     missing = {"section", "a", "b", "c", "expected"} - set(q.columns)
@@ -277,7 +280,7 @@ def _predict(x, rows, key_row, method) -> NDArray[np.intp]:
     if m == 0:
         return out
     norms = np.linalg.norm(x, axis=1)  # float32, as gensim's fill_norms
-    u = x / norms[:, None]
+    u = np.divide(x, norms[:, None], out=np.zeros_like(x), where=norms[:, None] > 0)
     width = -(-n // _BLOCKS) * _BLOCKS
     u_pad = np.zeros((width, d), dtype=np.float32)
     u_pad[:n] = u
@@ -290,8 +293,14 @@ def _predict(x, rows, key_row, method) -> NDArray[np.intp]:
         if method == "3cosadd":
             s = queries[a : a + step] @ u_pad.T
         else:
-            p = [(u[r[:, j]] @ u_pad.T + 1.0) / 2.0 for j in range(3)]
-            s = p[1] * p[2] / (p[0] + COSMUL_EPSILON)
+            s, pc, pa = (u[r[:, j]] @ u_pad.T for j in (1, 2, 0))  # cosines with b, c, a
+            s += 1.0
+            s *= pc + 1.0
+            s *= 0.25  # (cos_b + 1) / 2 * (cos_c + 1) / 2, in place
+            pa += 1.0
+            pa *= 0.5
+            pa += COSMUL_EPSILON
+            s /= pa
         s[:, n:] = -np.inf
         s[np.arange(len(r))[:, None], r[:, :3]] = -np.inf
         cand, sc = _candidates(s, kk)

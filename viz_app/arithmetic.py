@@ -8,8 +8,8 @@ Expressions are parsed by a tokenizer and a recursive-descent parser (never ``ev
     atom   := NUMBER | WORD | STRING | "$" NAME | "mean" "(" expr ("," expr)* ")" | "(" expr ")"
 
 - WORD: a run of characters other than white space and ``+ - * / ( ) , $ "`` (``u.s.``, ``n't``).
-  Labels with spaces, hyphens or operators go in quotes: ``"new york"``, ``'e-mail'``
-  (backslash escapes a quote). A WORD that reads as a number (``2``, ``0.5``) is a number;
+  Labels with spaces, hyphens or operators, or starting with ``'``, go in double or single
+  quotes: ``"new york"``, ``'e-mail'``, ``"'s"`` (backslash escapes a quote). A WORD that reads as a number (``2``, ``0.5``) is a number;
   quote it to mean the item ``"2"``.
 - A term is an item: its id, else the first row with that label; exact match first, then
   case-insensitive. When the set was embedded by a text model (``es.model_name``), a *quoted*
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from viz_app.errors import ExpressionError, ParameterError
+from viz_app.errors import ExpressionError, ParameterError, UnknownIdError
 from viz_app.model import EmbeddingSet
 
 __all__ = ["Vector", "Node", "parse", "vector", "evaluate", "mean_vector", "METHODS", "COSMUL_EPSILON"]
@@ -300,34 +300,33 @@ _lookup_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _lookup_lock = threading.Lock()
 
 
-def _lookups(es: EmbeddingSet) -> tuple[dict[str, int], ...]:
-    """First row per id, label, lower-cased id, lower-cased label (cached per set)."""
+def _lookup(es: EmbeddingSet, level: int) -> dict[str, int]:
+    """First row per id (level 0), label (1), lower-cased id (2), lower-cased label (3).
+
+    Built on first use and cached per set (weakly): ~0.1-0.3 s for 400,000 rows."""
     with _lookup_lock:
-        if es in _lookup_cache:
-            return _lookup_cache[es]
-    out = []
-    for column, fold in ((es.ids, False), (es.labels, False), (es.ids, True), (es.labels, True)):
-        keys = pd.Series(column, dtype=object)
-        keys = keys.str.lower() if fold else keys
-        first = ~keys.duplicated()
-        out.append(dict(zip(keys[first], np.flatnonzero(first.to_numpy()))))
+        cached = _lookup_cache.setdefault(es, {})
+        if level in cached:
+            return cached[level]
+    col = (es.ids if level % 2 == 0 else es.labels).tolist()
+    keys = [k.lower() for k in col] if level >= 2 else col
+    table = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))  # the first row wins
     with _lookup_lock:
-        _lookup_cache[es] = tuple(out)
-    return tuple(out)
+        cached[level] = table
+    return table
 
 
 def _row(es: EmbeddingSet, text: str) -> tuple[int, str] | None:
     """(row, matched id or label) of a term: id, label, then case-insensitively id, label."""
-    ids, labels, ids_ci, labels_ci = _lookups(es)
-    for table, key, col in ((ids, text, es.ids), (labels, text, es.labels),
-                            (ids_ci, text.lower(), es.ids), (labels_ci, text.lower(), es.labels)):  # fmt: skip
-        if key in table:
-            return int(table[key]), str(col[table[key]])
+    for level in range(4):
+        row = _lookup(es, level).get(text.lower() if level >= 2 else text)
+        if row is not None:
+            return row, str((es.ids if level % 2 == 0 else es.labels)[row])
     return None
 
 
 def _unknown(es: EmbeddingSet, src: str, node: Node) -> ExpressionError:
-    from viz_app.neighbors import _suggest  # edits first, then difflib.get_close_matches over labels
+    from viz_app.neighbors import _suggest  # labels one edit away first, then difflib.get_close_matches
 
     close = _suggest(node.text, pd.unique(es.labels), 3)
     msg = f"unknown term {node.text!r}: neither an id nor a label in {es.name!r}"
@@ -345,7 +344,7 @@ def _leaves(node: Node) -> list[Node]:
 
 
 def _resolve(es, src, tree, named, normalize):
-    """Leaf vectors (pos -> float64 (d,)), display names, item ids, embedded texts."""
+    """Leaf vectors (pos -> float64 (d,)), display names, item ids -> rows, embedded texts."""
     vecs, names, terms, free = {}, {}, {}, {}
     for leaf in _leaves(tree):
         if leaf.op == "named":
@@ -354,12 +353,15 @@ def _resolve(es, src, tree, named, normalize):
                 raise _error(src, leaf.pos, f"unknown named vector ${leaf.text}; available: {have}")
             v = named[leaf.text]
             vecs[leaf.pos] = np.asarray(getattr(v, "values", v), dtype=np.float64).ravel()
-            terms.update(dict.fromkeys(getattr(v, "terms", ())))
+            for t in getattr(v, "terms", ()):
+                if t not in _lookup(es, 0):
+                    raise _error(src, leaf.pos, f"${leaf.text} uses the id {t!r}, which is not in {es.name!r}")
+                terms[t] = _lookup(es, 0)[t]
             continue
         hit = _row(es, leaf.text)
         if hit is not None:
             vecs[leaf.pos], names[leaf.pos] = es.vectors[hit[0]].astype(np.float64), _quote(hit[1], True)
-            terms[str(es.ids[hit[0]])] = None
+            terms[str(es.ids[hit[0]])] = hit[0]
         elif leaf.quoted and es.model_name:
             free.setdefault(leaf.text, []).append(leaf.pos)
             names[leaf.pos] = _quote(leaf.text, False)  # always quoted: free text, not an item
@@ -378,7 +380,7 @@ def _resolve(es, src, tree, named, normalize):
         n = np.linalg.norm(v)
         if normalize and n > 0:
             vecs[pos] = v / n
-    return vecs, names, tuple(terms), tuple(free)
+    return vecs, names, terms, tuple(free)
 
 
 def _scalar(node: Node, src: str) -> float:
@@ -420,7 +422,10 @@ def _build(es, expr, named, normalize):
     vecs, names, terms, free = _resolve(es, expr, tree, named, normalize)
     lin = _linear(tree, expr)
     values = np.sum([c * vecs[p] for c, p in lin], axis=0)
-    return Vector(values.astype(np.float32), _render(tree, names), terms, free), lin, vecs
+    if not (np.isfinite(values).all() and np.abs(values).max(initial=0) < np.finfo(np.float32).max):
+        raise ExpressionError(f"the result of {expr!r} is not finite in float32 (numbers too large?)")
+    vec = Vector(values.astype(np.float32), _render(tree, names), tuple(terms), free)
+    return vec, lin, vecs, np.fromiter(terms.values(), dtype=np.intp, count=len(terms))
 
 
 def vector(
@@ -484,7 +489,11 @@ def mean_vector(es: EmbeddingSet, ids: Collection[str], *, name: str, normalize:
     ids = [str(i) for i in ([ids] if isinstance(ids, str) else ids)]
     if not ids:
         raise ParameterError("mean_vector needs at least one id")
-    x = es.vectors[es.index_of(ids)].astype(np.float64)
+    table = _lookup(es, 0)
+    missing = [i for i in ids if i not in table]
+    if missing:
+        raise UnknownIdError(f"id {missing[0]!r} is not in {es.name!r} ({len(missing)} unknown ids)")
+    x = es.vectors[[table[i] for i in ids]].astype(np.float64)
     if normalize:
         n = np.linalg.norm(x, axis=1, keepdims=True)
         x = np.divide(x, n, out=np.zeros_like(x), where=n > 0)
@@ -511,9 +520,11 @@ def evaluate(
         1 <= k <= n_samples - (terms left out).
     method : {"3cosadd", "3cosmul"}, default="3cosadd"
         3CosAdd (Mikolov et al. 2013): cosine with the combined vector, via
-        :func:`viz_app.neighbors.most_similar`. 3CosMul (Levy & Goldberg 2014), only for
+        :func:`viz_app.neighbors.most_similar` (asked for ``k + len(terms)`` rows, then the
+        terms are dropped: its ``exclude=`` goes through ``index_of``, slow on big sets). 3CosMul (Levy & Goldberg 2014), only for
         ``a - b + c`` (two positive, one negative term, unit weights, in any order):
-        ``cos'(x, a) * cos'(x, c) / (cos'(x, b) + 0.001)`` with ``cos' = (cos + 1) / 2`` in [0, 1].
+        ``cos'(x, a) * cos'(x, c) / (cos'(x, b) + 0.001)`` with ``cos' = (cos + 1) / 2`` in [0, 1],
+        from a scan of all rows (ties keep row order).
     exclude_terms : bool, default=True
         Leave the expression's items out of the list, as the analogy literature does.
     named : mapping of str to Vector, optional
@@ -538,20 +549,22 @@ def evaluate(
 
     if method not in METHODS:
         raise ParameterError(f"unknown method {method!r}; allowed: {', '.join(METHODS)}")
-    v, lin, vecs = _build(es, expr, named, True)
-    exclude = v.terms if exclude_terms else ()
-    if method == "3cosadd":
-        out = most_similar(es, v.values, k=k, exclude=exclude)
+    v, lin, vecs, term_rows = _build(es, expr, named, True)
+    blocked = term_rows if exclude_terms else term_rows[:0]
+    available = es.n_samples - len(blocked)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= available:
+        raise ParameterError(f"k must be an integer in 1..{available} (rows that can be returned), got {k!r}")
+    if method == "3cosadd":  # k + len(blocked) best, then drop the terms (cheaper than exclude= on big sets)
+        out = most_similar(es, v.values, k=min(es.n_samples, int(k) + len(blocked)))
+        out = out[~out["row"].isin(blocked)].head(int(k)).reset_index(drop=True)
+        out["rank"] = np.arange(1, len(out) + 1)
     else:
-        available = es.n_samples - len(exclude)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= available:
-            raise ParameterError(f"k must be an integer in 1..{available} (rows that can be returned), got {k!r}")
-        out = _cosmul(es, v, lin, vecs, int(k), exclude)
+        out = _cosmul(es, v, lin, vecs, int(k), blocked)
     out.attrs.update(expr=v.expr, method=method, terms=v.terms, embedded=v.embedded)
     return out
 
 
-def _cosmul(es, v, lin, vecs, k, exclude) -> pd.DataFrame:
+def _cosmul(es, v, lin, vecs, k, blocked) -> pd.DataFrame:
     """Top-k items by 3CosMul over all rows (float64 scores; ties keep row order)."""
     if len(lin) != 3 or sorted(c for c, _ in lin) != [-1.0, 1.0, 1.0]:
         raise ExpressionError(f"3cosmul needs an expression of the form a - b + c; got {v.expr!r} (use 3cosadd)")
@@ -564,8 +577,7 @@ def _cosmul(es, v, lin, vecs, k, exclude) -> pd.DataFrame:
     pos = [i for i, (c, _) in enumerate(lin) if c > 0]
     neg = [i for i, (c, _) in enumerate(lin) if c < 0][0]
     score = shifted[:, pos[0]] * shifted[:, pos[1]] / (shifted[:, neg] + COSMUL_EPSILON)
-    if len(exclude):
-        score[es.index_of(list(exclude))] = -np.inf
+    score[blocked] = -np.inf
     kth = np.partition(score, len(score) - k)[len(score) - k]
     cand = np.flatnonzero(score >= kth)
     top = cand[np.lexsort((cand, -score[cand]))][:k]

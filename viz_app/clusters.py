@@ -49,7 +49,7 @@ class Clustering:
     method : {"kmeans", "hdbscan"}
     space : {"original", "projection"}
     metric : {"cosine", "euclidean"}
-        Distance used in the original space (always euclidean in the projection).
+        Distance used ("euclidean" for a projection's coordinates).
     k : int or None
         KMeans only: number of clusters.
     min_cluster_size : int or None
@@ -199,7 +199,8 @@ def cluster(
         min_cluster_size = _int_in("min_cluster_size", min_cluster_size, 2, n)
         raw = HDBSCAN(min_cluster_size=min_cluster_size, copy=True).fit_predict(x)
         kw = {"min_cluster_size": min_cluster_size}
-    return Clustering(_by_size(raw), method, space, metric, source_fingerprint=es.fingerprint,
+    used = metric if space == "original" else "euclidean"
+    return Clustering(_by_size(raw), method, space, used, source_fingerprint=es.fingerprint,
                       elapsed_s=time.perf_counter() - t0, **kw)  # fmt: skip
 
 

@@ -24,7 +24,7 @@ __all__ = ["safe_text", "color_kind", "scatter_map", "MAX_CATEGORIES"]
 MAX_CATEGORIES = 24
 MAX_LABEL_CHARS = 80
 _PALETTE = (
-    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf "
+    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #bcbd22 #17becf #7f7f7f "
     "#393b79 #e7969c #637939 #d6616b #8ca252 #7b4173 #ce6dbd #3182bd #e6550d #31a354 "
     "#756bb1 #636363 #fd8d3c #74c476"
 ).split()

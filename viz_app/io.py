@@ -50,10 +50,9 @@ import pandas as pd
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.limits import Limits, get_limits
 from viz_app.model import EmbeddingSet
-from viz_app.readers_binary import read_npy, read_npz
+from viz_app.readers_binary import read_npy, read_npz, read_parquet
 from viz_app.readers_common import RawData, ReadOptions, to_labels, vector_notices
 from viz_app.readers_table import (
-    read_parquet,
     read_projector_metadata,
     read_projector_tensors,
     read_table,
@@ -183,7 +182,7 @@ def _dispatch(data: bytes, fname: str, options: ReadOptions, limits: Limits) -> 
         if data.startswith(magic):
             raise DataFormatError(f"is {what}; {_ACCEPTED}", file=fname)
     text, notices = decode(data, file=fname)
-    if text.isspace():
+    if not text.strip():
         raise DataFormatError("file is empty", file=fname)
     kind = sniff_text(text, ext=Path(fname).suffix.lower())
     if kind.format == "projector":

@@ -226,7 +226,7 @@ class Limits:
 
 
 def _mib(n_bytes: int) -> str:
-    return f"{n_bytes / _MIB:,.1f} MiB"
+    return f"{n_bytes:,} bytes" if n_bytes < _MIB else f"{n_bytes / _MIB:,.1f} MiB"
 
 
 def _how(field: str) -> str:

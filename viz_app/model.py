@@ -6,6 +6,7 @@ array is made read-only so a cached object can be shared safely between sessions
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -127,6 +128,11 @@ class EmbeddingSet:
         object.__setattr__(self, "metadata", meta)
         object.__setattr__(self, "fingerprint", fingerprint_vectors(vec))
 
+    @functools.cached_property
+    def _id_index(self) -> pd.Index:
+        """pandas Index of the ids, built once (lookups by id are hashed)."""
+        return pd.Index(self.ids)
+
     @property
     def n_samples(self) -> int:
         """Number of vectors (rows)."""
@@ -171,7 +177,7 @@ class EmbeddingSet:
         from viz_app.errors import UnknownIdError
 
         wanted = np.atleast_1d(np.asarray(ids, dtype=object))
-        pos = pd.Index(self.ids).get_indexer(wanted)
+        pos = self._id_index.get_indexer(wanted)
         if (pos < 0).any():
             missing = str(wanted[np.flatnonzero(pos < 0)[0]])
             raise UnknownIdError(f"id {missing!r} is not in {self.name!r}")

@@ -1,4 +1,5 @@
-"""NumPy files for :mod:`viz_app.io`: ``.npy`` (one array) and ``.npz`` (several named arrays).
+"""Binary files for :mod:`viz_app.io`: ``.npy`` (one array), ``.npz`` (several named arrays) and
+parquet (a table, read by pyarrow; its columns get the roles of :func:`~viz_app.readers_table.table_to_raw`).
 
 Nothing is ever unpickled: unpickling an uploaded file can run arbitrary code. The ``.npy``
 header is parsed by NumPy (``numpy.lib.format.read_array_header_1_0``/``_2_0``) and checked
@@ -17,18 +18,21 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass
+from tokenize import TokenError
 
 import numpy as np
 import pandas as pd
 
-from viz_app.errors import DataFormatError
+from viz_app.errors import DataFormatError, VizAppError
 from viz_app.limits import Limits, get_limits
-from viz_app.readers_common import RawData, checked_float32, empty_frame, row_labels, to_labels
+from viz_app.readers_common import RawData, ReadOptions, checked_float32, empty_frame, row_labels, to_labels
+from viz_app.readers_table import check_unique_names, table_to_raw
 
-__all__ = ["NPZ_LABEL_NAMES", "NPZ_VECTOR_NAMES", "NpyHeader", "read_npy", "read_npz", "read_npy_header"]
+__all__ = ["NPZ_LABEL_NAMES", "NPZ_VECTOR_NAMES", "NpyHeader", "read_npy", "read_npy_header", "read_npz", "read_parquet"]
 
 #: ``.npz`` member holding the vectors, by name (case-insensitive, first match in this order).
 NPZ_VECTOR_NAMES = ("vectors", "embeddings", "x", "data", "arr_0")
@@ -81,13 +85,15 @@ def read_npy_header(head: bytes, *, file: str, what: str) -> NpyHeader:
     fp = io.BytesIO(head)
     try:
         version = npf.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = npf.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = npf.read_array_header_2_0(fp)
-        else:
+        with warnings.catch_warnings():  # "created on Python 2": headers numpy has to repair
+            warnings.simplefilter("ignore", UserWarning)
+            if version == (1, 0):
+                shape, fortran, dtype = npf.read_array_header_1_0(fp)
+            elif version == (2, 0):
+                shape, fortran, dtype = npf.read_array_header_2_0(fp)
+        if version not in ((1, 0), (2, 0)):
             raise ValueError(f".npy format version {version[0]}.{version[1]} is not supported (1.0, 2.0 are)")
-    except (ValueError, TypeError, SyntaxError, RecursionError, OverflowError, KeyError) as exc:
+    except (ValueError, TypeError, SyntaxError, RecursionError, OverflowError, KeyError, TokenError) as exc:
         raise DataFormatError(f"{what} is not a readable .npy array: {_short(exc)}", file=file) from None
     if any(d < 0 for d in shape):
         raise DataFormatError(f"{what} is not a readable .npy array: shape {shape}", file=file)
@@ -297,3 +303,71 @@ def _column(v: np.ndarray) -> np.ndarray:
     if v.dtype.kind == "S":
         return np.char.decode(v, "utf-8", errors="replace").astype(object)
     return v.astype(object) if v.dtype.kind == "U" else v
+
+
+# ---------------------------------------------------------------------------------------------
+# parquet
+
+
+def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits | None = None) -> RawData:
+    """A parquet table (pyarrow reads and fully validates it, e.g. UTF-8 of strings, then converts
+    it to pandas); rows are numbered 1..n. See :func:`table_to_raw`.
+
+    Budgets: before any data page is read, the footer gives the column names (duplicates are
+    refused), the declared uncompressed size (``max_inflated_bytes``) and the row count times
+    the numeric leaf columns (``max_matrix_bytes``, as float32). List columns can hold any
+    number of values per row, so the numbers are also counted batch by batch (65,536 rows) while
+    reading, and reading stops as soon as they pass ``max_matrix_bytes``. Per-column chunk
+    metadata is never touched: pyarrow 26 aborts the process on some damaged chunk statistics.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    limits = limits or get_limits()
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+        _check_parquet_footer(pf, file=file, limits=limits)
+        batches, values, rows = [], 0, 0
+        for batch in pf.iter_batches(batch_size=1 << 16):
+            batches.append(batch)
+            rows += batch.num_rows
+            values += sum(_leaf_numbers(col) for col in batch.columns)
+            if values * 4 > limits.max_matrix_bytes:
+                limits.check_matrix(rows, -(-values // max(rows, 1)), file=file, what="the numeric values")
+        table = pa.Table.from_batches(batches, schema=pf.schema_arrow)
+        table.validate(full=True)
+        df = table.to_pandas()
+    except (pa.ArrowException, ValueError, OSError, TypeError, IndexError, KeyError) as exc:
+        if isinstance(exc, VizAppError):  # a budget or a duplicate name
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        raise DataFormatError(
+            f"not a readable parquet file ({detail}); accepted: parquet written by pandas/pyarrow", file=file
+        ) from None
+    if len(df) == 0:
+        raise DataFormatError("parquet table has no rows", file=file)
+    df = df.reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    return table_to_raw(df, file=file, fmt="parquet", options=options, row_of=lambda r: r + 1)
+
+
+def _check_parquet_footer(pf, *, file: str, limits: Limits) -> None:
+    """Unique names and the budgets, from the footer's file and row-group totals only."""
+    check_unique_names(list(pf.schema_arrow.names), file=file)
+    md = pf.metadata
+    declared = sum(max(md.row_group(i).total_byte_size, 0) for i in range(md.num_row_groups))
+    limits.check_inflated(declared, file=file, what="the parquet file")
+    numeric = sum(pf.schema.column(j).physical_type in _PARQUET_NUMBERS for j in range(len(pf.schema)))
+    limits.check_matrix(max(md.num_rows, 0), numeric, file=file, what="the numeric columns")
+
+
+_PARQUET_NUMBERS = frozenset({"INT32", "INT64", "INT96", "FLOAT", "DOUBLE"})
+
+
+def _leaf_numbers(arr) -> int:
+    """Number of numeric leaf values in an Arrow array (lists flattened; no copy)."""
+    import pyarrow as pa
+
+    while pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_fixed_size_list(arr.type):
+        arr = arr.flatten()
+    return len(arr) if (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)) else 0

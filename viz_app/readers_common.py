@@ -1,12 +1,14 @@
 """Shared pieces of the file readers behind :mod:`viz_app.io`.
 
 :class:`RawData` (what a reader found), :class:`ReadOptions` (the caller's column choices) and
-small helpers that turn parsed columns into labels and checked ``float32`` vectors. Public code
+small helpers that turn parsed columns into labels and checked ``float32`` vectors (numeric
+columns, list columns). Public code
 imports these names from :mod:`viz_app.io`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,9 +23,12 @@ _F32_MAX = float(np.finfo(np.float32).max)
 __all__ = [
     "RawData",
     "ReadOptions",
+    "as_numbers",
     "checked_float32",
     "empty_frame",
     "is_missing",
+    "list_vectors",
+    "numeric_vectors",
     "row_labels",
     "to_labels",
     "vector_notices",
@@ -211,3 +216,75 @@ def vector_notices(vectors: NDArray[np.float32]) -> tuple[str, ...]:
             "similarity to every item is taken as 0"
         )
     return tuple(notes)
+
+
+def as_numbers(s: pd.Series, decimal: str = ".") -> pd.Series:
+    """Cells as float64, NaN where a cell is not a number (or is missing). With ``decimal=","``
+    a text cell is a number only when written with a decimal comma (``1,5``) or without any
+    decimal mark, so a ``1.5`` in such a file is reported instead of read."""
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(np.float64)
+
+    def text(v: object) -> object:
+        if isinstance(v, (int, float, np.number)):
+            return v
+        v = str(v)
+        if decimal == ",":
+            return "x" if "." in v else v.replace(",", ".")
+        return v
+
+    out = pd.to_numeric(s.astype(object).map(text), errors="coerce")
+    return out.astype(np.float64) if pd.api.types.is_numeric_dtype(out) else pd.Series(np.nan, index=s.index)
+
+
+def numeric_vectors(
+    df: pd.DataFrame,
+    cols: list,
+    *,
+    file: str,
+    row_of: Callable[[int], int],
+    hint: str = "",
+    decimal: str = ".",
+) -> np.ndarray:
+    """Vectors ``(n_rows, len(cols)) float32`` from numeric columns; names the first bad cell
+    (``hint`` is appended to that message)."""
+    values = np.empty((len(df), len(cols)), dtype=np.float64)
+    for j, c in enumerate(cols):
+        s = df[c]
+        nums = as_numbers(s, decimal)
+        bad = np.flatnonzero((nums.isna() & s.notna()).to_numpy())
+        if bad.size:
+            raise DataFormatError(
+                f"{s.iloc[bad[0]]!r} is not a finite number; every cell of a vector column must be one{hint}",
+                file=file, row=row_of(int(bad[0])), column=c,
+            )  # fmt: skip
+        values[:, j] = nums.to_numpy(dtype=np.float64, na_value=np.nan)
+    return checked_float32(values, file=file, row_of=row_of, column_of=lambda j: cols[j])
+
+
+def list_vectors(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> np.ndarray:
+    """Vectors from one column of lists/arrays or strings ``"[0.1, 0.2]"`` / ``"[0.1 0.2]"``."""
+    rows = []
+    for i, v in enumerate(s.astype(object)):
+        if is_missing(v):
+            raise DataFormatError("vector cell is empty", file=file, row=row_of(i), column=s.name)
+        try:
+            if isinstance(v, str):
+                toks = [t for t in re.split(r"[,\s]+", v.strip()[1:-1]) if t]
+                arr = np.array(toks, dtype=np.float64)
+            else:
+                arr = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(
+                f"vector list is not all numbers ({exc})", file=file, row=row_of(i), column=s.name
+            ) from None
+        if arr.ndim != 1 or (rows and arr.size != rows[0].size) or arr.size == 0:
+            want = f"{rows[0].size} numbers as in row {row_of(0)}" if rows else "a flat list of numbers"
+            raise DataFormatError(
+                f"vector has {arr.size} numbers, expected {want}",
+                file=file,
+                row=row_of(i),
+                column=s.name,
+            )
+        rows.append(arr)
+    return checked_float32(np.stack(rows), file=file, row_of=row_of, column_of=lambda j: f"{s.name}[{j}]")

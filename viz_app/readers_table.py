@@ -1,6 +1,7 @@
-"""Tables for :mod:`viz_app.io`: CSV/TSV with a header, Embedding Projector TSV pairs, parquet.
+"""Tables for :mod:`viz_app.io`: CSV/TSV with a header and Embedding Projector TSV pairs; the
+column roles of every table (also parquet, read in :mod:`viz_app.readers_binary`).
 
-pandas does the parsing (``read_csv``, and ``read_parquet`` through pyarrow); the csv module only
+pandas does the parsing (``read_csv``); the csv module only
 counts the fields of each record first, because pandas silently pads short rows with NaN and
 turns an extra field into an index. Column roles are then decided by :func:`table_to_raw`.
 """
@@ -20,9 +21,11 @@ from viz_app.limits import Limits, get_limits
 from viz_app.readers_common import (
     RawData,
     ReadOptions,
-    checked_float32,
+    as_numbers,
     empty_frame,
     is_missing,
+    list_vectors,
+    numeric_vectors,
     row_labels,
     to_labels,
 )
@@ -30,10 +33,10 @@ from viz_app.readers_common import (
 __all__ = [
     "LABEL_NAMES",
     "METADATA_NAMES",
+    "check_unique_names",
     "column_kind",
     "is_metadata_name",
     "read_delimited",
-    "read_parquet",
     "read_projector_metadata",
     "read_projector_tensors",
     "read_table",
@@ -161,7 +164,7 @@ def read_delimited(
     if not lines:
         raise DataFormatError("has a header row but no data rows", file=file, row=starts[0])
     if header:
-        _check_unique_names(first, file=file, row=starts[0])
+        check_unique_names(first, file=file, row=starts[0])
     (limits or get_limits()).check_matrix(len(lines), len(first), file=file, what="the table")
     try:
         df = pd.read_csv(
@@ -178,11 +181,13 @@ def read_delimited(
     return df, lines
 
 
-def _check_unique_names(names: list[str], *, file: str, row: int | None = None) -> None:
-    """Refuse a repeated column name (pandas would silently rename the second ``x`` to ``x.1``)."""
+def check_unique_names(names: list[str], *, file: str, row: int | None = None) -> None:
+    """Refuse a repeated column name (pandas would silently rename the second ``x`` to ``x.1``).
+    Empty names are left to pandas, which calls them ``Unnamed: N``."""
     seen: dict[str, int] = {}
-    for j, name in enumerate(names, start=1):
-        key = name.strip()
+    for j, key in enumerate(names, start=1):
+        if key == "":
+            continue
         if key in seen:
             raise DataFormatError(
                 f"column name {key!r} is used twice (columns {seen[key]} and {j}); every column "
@@ -224,50 +229,6 @@ def read_table(
     )  # fmt: skip
 
 
-def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits | None = None) -> RawData:
-    """A parquet table (pyarrow reads and fully validates it, e.g. UTF-8 of strings, then converts
-    it to pandas); rows are numbered 1..n. See :func:`table_to_raw`.
-
-    Before any column is read, the footer's metadata is checked: duplicate column names are
-    refused, and the declared uncompressed size (``max_inflated_bytes``) and number of numeric
-    values as float32 (``max_matrix_bytes``) must fit the budgets.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    limits = limits or get_limits()
-    try:
-        pf = pq.ParquetFile(io.BytesIO(data))
-        _check_parquet_metadata(pf, file=file, limits=limits)
-        table = pf.read()
-        table.validate(full=True)
-        df = table.to_pandas()
-    except (pa.ArrowException, ValueError, OSError, TypeError, IndexError, KeyError) as exc:
-        if isinstance(exc, DataFormatError):
-            raise
-        detail = " ".join(str(exc).split())[:300]
-        raise DataFormatError(f"not a readable parquet file ({detail}); accepted: parquet written by pandas/pyarrow", file=file) from None
-    if len(df) == 0:
-        raise DataFormatError("parquet table has no rows", file=file)
-    df = df.reset_index(drop=True)
-    df.columns = [str(c) for c in df.columns]
-    return table_to_raw(df, file=file, fmt="parquet", options=options, row_of=lambda r: r + 1)
-
-
-def _check_parquet_metadata(pf, *, file: str, limits: Limits) -> None:
-    """Unique names and the budgets, from a parquet footer (no data page is read)."""
-    _check_unique_names(list(pf.schema_arrow.names), file=file)
-    md = pf.metadata
-    groups = [md.row_group(i) for i in range(md.num_row_groups)]
-    limits.check_inflated(sum(max(g.total_byte_size, 0) for g in groups), file=file, what="the parquet file")
-    numeric = [j for j in range(len(pf.schema)) if pf.schema.column(j).physical_type in _PARQUET_NUMBERS]
-    values = sum(max(g.column(j).num_values, 0) for g in groups for j in numeric)
-    limits.check_matrix(md.num_rows, -(-values // max(md.num_rows, 1)), file=file, what="the numeric columns")
-
-
-_PARQUET_NUMBERS = frozenset({"INT32", "INT64", "INT96", "FLOAT", "DOUBLE"})
-
-
 def column_kind(s: pd.Series, decimal: str = ".") -> str:
     """Role a column can play: ``"numeric"``, ``"list"``, ``"mostly_numeric"``, ``"text"``,
     ``"empty"``.
@@ -286,7 +247,7 @@ def column_kind(s: pd.Series, decimal: str = ".") -> str:
         return "list"
     if all(isinstance(v, str) and _LIST_RE.match(v) for v in vals):
         return "list"
-    nums = int(_as_numbers(vals, decimal).notna().sum())
+    nums = int(as_numbers(vals, decimal).notna().sum())
     return "mostly_numeric" if nums >= 2 and nums > 0.5 * len(vals) else "text"
 
 
@@ -310,78 +271,6 @@ def is_metadata_name(column: object) -> bool:
     (case-insensitive) or pandas' ``"Unnamed: 0"`` (an index written by ``DataFrame.to_csv``)."""
     name = str(column)
     return name.lower() in METADATA_NAMES or name.startswith("Unnamed: ")
-
-
-def _as_numbers(s: pd.Series, decimal: str = ".") -> pd.Series:
-    """Cells as float64, NaN where a cell is not a number (or is missing). With ``decimal=","``
-    a text cell is a number only when written with a decimal comma (``1,5``) or without any
-    decimal mark, so a ``1.5`` in such a file is reported instead of read."""
-    if pd.api.types.is_numeric_dtype(s):
-        return s.astype(np.float64)
-
-    def text(v: object) -> object:
-        if isinstance(v, (int, float, np.number)):
-            return v
-        v = str(v)
-        if decimal == ",":
-            return "x" if "." in v else v.replace(",", ".")
-        return v
-
-    out = pd.to_numeric(s.astype(object).map(text), errors="coerce")
-    return out.astype(np.float64) if pd.api.types.is_numeric_dtype(out) else pd.Series(np.nan, index=s.index)
-
-
-def numeric_vectors(
-    df: pd.DataFrame,
-    cols: list,
-    *,
-    file: str,
-    row_of: Callable[[int], int],
-    hint: str = "",
-    decimal: str = ".",
-) -> np.ndarray:
-    """Vectors ``(n_rows, len(cols)) float32`` from numeric columns; names the first bad cell
-    (``hint`` is appended to that message)."""
-    values = np.empty((len(df), len(cols)), dtype=np.float64)
-    for j, c in enumerate(cols):
-        s = df[c]
-        nums = _as_numbers(s, decimal)
-        bad = np.flatnonzero((nums.isna() & s.notna()).to_numpy())
-        if bad.size:
-            raise DataFormatError(
-                f"{s.iloc[bad[0]]!r} is not a finite number; every cell of a vector column must be one{hint}",
-                file=file, row=row_of(int(bad[0])), column=c,
-            )  # fmt: skip
-        values[:, j] = nums.to_numpy(dtype=np.float64, na_value=np.nan)
-    return checked_float32(values, file=file, row_of=row_of, column_of=lambda j: cols[j])
-
-
-def list_vectors(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> np.ndarray:
-    """Vectors from one column of lists/arrays or strings ``"[0.1, 0.2]"`` / ``"[0.1 0.2]"``."""
-    rows = []
-    for i, v in enumerate(s.astype(object)):
-        if is_missing(v):
-            raise DataFormatError("vector cell is empty", file=file, row=row_of(i), column=s.name)
-        try:
-            if isinstance(v, str):
-                toks = [t for t in re.split(r"[,\s]+", v.strip()[1:-1]) if t]
-                arr = np.array(toks, dtype=np.float64)
-            else:
-                arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataFormatError(
-                f"vector list is not all numbers ({exc})", file=file, row=row_of(i), column=s.name
-            ) from None
-        if arr.ndim != 1 or (rows and arr.size != rows[0].size) or arr.size == 0:
-            want = f"{rows[0].size} numbers as in row {row_of(0)}" if rows else "a flat list of numbers"
-            raise DataFormatError(
-                f"vector has {arr.size} numbers, expected {want}",
-                file=file,
-                row=row_of(i),
-                column=s.name,
-            )
-        rows.append(arr)
-    return checked_float32(np.stack(rows), file=file, row_of=row_of, column_of=lambda j: f"{s.name}[{j}]")
 
 
 def _pick_label(df: pd.DataFrame, kinds: dict[str, str], options: ReadOptions, skip: set) -> str | None:

@@ -127,6 +127,9 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
             pass
         warm_up()
 
+    from streamlit.runtime.scriptrunner import add_script_run_ctx
+
     t = threading.Thread(target=run, name="embedding-lens-warm-up", daemon=True)
+    add_script_run_ctx(t)  # it fills the server's caches: give it the starting script's context
     t.start()
     return t

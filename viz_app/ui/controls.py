@@ -27,7 +27,8 @@ def persistent(widget: Callable[..., Any], label: str, name: str, default: Any, 
     lo, hi = kw.get("min_value"), kw.get("max_value")
     if lo is not None and hi is not None:  # a smaller dataset may lower the bound: clip, never fail
         st.session_state[wkey] = type(st.session_state[wkey])(min(max(st.session_state[wkey], lo), hi))
-    value = widget(label, key=wkey, **kw)
+    # on_change stores the value before any script runs, so a choice survives leaving the page
+    value = widget(label, key=wkey, on_change=lambda: state.put(name, st.session_state[wkey]), **kw)
     state.put(name, value)
     return value
 
@@ -52,21 +53,30 @@ def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
     if reducer != "pca":
         kw["metric"] = _choice("Metric (original space)", state.METRIC, METRICS, DEFAULTS["metric"])
     if reducer == "tsne":
-        hi = float(max(3, min(BOUNDS["perplexity"][1], (n - 2) // 3)))  # t-SNE needs n > 3 * perplexity + 1
-        kw["perplexity"] = persistent(st.slider, "Perplexity", state.PERPLEXITY, min(DEFAULTS["perplexity"], hi),
-                                      min_value=2.0, max_value=hi, step=1.0,
-                                      help="Effective number of neighbours each point attends to (5-50 is usual).")
+        hi = float(min(BOUNDS["perplexity"][1], (n - 2) // 3))  # t-SNE needs n > 3 * perplexity + 1
+        if hi > 2:
+            kw["perplexity"] = persistent(st.slider, "Perplexity", state.PERPLEXITY, min(DEFAULTS["perplexity"], hi),
+                                          min_value=2.0, max_value=hi, step=1.0,
+                                          help="Effective number of neighbours each point attends to (5-50 is usual).")
+        else:
+            kw["perplexity"] = 2.0
     if reducer == "umap":
-        hi = int(max(3, min(BOUNDS["n_neighbors"][1], n - 1)))  # UMAP needs n_neighbors < n
-        kw["n_neighbors"] = persistent(st.slider, "n_neighbors", state.N_NEIGHBORS, min(DEFAULTS["n_neighbors"], hi),
-                                       min_value=2, max_value=hi, help="Local neighbourhood size: small = fine detail, large = global shape.")
+        hi = int(min(BOUNDS["n_neighbors"][1], n - 1))  # UMAP needs n_neighbors < n
+        if hi > 2:
+            kw["n_neighbors"] = persistent(st.slider, "n_neighbors", state.N_NEIGHBORS, min(DEFAULTS["n_neighbors"], hi),
+                                           min_value=2, max_value=hi,
+                                           help="Local neighbourhood size: small = fine detail, large = global shape.")
+        else:
+            kw["n_neighbors"] = 2
         kw["min_dist"] = persistent(st.slider, "min_dist", state.MIN_DIST, DEFAULTS["min_dist"], min_value=0.0,
                                     max_value=1.0, step=0.05, help="How tightly points may pack in the map.")
     seed = persistent(st.number_input, "Random seed", state.SEED, 0, min_value=0, max_value=2**31 - 1, step=1)
+    state.put("_param_error", None)
     try:
         return make_params(reducer, n_samples=n, n_components=dims, random_state=int(seed), **kw)
-    except ParameterError as exc:  # e.g. t-SNE on 6 points: say so, show nothing wrong
+    except ParameterError as exc:  # e.g. t-SNE on 6 points: say so (the page repeats it in the main area)
         st.error(str(exc))
+        state.put("_param_error", f"Cannot project {es.name!r} this way: {exc}. Choose another reducer in the sidebar.")
         return None
 
 

@@ -63,7 +63,7 @@ def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
     cache.datasets().put(("upload", es.fingerprint), es)
     state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
     note = " ".join(raw.notices)
-    state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} points × {es.n_features} dims ({raw.format}). {note}".strip()))
+    state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} point{'s' if es.n_samples != 1 else ''} × {es.n_features} dims ({raw.format}). {note}".strip()))
     return True
 
 

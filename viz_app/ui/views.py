@@ -72,7 +72,7 @@ def describe(es: EmbeddingSet, proj: Projection) -> str:
     elif "kl_divergence" in proj.quality:
         q = f" · KL divergence {proj.quality['kl_divergence']:.3f}"
     model = f" · model {es.model_name}" if es.model_name else ""
-    took = f" · computed in {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
+    took = f" · fit took {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
     return (f"**{es.name}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
             f"{proj.params.describe()}{q}{took}")
 

@@ -248,7 +248,8 @@ def keywords(texts: Sequence[str], labels: Sequence[int] | NDArray[np.integer], 
         raise ParameterError(f"{len(texts)} texts but {len(lab)} labels")
     clusters = [int(c) for c in np.unique(lab[lab >= 0])]
     out = {c: f"cluster {c}" for c in clusters}
-    docs = [" ".join(str(t) for t, m in zip(texts, lab == c) if m) for c in clusters]
+    joined = pd.Series([str(t) for t in texts])[lab >= 0].groupby(lab[lab >= 0]).agg(" ".join)
+    docs = [joined[c] for c in clusters]
     if docs:
         vec = TfidfVectorizer(stop_words="english", token_pattern=_TOKENS, sublinear_tf=True)
         try:
@@ -311,7 +312,8 @@ def cluster_table(
         members = np.flatnonzero(lab == c)
         ex = members[:examples] if c < 0 else _central(es.vectors, members, examples)
         shown = " | ".join(str(s) for s in es.labels[ex])
-        label = NOISE_LABEL if c < 0 else names.get(c) or _majority(es.labels[members]) or ", ".join(map(str, es.labels[ex]))
+        label = names.get(c) or _majority(es.labels[members]) or ", ".join(map(str, es.labels[ex]))
+        label = NOISE_LABEL if c < 0 else label
         rows.append((c, size, size / es.n_samples, label, shown))
     return pd.DataFrame(rows, columns=["cluster", "size", "share", "label", "examples"])
 
@@ -332,7 +334,9 @@ def _central(x: NDArray[np.float32], members: NDArray[np.intp], n: int) -> NDArr
     return members[np.argsort(-sim, kind="stable")[:n]]
 
 
-def centroids_2d(coords: Projection | NDArray[np.floating], labels: Sequence[int] | NDArray[np.integer]) -> pd.DataFrame:
+def centroids_2d(
+    coords: Projection | NDArray[np.floating], labels: Sequence[int] | NDArray[np.integer]
+) -> pd.DataFrame:
     """Where to draw each cluster's label on the map: the median of its members' coordinates.
 
     The median (per axis) stays inside a cluster's dense part even when a few members lie far

@@ -2,33 +2,40 @@
 
 - Exact: one float32 matrix product per block of queries (at most ``2**24`` scores, 64 MiB, at a
   time) and ``numpy.argpartition`` for the ``k + max(k, 10)`` best candidates, which are then
-  re-scored in float64 and sorted stably (ties keep row order). A row whose k-th and last
-  candidate are closer than the float32 error bound is redone in float64 over all rows, so the
+  re-scored in float64 and sorted stably (ties keep row order). A query whose k-th and last
+  candidates are closer than the float32 error bound is redone in float64 over all rows, so the
   result equals a float64 brute force, ties included.
-- Approximate, for sets of more than :data:`EXACT_MAX_ELEMENTS` rows: an NN-descent graph index
-  (Dong, Moses & Li 2011) via **pynndescent**, built once per ``(fingerprint, metric)`` and kept
-  in a small in-process cache (:data:`INDEX_CACHE_SIZE` entries, least recently used dropped).
-  Its candidates are re-scored exactly, so reported similarities are exact. pynndescent's own
-  ``"dot"`` metric normalises the data (i.e. is cosine), so ``"dot"`` is searched as euclidean
-  after the inner-product-to-euclidean transform of Bachrach et al. (2014): each row gets an
-  extra coordinate ``sqrt(max_norm**2 - |x|**2)``, each query a 0.
+- Approximate, for sets with more than :data:`EXACT_MAX_ELEMENTS` vector entries: an NN-descent
+  graph index (Dong, Charikar & Li 2011) via **pynndescent**, built once per ``(fingerprint,
+  metric)`` and kept in a small in-process cache (:data:`INDEX_CACHE_SIZE` indexes, least
+  recently used dropped). Its ``k + max(k, 10)`` candidates are re-scored exactly, so reported
+  scores are exact; only recall is approximate. pynndescent's ``"dot"`` normalises the data
+  (i.e. is cosine), so ``"dot"`` is searched as euclidean after the transform of Bachrach et al.
+  (2014): each row gets a coordinate ``sqrt(max_norm**2 - |x|**2)``, each query a 0.
 
-Threshold, measured on real GloVe 6B 50-d vectors (``samples.glove_full()``), 200 random rows of
-the set as queries, k=10, cosine, on the 2-core CI machine (numba kernels compiled once before):
+Measured on GloVe 6B 50-d (``samples.glove_full()``, first n rows), 200 random rows as queries,
+k=10, cosine, on the 2-core machine while other jobs kept its load average at 7-14 (an idle
+machine is several times faster; RECIPES.md: exact 6.5 ms for 100k x 384):
 
-=========  ==============  ==========================  ==================  ==============
-rows       exact / query   pynndescent build (1st)      ANN / query         recall@10
-=========  ==============  ==========================  ==================  ==============
-20,000     0.6 ms          2.5 s                        0.5 ms              0.985
-100,000    2.6 ms          14 s                         0.7 ms              0.974
-200,000    5.2 ms          31 s                         0.8 ms              0.962
-400,000    11 ms           69 s                         0.9 ms              0.952
-=========  ==============  ==========================  ==================  ==============
+======  ================  ===========  ==========================  =========================
+rows    exact, per query  index build  approximate, per query       recall@10 vs exact
+                                       (in a batch of 200)          (without re-ranking)
+======  ================  ===========  ==========================  =========================
+20k     18 ms             8 s          2.6 ms (0.08 ms)            0.996 (0.980)
+100k    23 ms             85 s         11 ms (0.28 ms)             0.990 (0.984)
+200k    51 ms             263 s        7.8 ms (0.46 ms)            0.978 (0.967)
+400k    125 ms            640 s        11 ms (0.29 ms)             0.959 (0.942)
+======  ================  ===========  ==========================  =========================
 
-Exact search stays interactive (< 15 ms per query) far beyond these sizes for one query, so the
-index only pays off when it is reused for many queries; :data:`EXACT_MAX_ELEMENTS` = 200,000 keeps
-the full 400k GloVe vocabulary on the index (build once, then < 1 ms per query) and everything
-smaller exact. The first pynndescent build in a process also compiles numba kernels (~30 s).
+A rerun of the exact column at load 7-9 gave medians of 10 ms (100k) and 28 ms (400k).
+
+The first build in a process also compiles pynndescent's numba kernels (not disk-cacheable):
+~30 s idle (RECIPES.md), 2-3 min under that load, per metric family (cosine; euclidean and dot). An index
+therefore pays back only after thousands of queries, while exact search of one query costs
+O(n_samples * n_features) and stays interactive up to about 10**8 entries (~17 ms idle, scaling RECIPES' 6.5 ms). Hence
+:data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe 400k x 50 (2 * 10**7) is searched exactly; sets
+above it (e.g. more than 260k MiniLM 384-d rows) use the index, which the UI should build up
+front (:func:`get_index`) behind a progress message. Pass ``exact_max_elements`` to override.
 """
 
 from __future__ import annotations
@@ -366,8 +373,8 @@ def most_similar(
 ) -> pd.DataFrame:
     """The ``k`` items nearest to ``query`` in the original embedding space.
 
-    Exact (numpy) up to ``exact_max_elements`` vector entries, approximate above (pynndescent index, built
-    once per set and metric); see the module docstring for measured recall and timings.
+    Exact (numpy) up to ``exact_max_elements`` vector entries, approximate above (pynndescent
+    index, built once per set and metric); see the module docstring for recall and timings.
 
     Parameters
     ----------
@@ -397,8 +404,8 @@ def most_similar(
     Raises
     ------
     UnknownIdError
-        ``query`` (str) is neither an id nor a label (the message suggests up to 3 close
-        labels, via difflib), or an ``exclude`` id is not in the set.
+        ``query`` (str) is neither an id nor a label (the message suggests up to 3 labels one
+        edit away or close by difflib's ratio), or an ``exclude`` id is not in the set.
     ParameterError
         ``k`` out of range, unknown ``metric``, row index out of range, vector of the wrong
         length or not finite.

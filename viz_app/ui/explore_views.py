@@ -152,6 +152,11 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
              size: float, opacity: float, annotations: list | None = None, clusters=None, params=None,
              cluster_table: pd.DataFrame | None = None) -> None:
     """Map + panels; reruns on its own when the user clicks, searches or selects."""
+    map_key = f"map2d_{es.fingerprint[:8]}"
+    # the chart's last selection is in session_state before this rerun draws anything: handle it
+    # first, so one click costs one fragment run (not a second run to update the panel)
+    if proj.n_components == 2:
+        _handle_map_event(es, st.session_state.get(map_key))
     matches = _search_box(es)
     requested = viewstate.pending_focus(es)
     if requested is not None:
@@ -178,7 +183,7 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
         fig.add_annotation(a)
     with left:
         if proj.n_components == 2:
-            event = st.plotly_chart(fig, key=f"map2d_{es.fingerprint[:8]}", width="stretch", on_select="rerun",
+            event = st.plotly_chart(fig, key=map_key, width="stretch", on_select="rerun",
                                     selection_mode=("points", "box", "lasso"),
                                     config={"displaylogo": False, "scrollZoom": True})
             if _handle_map_event(es, event):

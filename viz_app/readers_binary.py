@@ -32,7 +32,15 @@ from viz_app.limits import Limits, get_limits
 from viz_app.readers_common import RawData, ReadOptions, checked_float32, empty_frame, row_labels, to_labels
 from viz_app.readers_table import check_unique_names, table_to_raw
 
-__all__ = ["NPZ_LABEL_NAMES", "NPZ_VECTOR_NAMES", "NpyHeader", "read_npy", "read_npy_header", "read_npz", "read_parquet"]
+__all__ = [
+    "NPZ_LABEL_NAMES",
+    "NPZ_VECTOR_NAMES",
+    "NpyHeader",
+    "read_npy",
+    "read_npy_header",
+    "read_npz",
+    "read_parquet",
+]
 
 #: ``.npz`` member holding the vectors, by name (case-insensitive, first match in this order).
 NPZ_VECTOR_NAMES = ("vectors", "embeddings", "x", "data", "arr_0")

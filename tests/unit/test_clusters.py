@@ -83,7 +83,8 @@ def test_centroids_use_the_median_and_skip_noise():
 
 def test_noise_row_and_unique_labels():
     rng = np.random.default_rng(0)
-    v = np.vstack([rng.normal(0, 0.05, (20, 4)) + [1, 0, 0, 0], rng.normal(0, 0.05, (20, 4)) + [0, 1, 0, 0], [[0, 0, 1, 0]]])
+    blob = rng.normal(0, 0.05, (20, 4))
+    v = np.vstack([blob + [1, 0, 0, 0], blob[::-1] + [0, 1, 0, 0], [[0, 0, 1, 0]]])
     es = EmbeddingSet(v, labels=[f"w{i}" for i in range(41)])
     c = Clustering(np.r_[np.zeros(20, int), np.ones(20, int), -1], "hdbscan", min_cluster_size=5,
                    source_fingerprint=es.fingerprint)  # fmt: skip

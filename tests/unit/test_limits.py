@@ -120,7 +120,8 @@ def test_sample_fit_rows_bad_arguments(n, budget, seed):
 def test_upload_size(tmp_path):
     lim = Limits(max_upload_bytes=100)
     data = b"label,x,y\n" + b"king,0.5,0.7\n" * 10
-    with pytest.raises(ResourceLimitError, match=r"big.csv: the file is 140 bytes, over the 100 bytes upload.*EMBEDDING_LENS_MAX_UPLOAD_MB"):
+    msg = r"big.csv: the file is 140 bytes, over the 100 bytes upload.*EMBEDDING_LENS_MAX_UPLOAD_MB"
+    with pytest.raises(ResourceLimitError, match=msg):
         viz_app.read(data, name="big.csv", limits=lim)
     path = tmp_path / "big.csv"
     path.write_bytes(data)
@@ -189,7 +190,8 @@ def test_parquet_duplicate_column_names():
 
 
 def test_texts_per_job():
-    with pytest.raises(ResourceLimitError, match=r"t.txt: 3 texts to embed, over the limit of 2.*EMBEDDING_LENS_MAX_TEXTS"):
+    msg = r"t.txt: 3 texts to embed, over the limit of 2.*EMBEDDING_LENS_MAX_TEXTS"
+    with pytest.raises(ResourceLimitError, match=msg):
         viz_app.read(b"one\ntwo\nthree\n", name="t.txt", limits=Limits(max_texts=2))
     with pytest.raises(ResourceLimitError, match="3 texts"):
         viz_app.read(b"text,c\none,a\ntwo,b\nthree,c\n", name="t.csv", limits=Limits(max_texts=2))

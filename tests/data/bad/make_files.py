@@ -111,7 +111,7 @@ def files() -> dict[str, bytes]:
         "latin1.csv": "label,x,y\ncafé,0.5,0.7\nnaïve,0.4,1.8\n".encode("latin-1"),
         "semicolon_decimal_comma.csv": b"label;x;y\nking;0,5;0,7\nqueen;0,4;1,8\nman;-0,2;1e-1\n",
         "duplicate_labels.csv": b"label,x,y\nking,0.5,0.7\nking,0.4,1.8\nking,-0.2,0.1\n",
-        "identical_vectors.csv": b"label,x,y\n" + b"".join(b"w%d,0.5,0.7\n" % i for i in range(12)),
+        "identical_vectors.csv": b"label,x,y\n" + b"".join(b"w%d,0.5,0.7\n" % i for i in range(20)),
         "zero_vectors.csv": b"label,x,y,z\n"
         + b"".join(
             b"w%d,%.4f,%.4f,%.4f\n" % (i, *(v if i % 10 else (0.0, 0.0, 0.0)))

@@ -4,7 +4,9 @@
   scikit-learn's ``KMeans`` with a fixed ``n_init`` (:data:`N_INIT`) and the given seed.
 - HDBSCAN (Campello, Moulavi & Sander 2013) via scikit-learn's ``sklearn.cluster.HDBSCAN``
   (scikit-learn >= 1.3; no separate ``hdbscan`` package). It leaves low-density points out as
-  noise (label -1) and is deterministic. Cost grows about quadratically in high dimensions.
+  noise (label -1) and is deterministic. Its cost grows about quadratically with the number of
+  rows in the original space (GloVe 50-d here, loaded machine: 2k words 0.7 s, 10k words 23 s;
+  KMeans: 3 s for either); for larger sets cluster the 2-D/3-D projection instead.
 - Keywords: class-based TF-IDF (each cluster's texts concatenated into one document, as in
   BERTopic, Grootendorst 2022) via scikit-learn's ``TfidfVectorizer`` with English stop words.
 

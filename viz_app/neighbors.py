@@ -14,28 +14,27 @@
   (2014): each row gets a coordinate ``sqrt(max_norm**2 - |x|**2)``, each query a 0.
 
 Measured on GloVe 6B 50-d (``samples.glove_full()``, first n rows), 200 random rows as queries,
-k=10, cosine, on the 2-core machine while other jobs kept its load average at 7-14 (an idle
-machine is several times faster; RECIPES.md: exact 6.5 ms for 100k x 384):
+k=10, cosine, on the 2-core machine while other jobs kept its load average at 4-7 (per-query
+times are noisy at that load; an earlier run at load 8-14 was 1.5-4x slower, same recall):
 
 ======  ================  ===========  ==========================  =========================
 rows    exact, per query  index build  approximate, per query       recall@10 vs exact
                                        (in a batch of 200)          (without re-ranking)
 ======  ================  ===========  ==========================  =========================
-20k     18 ms             8 s          2.6 ms (0.08 ms)            0.996 (0.980)
-100k    23 ms             85 s         11 ms (0.28 ms)             0.990 (0.984)
-200k    51 ms             263 s        7.8 ms (0.46 ms)            0.978 (0.967)
-400k    125 ms            640 s        11 ms (0.29 ms)             0.959 (0.942)
+20k     8.1 ms            5.2 s        1.4 ms (0.033 ms)           0.996 (0.980)
+100k    12.8 ms           19 s         1.2 ms (0.042 ms)           0.990 (0.984)
+200k    7.9 ms            65 s         1.3 ms (0.057 ms)           0.978 (0.967)
+400k    27 ms             246 s        6.7 ms (0.18 ms)            0.959 (0.942)
 ======  ================  ===========  ==========================  =========================
 
-A rerun of the exact column at load 7-9 gave medians of 10 ms (100k) and 28 ms (400k).
-
 The first build in a process also compiles pynndescent's numba kernels (not disk-cacheable):
-~30 s idle (RECIPES.md), 2-3 min under that load, per metric family (cosine; euclidean and dot). An index
-therefore pays back only after thousands of queries, while exact search of one query costs
-O(n_samples * n_features) and stays interactive up to about 10**8 entries (~17 ms idle, scaling RECIPES' 6.5 ms). Hence
-:data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe 400k x 50 (2 * 10**7) is searched exactly; sets
-above it (e.g. more than 260k MiniLM 384-d rows) use the index, which the UI should build up
-front (:func:`get_index`) behind a progress message. Pass ``exact_max_elements`` to override.
+~30 s idle (RECIPES.md), 70 s at that load, per metric family (cosine; euclidean and dot). An
+index therefore pays back only after thousands of queries, while exact search of one query costs
+O(n_samples * n_features) and stays interactive up to about 10**8 entries (~17 ms idle, scaling
+RECIPES' 6.5 ms for 100k x 384). Hence :data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe
+400k x 50 (2 * 10**7) is searched exactly; larger sets (e.g. more than 260k MiniLM 384-d rows)
+use the index, which the UI should build up front (:func:`get_index`) behind a progress
+message. Pass ``exact_max_elements`` to override.
 """
 
 from __future__ import annotations

@@ -183,6 +183,9 @@ def project_with(
     progress: Progress | None = None,
 ) -> Projection:
     """Run the reducer described by validated ``p`` on ``vectors`` (see :func:`project`)."""
+    from viz_app.limits import check_points
+
+    check_points(p.reducer, len(vectors))
     report = progress or (lambda f, m: None)
     t0 = time.perf_counter()
     fit = {"pca": _pca, "tsne": _tsne, "umap": _umap}[p.reducer]
@@ -200,12 +203,17 @@ def _pca(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
     coords = pca.fit_transform(x).astype(np.float32)
     if k < p.n_components:  # 1-D or 2-D input shown in 3-D: pad with zeros
         coords = np.hstack([coords, np.zeros((len(x), p.n_components - k), np.float32)])
-    return coords, {"explained_variance_ratio": float(pca.explained_variance_ratio_.sum())}
+    ratio = float(np.nan_to_num(pca.explained_variance_ratio_).sum())  # identical vectors: 0 total variance
+    return coords, {"explained_variance_ratio": ratio}
 
 
 def _tsne(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
     import openTSNE
 
+    if np.all(x.min(axis=0) == x.max(axis=0)):  # openTSNE segfaults on all-identical vectors
+        raise ParameterError(f"t-SNE cannot lay out {len(x)} identical vectors (every distance is 0); use PCA")
+    # openTSNE's exact kNN divides by row norms: with cosine and an all-zero row use Annoy
+    zero_rows = p.metric == "cosine" and float(np.linalg.norm(x, axis=1).min()) == 0.0
     ee_iter, n_iter = 250, 500
     total = ee_iter + n_iter
     state = {"done": 0}
@@ -225,6 +233,7 @@ def _tsne(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
         early_exaggeration_iter=ee_iter,
         n_iter=n_iter,
         negative_gradient_method="fft" if p.n_components <= 2 else "bh",
+        neighbors="annoy" if zero_rows else "auto",
         callbacks=cb,
         callbacks_every_iters=50,  # each callback costs a KL-divergence evaluation
     )

@@ -219,24 +219,14 @@ def test_umap_cosine_with_zero_vectors_is_finite(zero_set):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    raises=ValueError, strict=False,
-    reason="openTSNE's exact kNN (n < 1000) divides by the row norm -> NaN -> sklearn ValueError; "
-    "fix in viz_app.project._tsne: neighbors='annoy' when metric='cosine' and a row is all zeros",
-)  # fmt: skip
 def test_tsne_cosine_with_zero_vectors_is_finite(zero_set):
     proj = viz_app.project(zero_set, reducer="tsne", metric="cosine", perplexity=5)
     assert np.isfinite(proj.coords).all()
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="openTSNE on 20 identical vectors (perplexity 5) segfaults (exit -11, measured with "
-    "openTSNE here); fix in viz_app.project: ParameterError before fitting t-SNE on identical vectors",
-)
 def test_tsne_on_identical_vectors_is_refused_not_a_crash():
-    """Run in a child process: today this kills the interpreter (and would kill the app)."""
+    """Run in a child process: openTSNE segfaults on identical vectors; the project refuses first."""
     code = (
         "import sys, numpy as np, viz_app\n"
         "es = viz_app.load(sys.argv[1])\n"

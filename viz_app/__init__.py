@@ -13,6 +13,7 @@ from __future__ import annotations
 from viz_app.analogy import AnalogyResult, evaluate_analogies, read_analogies
 from viz_app.arithmetic import Vector, evaluate, mean_vector, parse, vector
 from viz_app.axes import AxesProjection, axis_projection
+from viz_app.clusters import Clustering, centroids_2d, cluster, cluster_table, keywords
 from viz_app.embed import DEFAULT_MODEL, available_encoders, embed_texts, encode, register_encoder
 from viz_app.errors import (
     DataFormatError,
@@ -41,6 +42,7 @@ __all__ = [
     "project", "make_params", "trustworthiness", "warm_up", "REDUCERS",
     "scatter_map", "load_sample", "SAMPLES",
     "most_similar", "knn_indices", "search",
+    "cluster", "Clustering", "cluster_table", "keywords", "centroids_2d",
     "Vector", "parse", "vector", "evaluate", "mean_vector",
     "read_analogies", "evaluate_analogies", "AnalogyResult", "axis_projection", "AxesProjection",
     "report_figure", "export_figure", "figure_bytes", "export_table", "export_projector", "load_projector",

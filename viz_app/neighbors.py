@@ -54,7 +54,7 @@ from viz_app.model import EmbeddingSet
 
 __all__ = [
     "METRICS", "EXACT_MAX_ELEMENTS", "INDEX_CACHE_SIZE", "NeighborIndex", "most_similar", "knn_indices",
-    "get_index", "index_cache_info", "clear_index_cache",
+    "get_index", "index_cache_info", "clear_index_cache", "suggest_labels",
 ]  # fmt: skip
 
 METRICS = ("cosine", "euclidean", "dot")
@@ -313,13 +313,28 @@ def _edits1(q: str) -> set[str]:
     )
 
 
-def _suggest(query: str, labels: NDArray[np.object_], n: int = 3) -> list[str]:
-    """Up to ``n`` labels close to ``query``, case-insensitively: first those one edit away (in
-    row order: most frequent first in frequency-ordered sets like GloVe), then difflib's closest
-    by similarity ratio (>= 0.6)."""
+def suggest_labels(query: str, labels: NDArray[np.object_] | list[str], n: int = 3) -> list[str]:
+    """Up to ``n`` labels close to ``query`` (for "did you mean ...?" messages).
+
+    Case-insensitive. First the labels one deletion, transposition, substitution or insertion
+    away (in row order: most frequent first in frequency-ordered sets like GloVe), then the
+    closest by ``difflib.get_close_matches`` (ratio >= 0.6) among labels of similar length.
+
+    Parameters
+    ----------
+    query : str
+    labels : sequence of str
+        Candidate labels, e.g. ``pd.unique(es.labels)``.
+    n : int, default=3
+
+    Returns
+    -------
+    list of str
+        At most ``n`` labels, as spelt in ``labels``; empty if nothing is close.
+    """
     first: dict[str, tuple[int, str]] = {}
     for i, w in enumerate(labels):
-        first.setdefault(w.lower(), (i, w))
+        first.setdefault(str(w).lower(), (i, str(w)))
     q = query.lower()
     hits = sorted((e != q,) + first[e] for e in _edits1(q) | {q} if e in first)
     out = [w for _, _, w in hits[:n]]
@@ -329,13 +344,16 @@ def _suggest(query: str, labels: NDArray[np.object_], n: int = 3) -> list[str]:
     return out
 
 
+_suggest = suggest_labels  # the name viz_app.arithmetic imports
+
+
 def _row_of(es: EmbeddingSet, query: str) -> int:
     """Row of an id, else of the first row with that label; UnknownIdError with suggestions."""
     for column in (es.ids, es.labels):
         hit = np.flatnonzero(column == query)
         if len(hit):
             return int(hit[0])
-    close = _suggest(query, pd.unique(es.labels))
+    close = suggest_labels(query, pd.unique(es.labels))
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownIdError(f"{query!r} is neither an id nor a label in {es.name!r}{hint}")
 

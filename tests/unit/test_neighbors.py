@@ -10,7 +10,7 @@ import pytest
 from viz_app import neighbors as nb
 from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.model import EmbeddingSet
-from viz_app.neighbors import get_index, index_cache_info, knn_indices, most_similar
+from viz_app.neighbors import get_index, index_cache_info, knn_indices, most_similar, suggest_labels
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +135,8 @@ def test_unknown_label_suggests_close_labels(glove_50k):
     assert "'frog'" in str(err.value) and isinstance(err.value, KeyError)
     with pytest.raises(UnknownIdError, match="'king'"):
         most_similar(glove_50k, "kign")
+    assert suggest_labels("Frog", ["toad", "frogs", "frog"]) == ["frog", "frogs"]  # same word first, then 1 edit
+    assert suggest_labels("xyzzy", ["toad", "frog"]) == []
 
 
 @pytest.mark.parametrize(

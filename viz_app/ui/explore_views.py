@@ -16,7 +16,7 @@ import streamlit as st
 from viz_app.errors import VizAppError
 from viz_app.figures import overlay, scatter_map
 from viz_app.model import EmbeddingSet, Projection
-from viz_app.neighbors import METRICS, most_similar
+from viz_app.neighbors import EXACT_MAX_ELEMENTS, METRICS, most_similar
 from viz_app.search import search
 from viz_app.ui import cache, click3d, export_views, state, viewstate
 
@@ -96,7 +96,8 @@ def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | Non
     table = nn.drop(columns=["row"] + (["id"] if (nn["id"] == nn["label"]).all() else []))
     ev = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                       key=f"nn_table_{es.fingerprint[:8]}_{es.ids[focus]}", height=min(38 + 35 * len(table), 420))
-    st.caption(f"Exact search over {es.n_samples:,} vectors ({metric}) in {ms:.0f} ms. Click a row to move the focus.")
+    how = "Exact" if es.n_samples * es.n_features <= EXACT_MAX_ELEMENTS else "Approximate (pynndescent index)"
+    st.caption(f"{how} search over {es.n_samples:,} vectors ({metric}) in {ms:.0f} ms. Click a row to move the focus.")
     rows = ev.selection.rows if ev is not None else []
     if rows:
         set_focus(es, str(nn.iloc[rows[0]]["id"]))

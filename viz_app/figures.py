@@ -261,3 +261,31 @@ def overlay(
         add([focus], "focus", {"size": s + 12, "color": "#d62728", "symbol": "star" if not three_d else "diamond",
                                "line": {"width": 1, "color": "#4a0000"}}, mode="markers+text")
     return fig
+
+
+def label_points(fig: go.Figure, coords: NDArray[np.float32], labels: Sequence[str], rows: Sequence[int],
+                 *, name: str = "labelled") -> go.Figure:
+    """Add escaped text labels (and dark markers) for ``rows`` of a 2-D map (in place; returned).
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n_samples, 2), dtype float32
+    labels : sequence of str, length n_samples
+    rows : sequence of int
+        Row indices to label.
+    """
+    rows = np.asarray(list(rows), dtype=np.intp)
+    if rows.size:
+        c = np.asarray(coords, dtype=np.float32)[rows]
+        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers+text", text=safe_text(labels)[rows],
+                                   textposition="top center", textfont={"size": 11, "color": "#222"},
+                                   marker={"size": 6, "color": "#222"}, name=name, hoverinfo="text"))
+    return fig
+
+
+def extreme_rows(coords: NDArray[np.float32], n: int = 6) -> NDArray[np.intp]:
+    """Rows with the ``n`` lowest and highest values on each axis of ``coords`` (n_samples, 2)."""
+    c = np.asarray(coords)
+    picks = [np.argsort(c[:, j], kind="stable")[:n] for j in range(c.shape[1])]
+    picks += [np.argsort(-c[:, j], kind="stable")[:n] for j in range(c.shape[1])]
+    return np.unique(np.concatenate(picks)).astype(np.intp)

@@ -131,3 +131,18 @@ def test_search_counts_matches():
     assert any("0 matches highlighted" in c.value for c in at.caption)  # a literal substring
     at.toggle(key="search_regex").set_value(True).run()
     assert any("3 matches highlighted" in c.value for c in at.caption)
+
+
+def test_arithmetic_page_evaluates_king_man_woman_and_draws_axes():
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.session_state["reducer"] = "pca"
+    at.run()
+    at.switch_page("pages/arithmetic.py").run()
+    assert not at.exception and at.title[0].value == "Arithmetic"
+    at.text_input(key="expr").input("king - man + woman").run()
+    assert not at.exception
+    assert at.dataframe[0].value["label"].iloc[0] == "queen"
+    assert any(t.value.endswith("→  queen") for t in at.text)
+    at.text_input(key="expr").input("king - mna").run()
+    assert "mna" in at.error[0].value  # the unknown term is named (with suggestions)
+    assert any(el.type == "plotly_chart" for el in at.main) or len(at.get("plotly_chart")) >= 1

@@ -84,3 +84,12 @@ def test_legend_follows_categorical_order_then_numeric_order():
     digits = pd.Series([str(d) for d in [10, 2, 2, 1, 1, 1]])
     fig = scatter_map(_coords(6), ids=list(map(str, range(6))), labels=["l"] * 6, color=digits)
     assert [t.name.split()[0] for t in sorted(fig.data, key=lambda t: t.legendrank)] == ["1", "2", "10"]
+
+
+def test_extreme_rows_and_label_points():
+    from viz_app.figures import extreme_rows, label_points
+
+    c = np.array([[0, 0], [5, 1], [-5, 2], [1, 9], [2, -9]], dtype=np.float32)
+    assert extreme_rows(c, 1).tolist() == [1, 2, 3, 4]
+    fig = label_points(scatter_map(c, ids=list("abcde"), labels=[XSS, "b", "c", "d", "e"]), c, [XSS, "b", "c", "d", "e"], [0, 3])
+    assert list(fig.data[-1].text) == ["&lt;img src=x onerror=alert(1)&gt;", "d"]

@@ -12,7 +12,7 @@ with left:
     data_views.sample_picker()
 with right:
     data_views.uploader()
-    data_views.settings_loader(views.current_dataset()[0] if views.current_dataset() else None)
+    data_views.settings_loader(lambda: (views.current_dataset() or (None,))[0])
     with st.expander("Accepted formats"):
         for f in FORMATS:
             st.markdown(f"**{f.title}** ({f.extensions}): {f.description}")

@@ -20,6 +20,7 @@ Example ::
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -94,6 +95,12 @@ def library_versions() -> dict[str, str | None]:
         ``{"python": "3.11.9", "viz_app": "0.1.0", "numpy": "2.4.6", ...}``; ``None`` for a
         library that is not installed.
     """
+    return dict(_installed_versions())  # a copy: callers may change theirs
+
+
+@functools.lru_cache(maxsize=1)
+def _installed_versions() -> tuple[tuple[str, str | None], ...]:
+    """Read once per process: ``settings_for`` runs on every rerun of the explorer."""
     from viz_app import __version__
 
     out: dict[str, str | None] = {"python": sys.version.split()[0], "viz_app": __version__}
@@ -102,7 +109,7 @@ def library_versions() -> dict[str, str | None]:
             out[dist] = importlib_metadata.version(dist)
         except importlib_metadata.PackageNotFoundError:
             out[dist] = None
-    return out
+    return tuple(out.items())
 
 
 def settings_for(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import streamlit as st
 
 from viz_app import io, samples
@@ -80,10 +82,12 @@ def column_choices(es: EmbeddingSet) -> None:
     cols = [c for c in es.metadata.columns]
     if ds.get("kind") != "upload" or not cols:
         return
-    choice = st.selectbox("Label column", ["(keep current labels)"] + cols, key="label_column")
-    if choice != "(keep current labels)":
-        new = es.with_labels(choice)
-        cache.datasets().put(("upload", ds["key"]), new)
+    def apply() -> None:  # only when the choice changes: with_labels re-hashes the vectors
+        choice = st.session_state["label_column"]
+        if choice != "(keep current labels)":
+            cache.datasets().put(("upload", ds["key"]), es.with_labels(choice))
+
+    st.selectbox("Label column", ["(keep current labels)"] + cols, key="label_column", on_change=apply)
 
 
 def preview(es: EmbeddingSet, rows: int = 500) -> None:
@@ -93,7 +97,7 @@ def preview(es: EmbeddingSet, rows: int = 500) -> None:
     st.dataframe(es.table().head(rows), width="stretch", height=320, hide_index=True)
 
 
-def settings_loader(current: EmbeddingSet | None) -> None:
+def settings_loader(current: Callable[[], EmbeddingSet | None]) -> None:
     """Upload a settings JSON (or an exported PNG/SVG/HTML that embeds it) to re-create a map."""
     from viz_app.ui import viewstate
 
@@ -103,6 +107,6 @@ def settings_loader(current: EmbeddingSet | None) -> None:
         return
     state.put("_settings_sig", f.file_id)
     try:
-        state.put(state.UPLOAD_MSG, ("success", viewstate.load_settings_file(f.getvalue(), current)))
+        state.put(state.UPLOAD_MSG, ("success", viewstate.load_settings_file(f.getvalue(), current())))
     except VizAppError as exc:
         state.put(state.UPLOAD_MSG, ("error", f"Could not load these settings. {exc}"))

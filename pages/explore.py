@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viz_app.ui import controls, explore_views, router, views, viewstate
+from viz_app.ui import controls, explore_views, router, safe, views, viewstate
 
 router.ensure_router()
 st.title("Explore")
@@ -17,7 +17,7 @@ if loaded is not None:
         color_by, size, opacity = controls.display_controls(es, "cluster" if clus else default_color,
                                                             extra=["cluster"] if clus else [])
     if params is None:
-        st.error(st.session_state.get("_param_error") or "These settings cannot project this dataset.")
+        safe.error(st.session_state.get("_param_error") or "These settings cannot project this dataset.")
     proj = views.compute_projection(es, params) if params is not None else None
     if proj is not None:
         st.markdown(views.describe(es, proj))

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from viz_app.errors import ExpressionError, ParameterError, UnknownIdError
 from viz_app.model import EmbeddingSet
 
-__all__ = ["Vector", "Node", "parse", "vector", "evaluate", "mean_vector", "METHODS", "COSMUL_EPSILON"]
+__all__ = ["Vector", "Node", "Operand", "parse", "vector", "operands", "evaluate", "mean_vector", "METHODS", "COSMUL_EPSILON"]
 
 METHODS = ("3cosadd", "3cosmul")
 #: Levy & Goldberg (2014)'s epsilon in the 3CosMul denominator (gensim's ``most_similar_cosmul`` uses 1e-6).
@@ -457,6 +457,58 @@ def vector(
         ``$name``, division by zero, or a term of the wrong dimension.
     """
     return _build(es, expr, named, normalize)[0]
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One term of an expression, as the expression uses it (see :func:`operands`).
+
+    Attributes
+    ----------
+    coefficient : float
+        Its weight in the (linear) expression: ``king - man + woman`` gives 1, -1, 1.
+    label : str
+        The id or label it matched, ``$name`` or the quoted free text.
+    row : int or None
+        Its row in the set; None for a ``$name`` vector or free text.
+    values : ndarray of shape (n_features,), dtype float32
+        Its vector (L2-normalised when ``normalize=True``).
+    """
+
+    coefficient: float
+    label: str
+    row: int | None
+    values: NDArray[np.float32]
+
+
+def operands(
+    es: EmbeddingSet, expr: str, *, named: Mapping[str, Vector] | None = None, normalize: bool = True
+) -> list[Operand]:
+    """The terms of an expression with their coefficients, in order of appearance.
+
+    Every expression is linear in its terms, so ``vector(es, expr).values`` equals
+    ``sum(o.coefficient * o.values for o in operands(es, expr))``. A term used twice appears
+    twice. Used to draw the expression on a map (arrows from its operands).
+
+    Returns
+    -------
+    list of Operand
+
+    Raises
+    ------
+    ExpressionError
+        As :func:`vector`.
+    """
+    tree = parse(expr)
+    vecs, names, _, _ = _resolve(es, expr, tree, named, normalize)
+    leaves = {leaf.pos: leaf for leaf in _leaves(tree)}
+    out = []
+    for c, pos in _linear(tree, expr):
+        leaf = leaves[pos]
+        hit = _row(es, leaf.text) if leaf.op == "term" else None
+        label = f"${leaf.text}" if leaf.op == "named" else (hit[1] if hit else leaf.text)
+        out.append(Operand(float(c), label, hit[0] if hit else None, vecs[pos].astype(np.float32)))
+    return out
 
 
 def mean_vector(es: EmbeddingSet, ids: Collection[str], *, name: str, normalize: bool = True) -> Vector:

@@ -75,11 +75,20 @@ def _auto_point_size(n: int) -> float:
 
 
 def _as_svg_traces(fig: go.Figure) -> go.Figure:
-    """Replace WebGL ``Scattergl`` traces by SVG ``Scatter`` traces (same properties)."""
-    data = [
-        go.Scatter({k: v for k, v in t.to_plotly_json().items() if k != "type"}) if t.type == "scattergl" else t
-        for t in fig.data
-    ]
+    """Replace WebGL ``Scattergl`` traces by SVG ``Scatter`` traces (same properties).
+
+    SVG text parses plotly's HTML subset (``<b>``, ``<a href>``), WebGL text does not: a WebGL
+    trace's plain on-map ``text`` (``figures.gl_text``) is swapped for its escaped ``hovertext``.
+    """
+    data = []
+    for t in fig.data:
+        if t.type != "scattergl":
+            data.append(t)
+            continue
+        d = {k: v for k, v in t.to_plotly_json().items() if k != "type"}
+        if d.get("hovertext") is not None and "text" in (d.get("mode") or ""):
+            d["text"] = d["hovertext"]
+        data.append(go.Scatter(d))
     return go.Figure(data=data, layout=fig.layout)
 
 

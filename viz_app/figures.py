@@ -19,7 +19,8 @@ from numpy.typing import NDArray
 
 from viz_app.errors import ParameterError
 
-__all__ = ["safe_text", "color_kind", "scatter_map", "MAX_CATEGORIES"]
+__all__ = ["safe_text", "gl_text", "color_kind", "scatter_map", "overlay", "label_points", "extreme_rows",
+           "expression_overlay", "MAX_CATEGORIES"]
 
 MAX_CATEGORIES = 24
 MAX_LABEL_CHARS = 80
@@ -53,6 +54,24 @@ def safe_text(values: Sequence[Any], *, max_chars: int = MAX_LABEL_CHARS) -> NDA
         if len(s) > max_chars:
             s = s[: max_chars - 1] + "…"
         out[i] = html.escape(s, quote=True)
+    return out
+
+
+def gl_text(values: Sequence[Any], *, max_chars: int = MAX_LABEL_CHARS) -> NDArray[np.object_]:
+    """Truncate user strings for the on-map text of WebGL traces (``Scattergl`` and
+    ``Scatter3d`` ``text`` shown with ``mode="markers+text"``), which plotly draws as glyphs
+    (gl3d: vectorize-text, which styles ``<b>``/``<i>``/``<sub>`` but parses no HTML and decodes no
+    entities): escaping them would show ``&lt;`` literally. Hover text goes through :func:`safe_text`.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype object (str)
+        Newlines become spaces; longer strings are cut and end with an ellipsis.
+    """
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        s = str(v).replace("\r", " ").replace("\n", " ")
+        out[i] = s if len(s) <= max_chars else s[: max_chars - 1] + "…"
     return out
 
 
@@ -232,6 +251,7 @@ def overlay(
     for t in fig.data:
         t.marker.opacity = 0.25
     text = safe_text(labels)
+    plain = gl_text(labels)
     three_d = coords.shape[1] == 3
     s = point_size if not three_d else max(1.0, point_size * 0.6)
 
@@ -242,7 +262,8 @@ def overlay(
         mask = np.zeros(len(coords), bool)
         mask[rows] = True
         order = rows  # keep the given order (neighbour rank) for text placement
-        kw = dict(customdata=ids_arr[order], text=text[order], hovertemplate="%{text}<extra>" + name + "</extra>",
+        kw = dict(customdata=ids_arr[order], text=plain[order], hovertext=text[order],
+                  hovertemplate="%{hovertext}<extra>" + name + "</extra>",
                   marker=marker, name=name, mode=mode, textposition="top center", legendrank=3000 + len(fig.data),
                   textfont={"size": 12, "color": "#222"})
         c = coords[order]
@@ -277,9 +298,10 @@ def label_points(fig: go.Figure, coords: NDArray[np.float32], labels: Sequence[s
     rows = np.asarray(list(rows), dtype=np.intp)
     if rows.size:
         c = np.asarray(coords, dtype=np.float32)[rows]
-        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers+text", text=safe_text(labels)[rows],
-                                   textposition="top center", textfont={"size": 11, "color": "#222"},
-                                   marker={"size": 6, "color": "#222"}, name=name, hoverinfo="text"))
+        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers+text", text=gl_text(labels)[rows],
+                                   hovertext=safe_text(labels)[rows], textposition="top center",
+                                   textfont={"size": 11, "color": "#222"}, marker={"size": 6, "color": "#222"},
+                                   name=name, hovertemplate="%{hovertext}<extra></extra>"))
     return fig
 
 
@@ -289,3 +311,75 @@ def extreme_rows(coords: NDArray[np.float32], n: int = 6) -> NDArray[np.intp]:
     picks = [np.argsort(c[:, j], kind="stable")[:n] for j in range(c.shape[1])]
     picks += [np.argsort(-c[:, j], kind="stable")[:n] for j in range(c.shape[1])]
     return np.unique(np.concatenate(picks)).astype(np.intp)
+
+
+def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
+                       nearest: tuple[NDArray[np.float32], Sequence[str], Sequence[str]] | None = None,
+                       zoom: bool = True) -> go.Figure:
+    """Draw an expression placed by :func:`viz_app.place.expression_on_map` (in place; returned).
+
+    The other points are dimmed. The result is a black diamond labelled with the expression;
+    each operand is ringed in purple and labelled with its signed coefficient; arrows go
+    b → c (purple) and a → result (black) for an analogy ``a - b + c``, or from every operand to
+    the result otherwise (2-D: plotly annotations; 3-D: line segments). ``nearest`` adds the
+    items nearest to the result (gold, labelled). ``zoom`` (2-D) fits the axes to these points
+    with a margin. When the placement is approximate, a note in the map's corner says so. All
+    user text is escaped for hover (:func:`safe_text`) and truncated for WebGL text
+    (:func:`gl_text`).
+
+    Parameters
+    ----------
+    drawn : viz_app.place.ExpressionOnMap
+    nearest : (coords (k, n_components) float32, ids, labels), optional
+    """
+    res = np.asarray(drawn.result, dtype=np.float32)[None, :]
+    three_d = res.shape[1] == 3
+    s = point_size if not three_d else max(1.0, point_size * 0.6)
+    for t in fig.data:
+        t.marker.opacity = min(0.25, t.marker.opacity if t.marker.opacity is not None else 1.0)
+    colors = {"offset": "#7b3294", "result": "#111111"}
+    raw = [f"{'+' if c > 0 else '−'}{abs(c):g} {lab}" if abs(c) != 1 else f"{'+' if c > 0 else '−'} {lab}"
+           for lab, c, _ in drawn.operands]
+    op = np.array([xy for _, _, xy in drawn.operands], dtype=np.float32).reshape(-1, res.shape[1])
+    Trace = go.Scatter3d if three_d else go.Scattergl
+
+    def add(c, texts, name, extra, marker, ids=None, where="top center"):
+        kw = {"x": c[:, 0], "y": c[:, 1], "mode": "markers+text", "name": name, "legendrank": 5000,
+              "text": gl_text(texts), "hovertext": safe_text(texts),
+              "hovertemplate": "%{hovertext}<extra>" + extra + "</extra>", "marker": marker,
+              "textposition": where, "textfont": {"size": 12, "color": "#222"}}
+        if ids is not None:
+            kw["customdata"] = np.asarray(ids, dtype=object)
+        if three_d:
+            kw["z"] = c[:, 2]
+        fig.add_trace(Trace(**kw))
+
+    if nearest is not None and len(nearest[0]):
+        add(np.asarray(nearest[0], np.float32), list(nearest[2]), "nearest to the result", "nearest",
+            {"size": s + 4, "color": "#ffb000", "line": {"width": 1, "color": "#5c3d00"}}, ids=list(nearest[1]))
+    if three_d:
+        for a, b, kind in drawn.arrows:
+            seg = np.array([a, b], dtype=np.float32)
+            fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2], mode="lines", hoverinfo="skip",
+                                       line={"color": colors[kind], "width": 5}, showlegend=False, name=kind))
+    else:
+        for a, b, kind in drawn.arrows:
+            fig.add_annotation(x=float(b[0]), y=float(b[1]), ax=float(a[0]), ay=float(a[1]), xref="x", yref="y",
+                               axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=2,
+                               arrowcolor=colors[kind], standoff=8, startstandoff=6, text="")
+    add(op, raw, "operands", "operand", {"size": s + 8, "color": "rgba(0,0,0,0)", "symbol": "circle-open" if three_d else "circle",
+                                         "line": {"width": 2, "color": "#7b3294"}})
+    add(res, [drawn.expr], "expression result", "result",
+        {"size": s + 12, "color": "#111", "symbol": "diamond", "line": {"width": 1.5, "color": "#fff"}},
+        where="bottom center")
+    if zoom and not three_d:
+        pts = np.vstack([op, res] + ([np.asarray(nearest[0], np.float32)] if nearest is not None and len(nearest[0]) else []))
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        pad = np.maximum((hi - lo) * 0.25, 1e-3 + 0.02 * np.abs(hi))
+        fig.update_xaxes(range=[float(lo[0] - pad[0]), float(hi[0] + pad[0])], autorange=False)
+        fig.update_yaxes(range=[float(lo[1] - pad[1]), float(hi[1] + pad[1])], autorange=False)
+    if drawn.approximate:
+        fig.add_annotation(text=f"Result placement is approximate: {safe_text([drawn.method], max_chars=120)[0]}",
+                           xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom",
+                           showarrow=False, font={"size": 12, "color": "#8a4b00"}, bgcolor="rgba(255,243,224,0.9)")
+    return fig

@@ -233,6 +233,11 @@ class ProjectionParams:
         UMAP only: size of the local neighbourhood, 2 <= n_neighbors < n_samples.
     min_dist : float or None
         UMAP only: minimum distance between embedded points, 0 <= min_dist <= 1.
+    fit_sample : int or None
+        Over a reducer's point budget (:mod:`viz_app.limits`), the user may choose to fit the
+        reducer on a seeded sample of this many points (``sample_fit_rows(n, fit_sample,
+        random_state)``) and place the other points with the fitted reducer's ``transform``.
+        None (default): fit on every point.
     """
 
     reducer: str = "pca"
@@ -242,6 +247,7 @@ class ProjectionParams:
     perplexity: float | None = None
     n_neighbors: int | None = None
     min_dist: float | None = None
+    fit_sample: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Only the parameters that apply to this reducer, as plain Python values."""
@@ -254,6 +260,8 @@ class ProjectionParams:
             d["n_neighbors"] = self.n_neighbors
             d["min_dist"] = self.min_dist
         d["random_state"] = self.random_state
+        if self.fit_sample is not None:  # absent otherwise: keys of maps cached before it existed hold
+            d["fit_sample"] = self.fit_sample
         return d
 
     def describe(self) -> str:
@@ -267,6 +275,8 @@ class ProjectionParams:
         if self.reducer != "pca":
             parts.append(self.metric)
         parts.append(f"seed {self.random_state}")
+        if self.fit_sample is not None:
+            parts.append(f"fitted on a seeded sample of {self.fit_sample:,} points, the rest placed by transform")
         return ", ".join(parts)
 
 
@@ -286,6 +296,11 @@ class Projection:
         (t-SNE, nats).
     elapsed_s : float
         Wall time of the fit, seconds.
+    model : object or None
+        The fitted reducer, kept in memory (never on disk) so new vectors can be placed on
+        this map with its own ``transform`` (:func:`viz_app.place.place`):
+        ``sklearn.decomposition.PCA``, ``openTSNE.TSNEEmbedding`` or ``umap.UMAP``. None for
+        a projection read from the disk cache.
     """
 
     coords: NDArray[np.float32]
@@ -293,6 +308,7 @@ class Projection:
     source_fingerprint: str
     quality: Mapping[str, float] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    model: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         c = np.ascontiguousarray(np.asarray(self.coords, dtype=np.float32))

@@ -27,7 +27,10 @@ from numpy.typing import NDArray
 from viz_app.errors import ParameterError
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 
-__all__ = ["REDUCERS", "METRICS", "BOUNDS", "DEFAULTS", "make_params", "project", "trustworthiness", "warm_up"]
+__all__ = [
+    "REDUCERS", "METRICS", "BOUNDS", "DEFAULTS", "make_params", "project", "project_with", "transform",
+    "trustworthiness", "warm_up",
+]  # fmt: skip
 
 REDUCERS = ("pca", "tsne", "umap")
 METRICS = ("cosine", "euclidean")
@@ -62,6 +65,7 @@ def make_params(
     perplexity: float | None = None,
     n_neighbors: int | None = None,
     min_dist: float | None = None,
+    fit_sample: int | None = None,
 ) -> ProjectionParams:
     """Validate projection settings and fill the reducer's defaults.
 
@@ -76,6 +80,10 @@ def make_params(
     metric : {"cosine", "euclidean"}
     perplexity, n_neighbors, min_dist
         See :class:`~viz_app.model.ProjectionParams`; ``None`` takes :data:`DEFAULTS`.
+    fit_sample : int, optional
+        Fit on a seeded sample of this many points and place the rest with the reducer's
+        ``transform`` (the path offered over a point budget). Must be less than ``n_samples``;
+        the too-few-points checks then apply to the sample.
 
     Returns
     -------
@@ -105,8 +113,13 @@ def make_params(
         lo, hi = BOUNDS[k]
         if not lo <= v <= hi:
             raise ParameterError(f"{k} must be in [{lo:g}, {hi:g}], got {v!r}")
+    if fit_sample is not None:
+        if isinstance(fit_sample, bool) or not isinstance(fit_sample, (int, np.integer)) or fit_sample < 1:
+            raise ParameterError(f"fit_sample must be an integer >= 1, got {fit_sample!r}")
+        if n_samples is not None and fit_sample >= n_samples:
+            raise ParameterError(f"fit_sample={fit_sample:,} must be less than the {n_samples:,} points")
     if n_samples is not None:
-        _check_n_samples(reducer, n_samples, vals)
+        _check_n_samples(reducer, int(fit_sample) if fit_sample is not None else n_samples, vals)
     return ProjectionParams(
         reducer=reducer,
         n_components=int(n_components),
@@ -115,6 +128,7 @@ def make_params(
         perplexity=float(vals["perplexity"]) if "perplexity" in vals else None,
         n_neighbors=int(vals["n_neighbors"]) if "n_neighbors" in vals else None,
         min_dist=float(vals["min_dist"]) if "min_dist" in vals else None,
+        fit_sample=int(fit_sample) if fit_sample is not None else None,
     )
 
 
@@ -182,16 +196,96 @@ def project_with(
     fingerprint: str = "",
     progress: Progress | None = None,
 ) -> Projection:
-    """Run the reducer described by validated ``p`` on ``vectors`` (see :func:`project`)."""
-    from viz_app.limits import check_points
+    """Run the reducer described by validated ``p`` on ``vectors`` (see :func:`project`).
 
-    check_points(p.reducer, len(vectors))
+    With ``p.fit_sample`` set (and fewer than ``len(vectors)``), the reducer is fitted on the
+    seeded sample :func:`viz_app.limits.sample_fit_rows` and the other rows are placed with
+    :func:`transform`, in chunks with progress; ``quality`` then has ``fit_sample`` (points
+    fitted) and ``placed_by_transform`` (points placed).
+
+    Returns
+    -------
+    Projection
+        With the fitted reducer in ``model``.
+
+    Raises
+    ------
+    PointBudgetError
+        More points to fit than the reducer's budget (:func:`viz_app.limits.check_points`).
+    ParameterError
+        See :func:`make_params`.
+    """
+    from viz_app.limits import check_points, sample_fit_rows
+
+    x = np.asarray(vectors, dtype=np.float32)
+    n = len(x)
+    rows = None
+    if p.fit_sample is not None and p.fit_sample < n:
+        rows = sample_fit_rows(n, p.fit_sample, p.random_state)
+    check_points(p.reducer, n if rows is None else len(rows))
     report = progress or (lambda f, m: None)
     t0 = time.perf_counter()
     fit = {"pca": _pca, "tsne": _tsne, "umap": _umap}[p.reducer]
-    coords, quality = fit(np.asarray(vectors, dtype=np.float32), p, report)
+    if rows is None:
+        coords, quality, model = fit(x, p, report)
+    else:
+        fitted, quality, model = fit(x[rows], p, lambda f, m: report(0.7 * f, f"fitting on {len(rows):,} sampled points: {m}"))
+        rest = np.setdiff1d(np.arange(n), rows)
+        coords = np.empty((n, p.n_components), np.float32)
+        coords[rows] = fitted
+        step = max(1000, -(-len(rest) // 20))
+        for i in range(0, len(rest), step):
+            report(0.7 + 0.3 * i / len(rest), f"placing the other points with transform: {i:,} / {len(rest):,}")
+            coords[rest[i:i + step]] = transform(model, p, x[rest[i:i + step]])
+        quality = {**quality, "fit_sample": len(rows), "placed_by_transform": len(rest)}
     report(1.0, "done")
-    return Projection(coords, p, fingerprint, quality, time.perf_counter() - t0)
+    return Projection(coords, p, fingerprint, quality, time.perf_counter() - t0, model=model)
+
+
+def transform(model: Any, p: ProjectionParams, vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Place new vectors on an existing map with the fitted reducer's own out-of-sample transform.
+
+    - PCA: scikit-learn ``PCA.transform`` (exact: the same linear map; zero-padded like the fit).
+    - t-SNE: openTSNE ``TSNEEmbedding.transform`` (Poličar et al.): each new point starts at the
+      median of its neighbours in the map and is optimised against the fixed map.
+    - UMAP: umap-learn ``UMAP.transform`` (kNN in the training set, then a short optimisation;
+      the first call in a process compiles numba kernels, which :func:`warm_up` does ahead).
+
+    Parameters
+    ----------
+    model : the fitted reducer (``Projection.model``)
+    p : ProjectionParams
+        The parameters it was fitted with.
+    vectors : array of shape (m, n_features)
+
+    Returns
+    -------
+    ndarray of shape (m, p.n_components), dtype float32
+
+    Raises
+    ------
+    ParameterError
+        ``model`` is None or ``vectors`` has the wrong width.
+    """
+    import warnings
+
+    if model is None:
+        raise ParameterError("this projection has no fitted reducer in memory; re-fit it to use transform")
+    x = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    width = getattr(model, "n_features_in_", None) or getattr(getattr(model, "_raw_data", None), "shape", (0, None))[1]
+    if width is not None and x.shape[1] != width:
+        raise ParameterError(f"vectors have {x.shape[1]} dimensions; the map was fitted on {width}")
+    if len(x) == 0:
+        return np.empty((0, p.n_components), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if p.reducer == "tsne":
+            out = np.asarray(model.transform(x), dtype=np.float32)
+        else:
+            out = np.asarray(model.transform(x), dtype=np.float32)
+    if out.shape[1] < p.n_components:  # PCA of 1-D/2-D vectors shown in 3-D
+        out = np.hstack([out, np.zeros((len(out), p.n_components - out.shape[1]), np.float32)])
+    return out
 
 
 def _pca(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
@@ -204,7 +298,7 @@ def _pca(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
     if k < p.n_components:  # 1-D or 2-D input shown in 3-D: pad with zeros
         coords = np.hstack([coords, np.zeros((len(x), p.n_components - k), np.float32)])
     ratio = float(np.nan_to_num(pca.explained_variance_ratio_).sum())  # identical vectors: 0 total variance
-    return coords, {"explained_variance_ratio": ratio}
+    return coords, {"explained_variance_ratio": ratio}, pca
 
 
 def _tsne(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
@@ -238,7 +332,7 @@ def _tsne(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
         callbacks_every_iters=50,  # each callback costs a KL-divergence evaluation
     )
     emb = tsne.fit(x)
-    return np.asarray(emb, dtype=np.float32), {"kl_divergence": float(emb.kl_divergence)}
+    return np.asarray(emb, dtype=np.float32), {"kl_divergence": float(emb.kl_divergence)}, emb
 
 
 def _umap(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
@@ -260,7 +354,7 @@ def _umap(x: NDArray[np.float32], p: ProjectionParams, report: Progress):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         coords = reducer.fit_transform(x)
-    return np.asarray(coords, dtype=np.float32), {}
+    return np.asarray(coords, dtype=np.float32), {}, reducer
 
 
 def trustworthiness(
@@ -299,7 +393,8 @@ def trustworthiness(
 def warm_up() -> float:
     """Compile umap-learn's numba kernels on small inputs, so the first real UMAP is fast.
 
-    Covers both of umap-learn's kNN paths: exact for small sets and NN-descent (pynndescent)
+    Also places two points with ``UMAP.transform`` on each (its first call compiles more
+    kernels: 120 s measured under load on a cold numba cache). Covers both of umap-learn's kNN paths: exact for small sets and NN-descent (pynndescent)
     above 4,096 points, with the cosine metric (the app's default) and euclidean for small sets.
 
     Returns
@@ -311,7 +406,9 @@ def warm_up() -> float:
     rng = np.random.default_rng(0)
     small = rng.normal(size=(300, 8)).astype(np.float32)  # umap-learn's exact kNN path
     for metric in ("cosine", "euclidean"):
-        project_with(small, make_params("umap", n_samples=len(small), metric=metric, n_neighbors=10))
+        p = make_params("umap", n_samples=len(small), metric=metric, n_neighbors=10)
+        transform(project_with(small, p).model, p, small[:2])  # transform compiles its own kernels
     large = rng.normal(size=(4200, 8)).astype(np.float32)  # above 4,096 points: NN-descent (pynndescent)
-    project_with(large, make_params("umap", n_samples=len(large), metric="cosine", n_neighbors=10))
+    p = make_params("umap", n_samples=len(large), metric="cosine", n_neighbors=10)
+    transform(project_with(large, p).model, p, large[:2])
     return time.perf_counter() - t0

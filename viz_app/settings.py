@@ -77,6 +77,7 @@ _SCHEMA: dict[str, Any] = {
         "perplexity": ((float, int), False),
         "n_neighbors": ((int,), False),
         "min_dist": ((float, int), False),
+        "fit_sample": ((int,), False),
     }, True),
     "view": ({"color_by": ((str, _NONE), False)}, False),
     "versions": ((dict,), False),

@@ -22,6 +22,13 @@ def _cwd(monkeypatch):
     monkeypatch.chdir(ROOT)
 
 
+def _plain(markdown: str) -> str:
+    """Messages are shown with every punctuation backslash-escaped (viz_app.ui.safe.md): undo it."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _explore(**state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
     for k, v in state.items():
@@ -40,7 +47,7 @@ def _via_router(page: str) -> AppTest:
 def test_entry_point_opens_explore_on_the_default_sample_with_umap():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    caption = at.markdown[0].value
+    caption = _plain(at.markdown[0].value)
     assert "GloVe 6B 50-d, top 10,000" in caption and "10,000 points" in caption and "50 dims" in caption
     assert "UMAP 2D, n_neighbors=15, min_dist=0.1, cosine, seed 0" in caption
     assert at.sidebar.radio(key="_w_reducer").value == "umap"
@@ -82,7 +89,7 @@ def test_data_page_loads_a_sample_and_previews_it():
     at.radio[0].set_value("digits").run()
     at.button[0].click().run()
     assert at.session_state["dataset"]["key"] == "digits"
-    assert any("Loaded sample: Handwritten digits" in s.value for s in at.success)
+    assert any("Loaded sample: Handwritten digits" in _plain(s.value) for s in at.success)
     assert at.dataframe[0].value.shape[0] == 500 and list(at.dataframe[0].value.columns) == ["id", "label", "digit"]
 
 
@@ -104,7 +111,7 @@ def test_upload_of_a_good_file_becomes_the_dataset():
     at = AppTest.from_function(_upload_script, args=(csv, "words.csv"), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert at.session_state["dataset"]["kind"] == "upload"
-    assert at.success[0].value.startswith("Loaded words.csv: 1,000 points × 50 dims (csv)")
+    assert _plain(at.success[0].value).startswith("Loaded words.csv: 1,000 points × 50 dims (csv)")
 
 
 def test_a_bad_upload_shows_one_message_and_keeps_the_previous_dataset():
@@ -148,3 +155,65 @@ def test_arithmetic_page_evaluates_king_man_woman_and_draws_axes():
     at.text_input(key="expr").input("king - mna").run()
     assert "mna" in at.error[0].value  # the unknown term is named (with suggestions)
     assert len(at.get("plotly_chart")) == 1  # the semantic-axes map
+
+
+def _map_figure(at: AppTest) -> dict:
+    import json
+
+    charts = at.get("plotly_chart")
+    assert charts, "no map drawn"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_expression_on_the_explore_map_table_marker_and_arrows():
+    at = _explore(reducer="pca", map_expr="king - man + woman")
+    assert not at.exception
+    table = next(df.value for df in at.dataframe if "similarity" in df.value.columns and "rank" in df.value.columns)
+    assert table["label"].iloc[0] == "queen"
+    assert any(t.value.endswith("→  queen") for t in at.text)
+    fig = _map_figure(at)
+    names = [t.get("name") for t in fig["data"]]
+    assert "expression result" in names and "operands" in names
+    arrows = [a for a in fig["layout"].get("annotations", []) if a.get("showarrow")]
+    assert len(arrows) == 2  # man -> woman and king -> result
+    assert any("PCA transform" in c.value for c in at.caption)
+
+
+def test_expression_with_selection_mean():
+    from viz_app import samples
+    from viz_app.ui import cache
+
+    es = cache.sample("glove") if False else samples.load_sample("glove")
+    at = _explore(reducer="pca", map_expr="$selection - france + italy",
+                  selection=(es.fingerprint, ("paris", "london", "berlin")))
+    assert not at.exception
+    assert any("$selection" in c.value for c in at.caption)
+    table = next(df.value for df in at.dataframe if "similarity" in df.value.columns and "rank" in df.value.columns)
+    assert "rome" in table["label"].head(5).tolist()
+    assert "paris" not in table["label"].tolist()  # the selection's items are operands: left out
+
+
+def test_unknown_term_in_expression_is_a_message_not_a_traceback():
+    at = _explore(reducer="pca", map_expr="king - qeen")
+    assert not at.exception
+    assert any("unknown term 'qeen'" in _plain(e.value) and "queen" in e.value for e in at.error)
+
+
+def test_over_the_point_budget_offers_a_seeded_sample_and_transform(monkeypatch):
+    monkeypatch.setenv("EMBEDDING_LENS_MAX_POINTS_PCA", "4000")
+    at = _explore(reducer="pca")
+    assert not at.exception
+    assert any("over the limit of 4,000 points" in _plain(e.value) for e in at.error)
+    offer = at.button(key="fit_sample_offer")
+    assert "seeded sample of 4,000 points" in offer.label and "other 6,000" in offer.label
+    offer.click().run()
+    assert not at.exception and not at.error
+    caption = at.markdown[0].value
+    assert "fitted on a seeded sample of 4,000 points, the rest placed by transform" in caption
+    assert at.sidebar.button(key="fit_all")  # a way back
+    import base64
+
+    def n(x):  # plotly.py sends big arrays as {"dtype": "f4", "bdata": base64}
+        return len(base64.b64decode(x["bdata"])) // np.dtype(x["dtype"]).itemsize if isinstance(x, dict) else len(x)
+
+    assert sum(n(t["x"]) for t in _map_figure(at)["data"]) == 10_000

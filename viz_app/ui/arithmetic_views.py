@@ -5,12 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from viz_app.analogy import evaluate_analogies, read_analogies
-from viz_app.arithmetic import evaluate
+from viz_app.arithmetic import evaluate, mean_vector
 from viz_app.axes import axis_projection
 from viz_app.errors import VizAppError
 from viz_app.figures import extreme_rows, label_points, scatter_map
 from viz_app.model import EmbeddingSet
-from viz_app.ui import cache
+from viz_app.ui import cache, safe, state
 
 
 def expression_box(es: EmbeddingSet) -> None:
@@ -25,13 +25,22 @@ def expression_box(es: EmbeddingSet) -> None:
         st.caption("Operands are left out of the results, as in the analogy literature. Quote multi-word labels; "
                    "with a text model, quoted free text is embedded on the fly.")
         return
+    sel = state.for_set(state.SELECTION, es.fingerprint)
+    named = {"selection": mean_vector(es, list(sel), name="selection")} if sel else {}
+    if named:
+        st.caption(f"$selection: the mean of the {len(sel):,} items selected on the map.")
     try:
-        res = evaluate(es, expr, k=int(k), method=method)
+        res = evaluate(es, expr, k=int(k), method=method, named=named)
     except VizAppError as exc:
-        st.error(str(exc))
+        safe.error(exc)
         return
     st.text(f"{res.attrs.get('expr', expr)}  →  {res['label'].iloc[0]}")
     st.dataframe(res.drop(columns=[c for c in ("row",) if c in res.columns]), hide_index=True, width="stretch")
+    if st.button("Show on the Explore map", key="expr_to_map",
+                 help="Draws the result with arrows from its operands on the current map."):
+        state.put(state.MAP_EXPR, expr)
+        st.session_state.pop(f"_w_{state.MAP_EXPR}", None)
+        st.switch_page("pages/explore.py")
 
 
 def analogy_benchmark(es: EmbeddingSet) -> None:
@@ -47,7 +56,7 @@ def analogy_benchmark(es: EmbeddingSet) -> None:
             result = cache.projections().get_or_compute(("analogy", es.fingerprint, n),
                                                         lambda: evaluate_analogies(es, read_analogies(), restrict_vocab=n))
     except VizAppError as exc:
-        st.error(str(exc))
+        safe.error(exc)
         return
     st.markdown(f"**Overall accuracy {result.accuracy:.1%}** ({result.correct:,} / {result.total:,}; "
                 f"{result.skipped:,} questions skipped: a word outside the vocabulary) — same semantics as "
@@ -72,7 +81,7 @@ def semantic_axes(es: EmbeddingSet) -> None:
     try:
         ax = axis_projection(es, x=(xa, xb), y=(ya, yb), mode=mode)
     except VizAppError as exc:
-        st.error(str(exc))
+        safe.error(exc)
         return
     fig = scatter_map(ax.coords, ids=es.ids, labels=es.labels, point_size=4, opacity=0.6,
                       revision=f"axes-{es.fingerprint}")

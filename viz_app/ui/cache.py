@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
+import numpy as np
 import streamlit as st
 
 from viz_app import samples
@@ -109,6 +110,19 @@ def projection(
     return projections().get_or_compute((es.fingerprint, params), compute)
 
 
+def refit(es: EmbeddingSet, params: ProjectionParams, progress: Callable[[float, str], None] | None = None,
+          *, only_if_same: bool = False) -> Projection:
+    """Fit the projection again (same seed) to keep the fitted reducer in memory, so new vectors
+    can be placed with its own transform; stores it in place of the cached one (which, read from
+    disk, has no reducer). With ``only_if_same``, it is stored only if the coordinates are
+    identical (so nobody's map moves); the fresh projection is returned either way."""
+    fresh = project_with(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
+    old = projections().get((es.fingerprint, params))
+    if not only_if_same or old is None or np.array_equal(old.coords, fresh.coords):
+        projections().put((es.fingerprint, params), fresh)
+    return fresh
+
+
 @st.cache_resource
 def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
     """Once per server: compile umap-learn's numba kernels and compute the default sample's
@@ -126,6 +140,10 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
         except Exception:  # noqa: BLE001 - export is optional; the panel reports the reason
             pass
         warm_up()
+        # the default map from disk has no fitted reducer: fit it again (deterministic: same
+        # coordinates), so vector arithmetic places results with UMAP's own transform
+        if getattr(projection(es, default_params), "model", None) is None:
+            refit(es, default_params, only_if_same=True)
 
     from streamlit.runtime.scriptrunner import add_script_run_ctx
 

@@ -14,7 +14,7 @@ import streamlit as st
 from viz_app.errors import ParameterError
 from viz_app.model import EmbeddingSet, ProjectionParams
 from viz_app.project import BOUNDS, DEFAULTS, METRICS, make_params
-from viz_app.ui import state
+from viz_app.ui import safe, state
 
 REDUCER_NAMES = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 
@@ -71,11 +71,19 @@ def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
         kw["min_dist"] = persistent(st.slider, "min_dist", state.MIN_DIST, DEFAULTS["min_dist"], min_value=0.0,
                                     max_value=1.0, step=0.05, help="How tightly points may pack in the map.")
     seed = persistent(st.number_input, "Random seed", state.SEED, 0, min_value=0, max_value=2**31 - 1, step=1)
+    chosen = state.get(state.FIT_SAMPLE)
+    if chosen and chosen[0] == es.fingerprint and chosen[1] == reducer and chosen[2] < n:
+        kw["fit_sample"] = int(chosen[2])
+        st.info(f"{REDUCER_NAMES[reducer]} is fitted on a seeded sample of {chosen[2]:,} of the {n:,} points; "
+                "the others are placed with its transform.")
+        if st.button("Fit on all points instead", key="fit_all"):
+            state.put(state.FIT_SAMPLE, None)
+            st.rerun()
     state.put("_param_error", None)
     try:
         return make_params(reducer, n_samples=n, n_components=dims, random_state=int(seed), **kw)
     except ParameterError as exc:  # e.g. t-SNE on 6 points: say so (the page repeats it in the main area)
-        st.error(str(exc))
+        safe.error(exc)
         state.put("_param_error", f"Cannot project {es.name!r} this way: {exc}. Choose another reducer in the sidebar.")
         return None
 

@@ -9,7 +9,7 @@ import streamlit as st
 from viz_app import io, samples
 from viz_app.errors import VizAppError
 from viz_app.model import EmbeddingSet
-from viz_app.ui import cache, state
+from viz_app.ui import cache, safe, state
 
 
 def sample_picker() -> None:
@@ -73,7 +73,7 @@ def show_message() -> None:
     """The result of the last load (success or error), as plain text."""
     msg = state.get(state.UPLOAD_MSG)
     if msg:
-        (st.error if msg[0] == "error" else st.success)(msg[1])
+        (safe.error if msg[0] == "error" else safe.success)(msg[1])
 
 
 def column_choices(es: EmbeddingSet) -> None:
@@ -93,7 +93,7 @@ def column_choices(es: EmbeddingSet) -> None:
 def preview(es: EmbeddingSet, rows: int = 500) -> None:
     """Summary line and the first rows of the table (ids, labels, metadata; no vectors)."""
     model = f" · embedded with {es.model_name}" if es.model_name else ""
-    st.markdown(f"**Current dataset:** {es.name} · {es.n_samples:,} points · {es.n_features} dims{model}")
+    st.markdown(f"**Current dataset:** {safe.md(es.name)} · {es.n_samples:,} points · {es.n_features} dims{model}")
     st.dataframe(es.table().head(rows), width="stretch", height=320, hide_index=True)
 
 

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from viz_app.errors import VizAppError
-from viz_app.figures import overlay, scatter_map
+from viz_app.figures import expression_overlay, overlay, scatter_map
 from viz_app.model import EmbeddingSet, Projection
 from viz_app.neighbors import EXACT_MAX_ELEMENTS, METRICS, most_similar
 from viz_app.search import search
-from viz_app.ui import cache, click3d, export_views, state, viewstate
+from viz_app.ui import cache, click3d, controls, export_views, safe, state, views, viewstate
 
 
 def _focus_row(es: EmbeddingSet) -> int | None:
@@ -62,7 +62,7 @@ def _search_box(es: EmbeddingSet) -> np.ndarray:
     try:
         return search(es, pattern or "", regex=regex)
     except VizAppError as exc:
-        st.warning(str(exc))
+        safe.warning(exc)
         return np.empty(0, dtype=np.intp)
 
 
@@ -106,6 +106,62 @@ def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | Non
         set_focus(es, None)
         st.rerun(scope="fragment")
     return nn
+
+
+def named_vectors(es: EmbeddingSet, clusters: np.ndarray | None, *, normalize: bool = True) -> dict:
+    """``$selection`` (mean of the box/lasso selection) and ``$clusterN`` (mean of cluster N)."""
+    from viz_app.arithmetic import mean_vector
+
+    out = {}
+    sel = state.for_set(state.SELECTION, es.fingerprint)
+    if sel:
+        out["selection"] = mean_vector(es, list(sel), name="selection", normalize=normalize)
+    if clusters is not None:
+        for c in sorted(set(int(x) for x in np.unique(clusters)) - {-1}):
+            out[f"cluster{c}"] = mean_vector(es, es.ids[np.asarray(clusters) == c].tolist(), name=f"cluster{c}",
+                                             normalize=normalize)
+    return out
+
+
+def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None):
+    """Expression box: the nearest items (table) and the expression drawn on the map."""
+    from viz_app.arithmetic import evaluate
+    from viz_app.place import expression_on_map, placement_normalize
+
+    expr = state.get(state.MAP_EXPR) or ""
+    with st.expander("Vector arithmetic", expanded=bool(expr)):
+        expr = controls.persistent(st.text_input, "Expression", state.MAP_EXPR, "",
+                                   placeholder="king - man + woman",
+                                   help="Items by id or label; quote multi-word labels; numbers scale; mean(a, b). "
+                                        "$selection and $clusterN are the means of the selection and of a cluster.")
+        uses_named = "$" in expr
+        named = named_vectors(es, clusters) if uses_named else {}
+        names = (["$selection"] if state.for_set(state.SELECTION, es.fingerprint) else []) + (
+            [f"$cluster{c}" for c in np.unique(clusters) if c >= 0] if clusters is not None else [])
+        if names:
+            st.caption(f"Available: {', '.join(names)[:300]}")
+        if not expr:
+            return None
+        try:
+            res = evaluate(es, expr, k=10, named=named)
+            drawn = expression_on_map(es, proj, expr, k=10, named=named_vectors(
+                es, clusters, normalize=placement_normalize(proj.params)) if uses_named else None)
+        except VizAppError as exc:
+            safe.error(exc)
+            return None
+        st.text(f"{res.attrs.get('expr', expr)}  →  {res['label'].iloc[0]}")
+        table = res.drop(columns=["row"] + (["id"] if (res["id"] == res["label"]).all() else []))
+        ev = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                          key=f"expr_table_{es.fingerprint[:8]}_{abs(hash(expr))}", height=min(38 + 35 * len(table), 420))
+        rows = ev.selection.rows if ev is not None else []
+        if rows:
+            set_focus(es, str(res.iloc[rows[0]]["id"]))
+            st.rerun(scope="fragment")
+        st.caption(f"Operands left out of the list (3CosAdd, cosine). The black diamond on the map is the result, "
+                   f"placed by {drawn.method}. Click a row to focus it.")
+        if drawn.approximate:
+            views.refit_button(es, proj)
+        return drawn, res
 
 
 def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
@@ -170,14 +226,19 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
         try:
             nn = _neighbours_panel(es, focus)
         except VizAppError as exc:
-            st.error(str(exc))
+            safe.error(exc)
             nn = None
+        found = _arithmetic_panel(es, proj, clusters)
     sel_ids = state.for_set(state.SELECTION, es.fingerprint) or ()
     fig = scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color, color_name=color_name,
-                      point_size=size, opacity=opacity, revision=f"{es.fingerprint}-{hash(proj.params)}")
+                      point_size=size, opacity=opacity,
+                      revision=f"{es.fingerprint}-{hash(proj.params)}" + (f"-{found[0].expr}" if found else ""))
     overlay(fig, proj.coords, ids=es.ids, labels=es.labels, focus=focus,
             neighbors=nn["row"].tolist() if nn is not None else (), matches=matches,
             selected=es.index_of(list(sel_ids)) if sel_ids else (), point_size=size)
+    if found is not None:
+        top = found[1]["row"].to_numpy()[:5]
+        expression_overlay(fig, found[0], point_size=size, nearest=(proj.coords[top], es.ids[top], es.labels[top]))
     if annotations and proj.n_components == 3:
         fig.update_layout(scene_annotations=annotations)
     for a in (annotations or []) if proj.n_components == 2 else []:

@@ -30,6 +30,8 @@ NN_METRIC = "nn_metric"
 SEARCH = "search"
 SEARCH_REGEX = "search_regex"
 CLUSTERS = "clusters"  # dict of cluster settings or None
+FIT_SAMPLE = "fit_sample"  # (fingerprint, reducer, sample size): the user chose fit-on-a-sample
+MAP_EXPR = "map_expr"  # the vector-arithmetic expression drawn on the Explore map
 
 NO_COLOR = "(none)"
 

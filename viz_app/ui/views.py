@@ -6,8 +6,9 @@ import streamlit as st
 
 from viz_app import samples
 from viz_app.errors import VizAppError
+from viz_app.limits import PointBudgetError, check_points
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
-from viz_app.ui import cache, state
+from viz_app.ui import cache, safe, state
 
 DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit"}
 
@@ -46,22 +47,56 @@ def reset_button() -> None:
 
 
 def compute_projection(es: EmbeddingSet, params: ProjectionParams) -> Projection | None:
-    """The projection, from cache or computed with a visible progress bar; None on error."""
-    hit = cache.projections().get((es.fingerprint, params))
-    if hit is not None:
-        return hit
+    """The projection, from cache or computed with a visible progress bar; None on error.
+
+    The reducer's point budget is checked first, even for a cached map, so the same settings
+    always behave the same; over it, the error offers fitting on a seeded sample."""
     slot = st.empty()
     try:
+        check_points(params.reducer, params.fit_sample or es.n_samples)
+        hit = cache.projections().get((es.fingerprint, params))
+        if hit is not None:
+            return hit
         with slot.container():
             st.caption(f"Projecting {es.n_samples:,} points: {params.describe()}")
             bar = st.progress(0.0, text="starting (another session may be computing the same map)")
             proj = cache.projection(es, params, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        slot.empty()
+        return proj
+    except PointBudgetError as exc:
+        slot.empty()
+        _offer_sample(es, params, exc)
     except VizAppError as exc:
         slot.empty()
-        st.error(str(exc))
-        return None
-    slot.empty()
-    return proj
+        safe.error(exc)
+    return None
+
+
+def _offer_sample(es: EmbeddingSet, params: ProjectionParams, exc: PointBudgetError) -> None:
+    safe.error(exc)
+    name = params.describe().split(" ")[0]
+    if st.button(f"Fit {name} on a seeded sample of {exc.budget:,} points and place the other "
+                 f"{exc.n_samples - exc.budget:,} with its transform", key="fit_sample_offer", type="primary"):
+        state.put(state.FIT_SAMPLE, (es.fingerprint, params.reducer, exc.budget))
+        st.rerun()
+
+
+def refit_button(es: EmbeddingSet, proj: Projection) -> None:
+    """For a t-SNE/UMAP map read from the disk cache (no fitted reducer in memory): a button that
+    fits it again (same seed: the same map) and keeps the reducer, so new vectors are placed with
+    its own transform."""
+    if proj.model is not None or proj.params.reducer == "pca":
+        return
+    took = f" (about {proj.elapsed_s:.0f} s last time)" if proj.elapsed_s >= 1 else ""
+    if not st.button(f"Re-fit the reducer to place exactly{took}", key="refit_model"):
+        return
+    bar = st.progress(0.0, text="re-fitting")
+    try:
+        cache.refit(es, proj.params, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    except VizAppError as exc:
+        safe.error(exc)
+        return
+    st.rerun()
 
 
 def describe(es: EmbeddingSet, proj: Projection) -> str:
@@ -71,9 +106,10 @@ def describe(es: EmbeddingSet, proj: Projection) -> str:
         q = f" · explained variance {proj.quality['explained_variance_ratio']:.1%}"
     elif "kl_divergence" in proj.quality:
         q = f" · KL divergence {proj.quality['kl_divergence']:.3f}"
-    model = f" · model {es.model_name}" if es.model_name else ""
+    model = f" · model {safe.md(es.model_name)}" if es.model_name else ""
     took = f" · fit took {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
-    return (f"**{es.name}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
+
+    return (f"**{safe.md(es.name)}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
             f"{proj.params.describe()}{q}{took}")
 
 
@@ -93,7 +129,7 @@ def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
         with st.spinner("Clustering (scikit-learn)"):
             return cache.projections().get_or_compute(key, compute)
     except VizAppError as exc:
-        st.error(str(exc))
+        safe.error(exc)
         return None
 
 

@@ -17,7 +17,7 @@ from viz_app.errors import VizAppError
 from viz_app.model import EmbeddingSet, ProjectionParams
 from viz_app.project import make_params
 from viz_app.settings import check_fingerprint, load_settings, params_from_settings
-from viz_app.ui import state
+from viz_app.ui import safe, state
 
 _PENDING_FOCUS = "_pending_focus"
 _APPLIED = "_url_applied"
@@ -60,7 +60,7 @@ def apply_query_params() -> None:
         if qp.get("focus"):
             state.put(_PENDING_FOCUS, qp["focus"])
     except (VizAppError, ValueError) as exc:
-        st.toast(f"Some link settings were ignored: {exc}")
+        st.toast(safe.md(f"Some link settings were ignored: {exc}"))
 
 
 def pending_focus(es: EmbeddingSet) -> str | None:
@@ -107,4 +107,5 @@ def load_settings_file(data: bytes, current: EmbeddingSet | None) -> str:
         raise VizAppError("these settings are for an uploaded file: upload the same file first")
     p = params_from_settings(s)
     _apply_params(p, (s.get("view") or {}).get("color_by"))
+    state.put(state.FIT_SAMPLE, (s["dataset"]["fingerprint"], p.reducer, p.fit_sample) if p.fit_sample else None)
     return f"Settings loaded for {s['dataset']['name']}: {p.describe()}. Open the map to see it."

@@ -1,0 +1,263 @@
+"""Real-browser tests of hostile input: a run of bad uploads, and labels that hold HTML.
+
+1. Three malformed files of different kinds in a row (binary junk named ``.csv``, a CSV with
+   a short row, a pickled object ``.npy``): each gives one error naming the file and the
+   problem, never an exception box, and the session keeps its previous dataset; a good file
+   afterwards loads and is mapped.
+2. Labels ``<img src=x onerror=alert(1)>`` and ``<b>bold</b>``: no script runs, no element is
+   created from them, and the hover label, the focus line and the search match list show them
+   literally (plotly renders a subset of HTML in text fields, so the app escapes them first).
+
+Each session opens with ``?reducer=pca`` so every map is instant.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from e2e_helpers import (
+    FIRST_MAP_TIMEOUT_S,
+    caption,
+    checked_option,
+    go_to,
+    upload,
+    wait_for,
+    wait_for_message,
+    wait_for_plot,
+    wait_idle,
+)
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_DATA = REPO / "sample_data"
+BAD = REPO / "tests" / "data" / "bad"
+
+#: (bad file, words its error message must contain), one of each kind: binary, CSV, pickle
+BAD_UPLOADS = [
+    ("binary_junk.csv", ["NUL byte", "unsupported format"]),
+    ("too_few_fields.csv", ["row 3", "too few fields"]),
+    ("object_dtype.npy", ["pickled", "refused for safety"]),
+]
+
+IMG = "<img src=x onerror=alert(1)>"
+BOLD = "<b>bold</b>"
+N_HTML_ROWS = 30
+IMG_ROW, BOLD_ROW = 4, 11
+
+EXCEPTION = "[data-testid='stException']"
+FOCUS_TEXT = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')]
+  .find(e => e.innerText.trim().startsWith('Focus: ')); return e ? e.innerText.trim() : null; }"""
+#: Every trace's name, ids (customdata) and hover texts, as plotly holds them after its defaults.
+TRACES = """() => { const gd = document.querySelector('.js-plotly-plot');
+  return gd._fullData.map(t => ({name: String(t.name), ids: Array.from(t.customdata || []).map(String),
+    text: Array.from(t.text || []).map(String), hovertext: t.hovertext == null ? null : String(t.hovertext)})); }"""
+#: Page position of the point with id ``id`` in a 2-D map (as benchmarks/click_latency.py).
+POS_2D = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
+  const r = gd.getBoundingClientRect();
+  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id);
+    if (i >= 0) return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])),
+                        r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; }
+  return null; }"""
+HOVER_TEXT = """() => { const h = document.querySelector('.js-plotly-plot .hoverlayer .hovertext');
+  return h ? h.textContent : null; }"""
+
+
+def _open_pca(page, app_url: str) -> None:
+    """A new session on the Explore page with PCA chosen by the URL (the default sample's map)."""
+    page.goto(f"{app_url}/?reducer=pca")
+    wait_for_plot(page, timeout=FIRST_MAP_TIMEOUT_S)
+    assert checked_option(page, "Reducer") == "PCA"
+
+
+def _current_dataset(page) -> str:
+    """The Data page's "Current dataset: ..." line, once the script run is over."""
+    wait_idle(page)
+    markdown = page.locator("[data-testid='stMain'] [data-testid='stMarkdownContainer']")
+    line = markdown.filter(has_text="Current dataset:")
+    wait_for(page, line, "'Current dataset:' line", 30)
+    return line.first.inner_text().strip()
+
+
+def _no_exception_box(page) -> None:
+    boxes = page.locator(EXCEPTION)
+    assert boxes.count() == 0, f"the app showed an exception: {boxes.all_inner_texts()!r}"
+
+
+def _load(page, path: Path) -> str:
+    """Upload ``path`` on the Data page; assert it loaded; return the success message."""
+    previous = upload(page, path)
+    kind, text = wait_for_message(page, path.name, previous=previous)
+    assert kind == "success", text
+    return text
+
+
+def test_three_bad_uploads_then_a_good_one(page, app_url):
+    _open_pca(page, app_url)
+    go_to(page, "Data")
+    first = SAMPLE_DATA / "digits.npy"
+    n_first = np.load(first, allow_pickle=False).shape[0]
+    assert f"Loaded {first.name}: {n_first:,} points × 64 dims" in _load(page, first)
+    before = _current_dataset(page)
+    assert before.startswith(f"Current dataset: {first.name} · {n_first:,} points"), before
+
+    for name, words in BAD_UPLOADS:
+        previous = upload(page, BAD / name)
+        kind, text = wait_for_message(page, name, previous=previous)
+        assert kind == "error", text
+        assert text.startswith(f"Could not load this file. {name}: "), text
+        for word in words:
+            assert word in text, f"{word!r} not in {text!r}"
+        assert "Traceback" not in text, text
+        wait_idle(page)
+        _no_exception_box(page)
+        # one message: the error replaced the previous result, nothing else is shown
+        errors = page.locator("[data-testid='stMain'] [data-testid='stAlertContentError']").all_inner_texts()
+        assert errors == [text], errors
+        assert _current_dataset(page) == before, f"after {name}"
+
+    good = SAMPLE_DATA / "words.csv"
+    n_good = len(pd.read_csv(good))
+    assert n_good == 1000
+    assert f"Loaded {good.name}: {n_good:,} points × 50 dims" in _load(page, good)
+    assert _current_dataset(page).startswith(f"Current dataset: {good.name} · {n_good:,} points")
+    _no_exception_box(page)
+
+    go_to(page, "Explore")
+    info = wait_for_plot(page, n_good)
+    assert info["n"] == n_good and info["n_ids"] == n_good
+    assert checked_option(page, "Reducer") == "PCA"
+    text = caption(page)
+    assert good.name in text and f"{n_good:,} points" in text and "PCA 2D" in text, text
+    assert first.name not in text, text
+    _no_exception_box(page)
+
+
+def _html_csv(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    labels = [f"w{i}" for i in range(N_HTML_ROWS)]
+    labels[IMG_ROW], labels[BOLD_ROW] = IMG, BOLD
+    vectors = rng.normal(size=(N_HTML_ROWS, 4)).round(4)
+    df = pd.DataFrame({"label": labels, **{f"d{j}": vectors[:, j] for j in range(4)}})
+    df.to_csv(path, index=False)
+    assert pd.read_csv(path)["label"].tolist() == labels  # the file holds the labels verbatim
+
+
+def _injected(page) -> dict:
+    """Elements the labels would create if some part of the page rendered them as HTML."""
+    return {
+        "img[src=x]": page.locator('img[src="x"]').count(),
+        "<b>bold": page.locator("b").filter(has_text="bold").count(),
+    }
+
+
+def _hover(page, point_id: str) -> str | None:
+    """Move the mouse onto the 2-D map's point ``point_id``; return the hover label's text."""
+    for attempt in range(4):  # software WebGL on a busy machine: plotly may miss the first move
+        xy = page.evaluate(POS_2D, point_id)
+        assert xy is not None, f"no point {point_id!r} on the map"
+        page.mouse.move(xy[0] - 8, xy[1] - 8)
+        page.wait_for_timeout(300)
+        page.mouse.move(xy[0], xy[1])
+        try:
+            page.wait_for_function(f"() => ({HOVER_TEXT})() !== null", timeout=5_000 * (attempt + 1))
+            return page.evaluate(HOVER_TEXT)
+        except Exception:  # noqa: BLE001 - try again
+            continue
+    return None
+
+
+def test_html_label_is_shown_literally(page, app_url, tmp_path):
+    dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    path = tmp_path / "html_labels.csv"
+    _html_csv(path)
+
+    _open_pca(page, app_url)
+    go_to(page, "Data")
+    assert f"Loaded {path.name}: {N_HTML_ROWS} points × 4 dims" in _load(page, path)
+    go_to(page, "Explore")
+    info = wait_for_plot(page, N_HTML_ROWS)
+    assert path.name in caption(page) and "PCA 2D" in caption(page)
+
+    # (a) nothing was executed or created from the labels
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
+
+    # (b) plotly gets the labels HTML-escaped (it renders a subset of HTML in text fields)...
+    traces = page.evaluate(TRACES)
+    texts = {i: t for tr in traces for i, t in zip(tr["ids"], tr["text"])}
+    assert len(texts) == N_HTML_ROWS, texts
+    img_id = next(i for i, t in texts.items() if "onerror" in t)
+    bold_id = next(i for i, t in texts.items() if "bold" in t)
+    assert texts[img_id] == html.escape(IMG) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert texts[bold_id] == html.escape(BOLD) == "&lt;b&gt;bold&lt;/b&gt;"
+    assert all(t["hovertext"] in (None, "", "undefined") for t in traces), traces
+    assert info["text0"][IMG_ROW] == texts[img_id]  # one trace, rows in file order
+
+    # ... so the hover label shows them literally (not an image, not bold text)
+    assert _hover(page, img_id) == IMG
+    assert _hover(page, bold_id) == BOLD
+    bold_tspans = page.locator(".js-plotly-plot .hoverlayer tspan[style*='bold']").count()
+    assert bold_tspans == 0
+    assert dialogs == []
+    assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
+
+    # (c) clicking the <img> point: the focus line (DOM text) shows the label literally
+    page.mouse.move(10, 10)
+    focus = None
+    for _ in range(3):
+        xy = page.evaluate(POS_2D, img_id)
+        page.mouse.move(xy[0] - 6, xy[1] - 6)
+        page.wait_for_timeout(300)
+        page.mouse.move(xy[0], xy[1])
+        page.wait_for_timeout(400)
+        page.mouse.click(xy[0], xy[1])
+        try:
+            page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=30_000)
+        except Exception:  # noqa: BLE001 - the click did not reach plotly: try again
+            continue
+        wait_idle(page)
+        wait_for_plot(page)
+        focus = page.evaluate(FOCUS_TEXT)
+        break
+    assert focus == f"Focus: {IMG}"
+    assert page.get_by_text(f"Focus: {IMG}", exact=True).is_visible()
+    focus_trace = next((t for t in page.evaluate(TRACES) if t["name"] == "focus"), None)
+    assert focus_trace is not None and focus_trace["ids"] == [img_id]
+    # (its on-map text label is drawn by WebGL, not in the DOM: not checked here)
+    assert "focus=" not in page.url  # uploads are not mirrored into the URL
+
+    # search "bold" and pick the match: the option and the new focus line are literal text
+    box = page.locator("[data-testid='stMain'] [data-testid='stTextInput']").filter(has_text="Search labels")
+    box.locator("input").fill("bold")
+    box.locator("input").press("Enter")
+    matches = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").filter(
+        has_text="1 match highlighted on the map")
+    wait_for(page, matches, "'1 match highlighted' caption", 60)
+    wait_idle(page)
+    picker = page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").filter(has_text="Focus a match")
+    picker.locator("button[aria-label='Open']").click()  # a react-aria combo box in Streamlit 1.67
+    option = page.locator("[role='option']").filter(has_text="bold")
+    wait_for(page, option, "the match in the 'Focus a match' list", 30)
+    assert option.first.inner_text().strip() == BOLD
+    option.first.click()
+    page.wait_for_function(f"(want) => ({FOCUS_TEXT})() === want", arg=f"Focus: {BOLD}", timeout=60_000)
+    wait_idle(page)
+    wait_for_plot(page)
+    assert page.evaluate(FOCUS_TEXT) == f"Focus: {BOLD}"
+
+    page.wait_for_timeout(500)
+    assert dialogs == []
+    assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
+    _no_exception_box(page)

@@ -367,8 +367,9 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
             fig.add_annotation(x=float(b[0]), y=float(b[1]), ax=float(a[0]), ay=float(a[1]), xref="x", yref="y",
                                axref="x", ayref="y", showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=2,
                                arrowcolor=colors[kind], standoff=8, startstandoff=6, text="")
-    add(op, raw, "operands", "operand", {"size": s + 8, "color": "rgba(0,0,0,0)", "symbol": "circle-open" if three_d else "circle",
-                                         "line": {"width": 2, "color": "#7b3294"}})
+    ring = ({"size": s + 6, "color": "#7b3294", "symbol": "circle-open"} if three_d else  # gl3d: colour draws the ring
+            {"size": s + 8, "color": "rgba(0,0,0,0)", "symbol": "circle", "line": {"width": 2, "color": "#7b3294"}})
+    add(op, raw, "operands", "operand", ring)
     add(res, [drawn.expr], "expression result", "result",
         {"size": s + 12, "color": "#111", "symbol": "diamond", "line": {"width": 1.5, "color": "#fff"}},
         where="bottom center")

@@ -170,19 +170,22 @@ def project(
         Called as the work advances (t-SNE every 50 iterations; UMAP per stage).
     **params
         ``metric`` ("cosine" | "euclidean"), ``perplexity`` (t-SNE), ``n_neighbors`` and
-        ``min_dist`` (UMAP). See :func:`make_params`.
+        ``min_dist`` (UMAP), ``fit_sample`` (fit on a seeded sample, place the rest with
+        :func:`transform`). See :func:`make_params`.
 
     Returns
     -------
     Projection
-        ``coords`` of shape (n_samples, n_components) float32.
+        ``coords`` of shape (n_samples, n_components) float32; ``model`` the fitted reducer.
 
     Raises
     ------
     ParameterError
         Invalid settings, or too few points for the reducer (see :func:`make_params`).
+    PointBudgetError
+        More points to fit than the reducer's budget (:mod:`viz_app.limits`).
     """
-    unknown = set(params) - {"metric", "perplexity", "n_neighbors", "min_dist"}
+    unknown = set(params) - {"metric", "perplexity", "n_neighbors", "min_dist", "fit_sample"}
     if unknown:
         raise ParameterError(f"unknown parameter(s) {sorted(unknown)} for project()")
     p = make_params(reducer, n_samples=es.n_samples, n_components=n_components, random_state=random_state, **params)

@@ -217,3 +217,14 @@ def test_over_the_point_budget_offers_a_seeded_sample_and_transform(monkeypatch)
         return len(base64.b64decode(x["bdata"])) // np.dtype(x["dtype"]).itemsize if isinstance(x, dict) else len(x)
 
     assert sum(n(t["x"]) for t in _map_figure(at)["data"]) == 10_000
+
+
+def test_messages_render_user_text_literally():
+    from viz_app.ui.safe import md
+
+    s = md("**[click](https://evil.example/)** <b>x</b> :red[y] www.evil.com me@evil.com $x$ 1,000")
+    for raw in ("**", "[click]", "](", "<b>", ":red[", "$x$"):
+        assert raw not in s, raw  # each is escaped
+    for link in ("https://", "www.evil", "me@evil"):
+        assert link not in s, link  # broken by an invisible word joiner: no autolink
+    assert s.replace("\\", "").replace("\u2060", "") == "**[click](https://evil.example/)** <b>x</b> :red[y] www.evil.com me@evil.com $x$ 1,000"

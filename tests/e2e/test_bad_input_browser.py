@@ -261,3 +261,28 @@ def test_html_label_is_shown_literally(page, app_url, tmp_path):
     assert dialogs == []
     assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
     _no_exception_box(page)
+
+
+MARKDOWN_CELL = "**[click](https://evil.example/)**"
+
+
+def test_markdown_in_a_bad_file_is_shown_literally(page, app_url, tmp_path):
+    """A cell holding Markdown, quoted in the error message, is shown as typed: no link, no bold."""
+    path = tmp_path / "markdown_cell.csv"
+    path.write_text(f"label,x,y\nking,0.5,0.7\nqueen,0.4,{MARKDOWN_CELL}\nman,-0.2,0.1\n", encoding="utf-8")
+
+    _open_pca(page, app_url)
+    go_to(page, "Data")
+    before = _current_dataset(page)
+    previous = upload(page, path)
+    kind, text = wait_for_message(page, path.name, previous=previous)
+    assert kind == "error", text
+    assert text.startswith(f"Could not load this file. {path.name}: "), text
+    assert "row 3" in text and "'y'" in text and "not a finite number" in text, text
+    assert MARKDOWN_CELL in text, text  # asterisks and brackets kept: the Markdown was not rendered
+    wait_idle(page)
+    assert page.locator('a[href*="evil.example"]').count() == 0
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator("strong, b").filter(has_text="click").count() == 0
+    assert _current_dataset(page) == before  # the refused file did not replace the dataset
+    _no_exception_box(page)

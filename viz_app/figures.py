@@ -322,8 +322,8 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
     each operand is ringed in purple and labelled with its signed coefficient; arrows go
     b → c (purple) and a → result (black) for an analogy ``a - b + c``, or from every operand to
     the result otherwise (2-D: plotly annotations; 3-D: line segments). ``nearest`` adds the
-    items nearest to the result (gold, labelled). ``zoom`` (2-D) fits the axes to these points
-    with a margin. When the placement is approximate, a note in the map's corner says so. All
+    items nearest to the result (gold, labelled). ``zoom`` (2-D) fits the axes to the operands,
+    the result and the nearest item, with a margin. When the placement is approximate, a note in the map's corner says so. All
     user text is escaped for hover (:func:`safe_text`) and truncated for WebGL text
     (:func:`gl_text`).
 
@@ -374,7 +374,8 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
         {"size": s + 12, "color": "#111", "symbol": "diamond", "line": {"width": 1.5, "color": "#fff"}},
         where="bottom center")
     if zoom and not three_d:
-        pts = np.vstack([op, res] + ([np.asarray(nearest[0], np.float32)] if nearest is not None and len(nearest[0]) else []))
+        # operands, result and the best match: farther matches may lie off screen (they are listed)
+        pts = np.vstack([op, res] + ([np.asarray(nearest[0], np.float32)[:1]] if nearest is not None and len(nearest[0]) else []))
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         pad = np.maximum((hi - lo) * 0.25, 1e-3 + 0.02 * np.abs(hi))
         fig.update_xaxes(range=[float(lo[0] - pad[0]), float(hi[0] + pad[0])], autorange=False)

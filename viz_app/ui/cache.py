@@ -98,41 +98,52 @@ def projection(
     es: EmbeddingSet, params: ProjectionParams, progress: Callable[[float, str], None] | None = None
 ) -> Projection:
     """The projection of ``es`` with ``params``: from memory, else disk, else computed and stored."""
+    return _projection_in(projections(), disk_cache(), es, params, progress)
 
+
+def _projection_in(store: LRUStore, disk: ProjectionDiskCache, es: EmbeddingSet, params: ProjectionParams,
+                   progress: Callable[[float, str], None] | None = None) -> Projection:
     def compute() -> Projection:
-        cached = disk_cache().get(es.fingerprint, params)
+        cached = disk.get(es.fingerprint, params)
         if cached is not None:
             return cached
         proj = project_with(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
-        disk_cache().put(proj)
+        disk.put(proj)
         return proj
 
-    return projections().get_or_compute((es.fingerprint, params), compute)
+    return store.get_or_compute((es.fingerprint, params), compute)
 
 
 def refit(es: EmbeddingSet, params: ProjectionParams, progress: Callable[[float, str], None] | None = None,
-          *, only_if_same: bool = False) -> Projection:
+          *, only_if_same: bool = False, store: LRUStore | None = None) -> Projection:
     """Fit the projection again (same seed) to keep the fitted reducer in memory, so new vectors
     can be placed with its own transform; stores it in place of the cached one (which, read from
     disk, has no reducer). With ``only_if_same``, it is stored only if the coordinates are
     identical (so nobody's map moves); the fresh projection is returned either way."""
+    store = store if store is not None else projections()
     fresh = project_with(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
-    old = projections().get((es.fingerprint, params))
+    old = store.get((es.fingerprint, params))
     if not only_if_same or old is None or np.array_equal(old.coords, fresh.coords):
-        projections().put((es.fingerprint, params), fresh)
+        store.put((es.fingerprint, params), fresh)
     return fresh
 
 
 @st.cache_resource
 def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
     """Once per server: compile umap-learn's numba kernels and compute the default sample's
-    default projection in a background thread, so the first visitor does not wait for them."""
+    default projection in a background thread, so the first visitor does not wait for them.
+
+    The thread gets the server-wide stores from the starting script and never calls a
+    ``st.cache_*`` function itself: those report to a script run, and one that was stopped
+    (the visitor left) would raise ``StopException`` inside the thread."""
+    store, disk, data = projections(), disk_cache(), datasets()
+    key = samples.DEFAULT_SAMPLE
 
     def run() -> None:
         # the default map first (from the disk cache when `python -m viz_app.warmup` ran), then
         # the numba compile, which holds the GIL for long stretches
-        es = sample(samples.DEFAULT_SAMPLE)
-        projection(es, default_params)
+        es = data.get_or_compute(("sample", key), lambda: samples.load_sample(key))
+        proj = _projection_in(store, disk, es, default_params)
         try:  # the shared Chromium for PNG/SVG/PDF export (absent Chrome: the panel says so)
             from viz_app.export import start_renderer
 
@@ -142,12 +153,9 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
         warm_up()
         # the default map from disk has no fitted reducer: fit it again (deterministic: same
         # coordinates), so vector arithmetic places results with UMAP's own transform
-        if getattr(projection(es, default_params), "model", None) is None:
-            refit(es, default_params, only_if_same=True)
-
-    from streamlit.runtime.scriptrunner import add_script_run_ctx
+        if proj.model is None:
+            refit(es, default_params, only_if_same=True, store=store)
 
     t = threading.Thread(target=run, name="embedding-lens-warm-up", daemon=True)
-    add_script_run_ctx(t)  # it fills the server's caches: give it the starting script's context
     t.start()
     return t

@@ -1,0 +1,583 @@
+"""Load and fault check: N concurrent real-browser sessions against one local app server.
+
+The script starts one Streamlit server on a free loopback port (or ``--port``) and stops it at
+the end. The server runs ``benchmarks/load_fault_app.py``, which is ``streamlit_app.py`` plus
+an injectable fault; see that file for why it runs from a temporary folder. Then, for each
+count in ``--sessions``, N browser sessions (one Playwright browser context each, hence one
+Streamlit session each) open ``/`` concurrently. The app's default view is the 10,000-point
+GloVe sample with a UMAP 2-D map, read from the on-disk projection cache that
+``python -m viz_app.warmup`` fills. Each session waits until all 10,000 points are plotted and
+the app is idle. It then clicks ``--clicks`` points on the map, one after another. Each click
+is timed until the neighbour panel shows a new ``Focus: <label>`` text (the figure the p50, p95
+and max refer to). Two later moments are timed from the same click: when the map shows its
+focus star (the plotly trace named ``focus``) on the new point, and when the script run has
+ended (``data-test-script-state="notRunning"`` on ``stApp``). The panel is drawn before the
+map's figure is built and sent, and the browser then redraws 10,000 WebGL points, so these
+later moments come several seconds after the panel.
+
+Point picking follows ``click_latency.py``. The script reads every point's page position from
+plotly's ``_fullData`` and ``customdata``, then uses an RNG seeded per session to pick points
+that are isolated (no other point within ``ISOLATION_PX``) and at least ``SEPARATION_PX`` from
+each other. Only plain lowercase words are picked, so the expected label is known. For each
+click, the mouse moves next to the point, then onto it (plotly needs hover data), then
+clicks. The click counts as done when the panel shows any focus other than the previous one.
+It also records whether that focus is the intended label.
+
+Fault isolation: once every session has finished at least one click (or, with ``--clicks 1``,
+has its map), one extra session opens ``/?fault=1``. It must show Streamlit's exception box
+(``[data-testid="stException"]``). Each of the other sessions holds back its last click until
+the fault is injected, so every session clicks both during and after the fault. Clicks that
+end after the fault was injected count as "after the fault".
+
+The script also samples the server's RSS (``VmRSS`` from ``/proc``, for the server process
+and the sum over it and its child processes) every 0.5 s and reports the peak of each run. It
+reports the CPU time used by the server and by this script's browsers, and the machine's load
+average before and after each run. Before the first run, one session opens the app and the
+script waits for the server's start-up work to end (the default map, and the numba warm-up
+thread that the app starts once per server), so that the runs measure a steady server.
+
+The browser is Debian's Chromium (``/usr/bin/chromium``) driven by Playwright's async API:
+one browser process, one context per session, all in one event loop.
+
+The script prints the load average itself, but the browsers run on the same machine as the
+server. On a 2-core machine they take a large share of the CPU (see the ``CPU used`` line), so
+the timings describe this whole setup, not the server alone.
+
+Exit status: 0 if all went well. It is 1 if any click in a non-faulted session failed (no new
+focus within ``CLICK_TIMEOUT_S``), a session's map never appeared, a non-faulted session
+showed an exception, or the faulted session did not show its exception.
+
+Run: ``.venv/bin/python benchmarks/load.py [--sessions 5 10] [--clicks 6] [--port 0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1400, "height": 1000}
+N_POINTS = 10_000  # the default sample (GloVe, 10,000 most frequent words)
+MAP_TIMEOUT_S = 900  # first map of a session; generous: N sessions render 10k points on 2 shared cores
+CLICK_TIMEOUT_S = 180  # click -> new focus
+IDLE_TIMEOUT_S = 180  # new focus -> script run over
+FAULT_TIMEOUT_S = 180  # /?fault=1 -> exception box
+GATE_TIMEOUT_S = 900  # a session's last click waits at most this long for the fault
+HEALTH_TIMEOUT_S = 180
+STARTUP_IDLE_CAP_S = 900  # waiting for the server's start-up work (numba warm-up) to finish
+SAMPLE_EVERY_S = 0.5
+ISOLATION_PX = 4.0  # the 10k-point map is dense: only ~100 points have no neighbour within 4 px
+SEPARATION_PX = 80.0
+EDGE_PX = 30.0  # keep clear of the plot area's edges (axes, modebar)
+TICK = os.sysconf("SC_CLK_TCK")
+
+# --- page scripts (as in click_latency.py) ------------------------------------------------
+PLOT = """(n) => { const g = document.querySelector('.js-plotly-plot');
+  return !!(g && g._fullData && g._fullData.reduce((s, t) => s + (t.x ? t.x.length : 0), 0) >= n); }"""
+IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
+  return !!a && a.getAttribute('data-test-script-state') === 'notRunning'; }"""
+FOCUS = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.trim().startsWith('Focus: '));
+  return e ? e.innerText.trim() : null; }"""
+NEW_FOCUS = f"(prev) => {{ const f = ({FOCUS})(); return f !== null && f !== prev; }}"
+POS = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout; const r = gd.getBoundingClientRect();
+  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id); if (i >= 0) {
+     return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])), r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; } }
+  return null; }"""
+ALL_POS = """() => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout; const r = gd.getBoundingClientRect();
+  const ids = [], text = [], x = [], y = [];
+  for (const t of gd._fullData) { if (!t.customdata) continue;
+    for (let i = 0; i < t.x.length; i++) {
+      ids.push(String(t.customdata[i])); text.push(t.text ? String(t.text[i]) : '');
+      x.push(r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])));
+      y.push(r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))); } }
+  return {ids, text, x, y, box: [r.left + fl._size.l, r.top + fl._size.t, fl._size.w, fl._size.h]}; }"""
+STAR = """() => { const gd = document.querySelector('.js-plotly-plot'); const t = gd && gd._fullData && gd._fullData.find(t => t.name === 'focus');
+  return t && t.customdata ? String(t.customdata[0]) : null; }"""
+NEW_STAR = f"(prev) => {{ const s = ({STAR})(); return s !== null && s !== prev; }}"
+EXCEPTION = "[data-testid='stException']"
+WORD = re.compile(r"^[a-z]{3,}$")
+
+
+# --- processes ------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _proc_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (ppid, utime+stime ticks, RSS KiB) for every readable process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+            rest = stat[stat.rfind(")") + 2:].split()
+            rss = 0
+            for line in Path(f"/proc/{d}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+                    break
+            out[int(d)] = (int(rest[1]), int(rest[11]) + int(rest[12]), rss)
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree(table: dict[int, tuple[int, int, int]], root: int) -> set[int]:
+    kids: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    seen, todo = set(), [root]
+    while todo:
+        p = todo.pop()
+        if p in table and p not in seen:
+            seen.add(p)
+            todo.extend(kids.get(p, ()))
+    return seen
+
+
+class Sampler(threading.Thread):
+    """Every SAMPLE_EVERY_S: RSS of the server (alone, and with its children), and the CPU ticks
+    used since the last sample by the server's tree and by this script's other children."""
+
+    def __init__(self, server_pid: int) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self.server_pid = server_pid
+        self.samples: list[tuple[float, float, float, float]] = []  # (t, server, server+children, PSS of those) MiB
+        self.cpu_ticks = {"server": 0, "clients": 0}
+        self._last: dict[int, int] = {}
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self._sweep(count=False)
+
+    def _sweep(self, count: bool = True) -> None:
+        table = _proc_table()
+        server = _tree(table, self.server_pid)
+        mine = _tree(table, os.getpid()) - server - {os.getpid()}
+        now = time.monotonic()
+        with self._lock:
+            for group, pids in (("server", server), ("clients", mine)):
+                for pid in pids:
+                    ticks = table[pid][1]
+                    if count:
+                        self.cpu_ticks[group] += ticks - self._last.get(pid, 0)
+                    self._last[pid] = ticks
+            if self.server_pid in table:
+                self.samples.append((now, table[self.server_pid][2] / 1024, sum(table[p][2] for p in server) / 1024,
+                                     sum(_pss_kib(p) for p in server) / 1024))
+
+    def run(self) -> None:
+        while not self._halt.wait(SAMPLE_EVERY_S):
+            self._sweep()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=10)
+
+    def cpu(self) -> dict[str, float]:
+        with self._lock:
+            return {k: v / TICK for k, v in self.cpu_ticks.items()}
+
+    def peak(self, t0: float = 0.0, t1: float = float("inf")) -> tuple[float, float, float]:
+        """Peak (server process RSS, server + children RSS sum, their PSS sum) in MiB."""
+        with self._lock:
+            win = [s for s in self.samples if t0 <= s[0] <= t1]
+        return tuple(max(s[i] for s in win) for i in (1, 2, 3)) if win else (float("nan"),) * 3
+
+
+def start_server(port: int, tmp: Path, log_path: Path) -> subprocess.Popen:
+    """The fault-injecting entry script, from a temporary folder that has ``pages/`` next to it."""
+    shutil.copy(ROOT / "benchmarks" / "load_fault_app.py", tmp / "load_fault_app.py")
+    (tmp / "pages").symlink_to(ROOT / "pages", target_is_directory=True)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(tmp / "load_fault_app.py"),
+           "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    pypath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": pypath}
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+# --- one run ---------------------------------------------------------------------------------
+@dataclass
+class Click:
+    session: int
+    t0: float  # monotonic, when the click was sent
+    t_end: float  # when it was judged (focus seen, or timed out)
+    focus_s: float | None  # click -> new "Focus:" text; None = failed
+    star_s: float | None  # click -> the map's focus star (plotly trace "focus") is on the new point
+    idle_s: float | None  # click -> script run over
+    hit: bool  # the new focus is the intended label
+    note: str = ""
+
+
+@dataclass
+class Run:
+    n: int
+    clicks: int
+    url: str
+    fault: bool
+    t_start: float = field(default_factory=time.monotonic)
+    results: list[Click] = field(default_factory=list)
+    map_s: dict[int, float] = field(default_factory=dict)
+    map_failed: dict[int, str] = field(default_factory=dict)
+    exceptions: dict[int, list[str]] = field(default_factory=dict)
+    js_errors: dict[int, list[str]] = field(default_factory=dict)
+    done_clicks: dict[int, int] = field(default_factory=dict)
+    fault_t0: float | None = None  # when /?fault=1 was opened
+    fault_shown_s: float | None = None
+    fault_text: str = ""
+    fault_error: str = ""
+    fault_event: asyncio.Event = field(default_factory=asyncio.Event)
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def pick_targets(pts: dict, rng: np.random.Generator, m: int) -> list[tuple[str, str]]:
+    """m (id, label) pairs: isolated, well-separated, inside the plot area and the viewport."""
+    x, y = np.asarray(pts["x"], float), np.asarray(pts["y"], float)
+    left, top, w, h = pts["box"]
+    inside = ((x > left + EDGE_PX) & (x < left + w - EDGE_PX) & (y > top + 2 * EDGE_PX) & (y < top + h - EDGE_PX)
+              & (y < VIEWPORT["height"] - EDGE_PX) & (x < VIEWPORT["width"] - EDGE_PX))
+    chosen: list[int] = []
+    for i in rng.permutation(len(x)):
+        if not inside[i] or not WORD.match(pts["text"][i]):
+            continue
+        d = np.hypot(x - x[i], y - y[i])
+        d[i] = np.inf
+        if d.min() < ISOLATION_PX:
+            continue
+        if any(np.hypot(x[i] - x[j], y[i] - y[j]) < SEPARATION_PX for j in chosen):
+            continue
+        chosen.append(int(i))
+        if len(chosen) == m:
+            break
+    return [(pts["ids"][i], pts["text"][i]) for i in chosen]
+
+
+async def _new_page(browser, run: Run, sid: int):
+    ctx = await browser.new_context(viewport=VIEWPORT)
+    page = await ctx.new_page()
+    page.set_default_timeout(120_000)
+    run.js_errors[sid] = []
+    page.on("pageerror", lambda exc: run.js_errors[sid].append(str(exc)))
+    return ctx, page
+
+
+async def session(browser, run: Run, sid: int, seed: int) -> None:
+    ctx, page = await _new_page(browser, run, sid)
+    try:
+        t = time.monotonic()
+        try:
+            await page.goto(run.url + "/", timeout=MAP_TIMEOUT_S * 1000)
+            await page.wait_for_function(PLOT, arg=N_POINTS, timeout=MAP_TIMEOUT_S * 1000, polling=250)
+            await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
+        except Exception as exc:  # noqa: BLE001 - report, count as failed
+            run.map_failed[sid] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+            return
+        run.map_s[sid] = time.monotonic() - t
+        run.done_clicks[sid] = 0
+        run.progress.set()
+        await asyncio.sleep(1.0)
+        targets = pick_targets(await page.evaluate(ALL_POS), np.random.default_rng(seed), run.clicks)
+        if len(targets) < run.clicks:
+            print(f"  session {sid}: only {len(targets)} well-separated points found", flush=True)
+        for k, (pid, label) in enumerate(targets):
+            if run.fault and k == len(targets) - 1 and not run.fault_event.is_set():
+                try:  # keep the last click for after the fault
+                    await asyncio.wait_for(run.fault_event.wait(), GATE_TIMEOUT_S)
+                except asyncio.TimeoutError:
+                    pass
+            xy = await page.evaluate(POS, pid)
+            if xy is None:
+                run.results.append(Click(sid, time.monotonic(), time.monotonic(), None, None, None, False, f"{label}: not on the map"))
+                continue
+            await page.mouse.move(xy[0] - 4, xy[1] - 4)
+            await asyncio.sleep(0.3)
+            await page.mouse.move(xy[0], xy[1])
+            await asyncio.sleep(0.4)
+            before = await page.evaluate(FOCUS)
+            star_before = await page.evaluate(STAR)
+            t0 = time.monotonic()
+            await page.mouse.click(xy[0], xy[1])
+            try:
+                await page.wait_for_function(NEW_FOCUS, arg=before, timeout=CLICK_TIMEOUT_S * 1000)
+            except Exception as exc:  # noqa: BLE001 - a failed click
+                run.results.append(Click(sid, t0, time.monotonic(), None, None, None, False,
+                                         f"{label}: no new focus after {CLICK_TIMEOUT_S} s ({exc.__class__.__name__})"))
+                continue
+            t1 = time.monotonic()
+            focus = await page.evaluate(FOCUS)
+            star = idle = None
+            try:  # the focus came; the map's update and the end of the run are reported separately
+                await page.wait_for_function(NEW_STAR, arg=star_before, timeout=IDLE_TIMEOUT_S * 1000)
+                star = time.monotonic() - t0
+                await page.wait_for_function(IDLE, timeout=IDLE_TIMEOUT_S * 1000)
+                idle = time.monotonic() - t0
+            except Exception:  # noqa: BLE001
+                pass
+            run.results.append(Click(sid, t0, t1, t1 - t0, star, idle, focus == f"Focus: {label}",
+                                     "" if focus == f"Focus: {label}" else f"wanted {label!r}, got {focus!r}"))
+            run.done_clicks[sid] += 1
+            run.progress.set()
+        run.exceptions[sid] = await page.locator(EXCEPTION).all_inner_texts()
+    finally:
+        await ctx.close()
+
+
+async def fault_session(browser, run: Run) -> None:
+    """Once every session has its map and has finished its first click: open /?fault=1."""
+    first = 1 if run.clicks > 1 else 0
+    deadline = time.monotonic() + MAP_TIMEOUT_S + GATE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        settled = len(run.map_s) + len(run.map_failed) == run.n
+        if settled and all(c >= first for c in run.done_clicks.values()):
+            break
+        run.progress.clear()
+        try:
+            await asyncio.wait_for(run.progress.wait(), 5)
+        except asyncio.TimeoutError:
+            pass
+    ctx, page = await _new_page(browser, run, -1)
+    try:
+        run.fault_t0 = time.monotonic()
+        try:
+            await page.goto(run.url + "/?fault=1", timeout=FAULT_TIMEOUT_S * 1000)
+            box = page.locator(EXCEPTION).first
+            await box.wait_for(state="visible", timeout=FAULT_TIMEOUT_S * 1000)
+            run.fault_shown_s = time.monotonic() - run.fault_t0
+            run.fault_text = " ".join((await box.inner_text()).split())
+            if "RuntimeError" not in run.fault_text and "injected fault" not in run.fault_text:
+                run.fault_error = f"exception box without the injected error: {run.fault_text!r}"
+        except Exception as exc:  # noqa: BLE001 - the check failed
+            run.fault_error = f"no exception box: {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        run.fault_event.set()
+        await ctx.close()
+
+
+def _pct(v: list[float], q: float) -> float:
+    return float(np.percentile(v, q)) if v else float("nan")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int, sampler: Sampler) -> bool:
+    print(f"\n== {n} sessions x {clicks} clicks{' (+1 fault session)' if fault else ''} ==", flush=True)
+    load_before = _load()
+    print(f"load average before (1/5/15 min): {load_before} ({os.cpu_count()} cores)", flush=True)
+    cpu0 = sampler.cpu()
+    run = Run(n, clicks, url, fault)
+    seeds = [seed + 100 * n + i for i in range(n)]
+    tasks = [session(browser, run, i, seeds[i]) for i in range(n)]
+    if fault:
+        tasks.append(fault_session(browser, run))
+    await asyncio.gather(*tasks)
+    t_end = time.monotonic()
+    wall = t_end - run.t_start
+    cpu1 = sampler.cpu()
+    peak_server, peak_tree, peak_pss = sampler.peak(run.t_start, t_end + SAMPLE_EVERY_S)
+
+    ok = [c for c in run.results if c.focus_s is not None]
+    failed = [c for c in run.results if c.focus_s is None]
+    lat = [c.focus_s for c in ok]
+    star = [c.star_s for c in ok if c.star_s is not None]
+    idle = [c.idle_s for c in ok if c.idle_s is not None]
+    maps = sorted(run.map_s.values())
+    print(f"seeds: {seeds[0]}..{seeds[-1]}", flush=True)
+    print(f"map shown (all {N_POINTS:,} points, app idle) in {len(maps)}/{n} sessions: "
+          + (f"median {statistics.median(maps):.1f} s, max {maps[-1]:.1f} s" if maps else "none"), flush=True)
+    for sid, why in sorted(run.map_failed.items()):
+        print(f"  session {sid}: no map ({why})", flush=True)
+    print(f"clicks: {len(run.results)} total, {len(ok)} ok, {len(failed)} failed (timeouts); "
+          f"{sum(c.hit for c in ok)} hit the intended point", flush=True)
+    print(f"click -> new 'Focus:' text: p50 {_pct(lat, 50):.2f} s, p95 {_pct(lat, 95):.2f} s, max {max(lat, default=float('nan')):.2f} s",
+          flush=True)
+    print(f"click -> focus star on map: p50 {_pct(star, 50):.2f} s, p95 {_pct(star, 95):.2f} s, "
+          f"max {max(star, default=float('nan')):.2f} s ({len(star)} clicks)", flush=True)
+    print(f"click -> app idle again:    p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
+          f"max {max(idle, default=float('nan')):.2f} s ({len(idle)} clicks)", flush=True)
+    for c in failed + [c for c in ok if c.note]:
+        print(f"  session {c.session} at t={c.t0 - run.t_start:.1f}s: {c.note}", flush=True)
+    bad_sessions = {sid: e for sid, e in run.exceptions.items() if e}
+    for sid, texts in sorted(bad_sessions.items()):
+        print(f"  session {sid} showed an exception: {texts!r}", flush=True)
+    js = {sid: e for sid, e in run.js_errors.items() if e}
+    for sid, errs in sorted(js.items()):
+        print(f"  {'fault session' if sid < 0 else f'session {sid}'}: uncaught JS errors: {errs[:3]!r}", flush=True)
+    fault_ok = True
+    if fault:
+        if run.fault_t0 is None:
+            fault_ok = False
+            print("fault: never injected", flush=True)
+        else:
+            after = [c for c in run.results if c.t_end >= run.fault_t0]
+            after_ok = sum(c.focus_s is not None for c in after)
+            fault_ok = not run.fault_error
+            shown = (f"exception box after {run.fault_shown_s:.1f} s: {run.fault_text[:80]!r}" if run.fault_shown_s is not None
+                     else run.fault_error)
+            print(f"fault: injected in 1 extra session at t={run.fault_t0 - run.t_start:.1f}s ({shown}); "
+                  f"other sessions: {after_ok}/{len(after)} clicks ok after the fault", flush=True)
+            if run.fault_error and run.fault_shown_s is not None:
+                print(f"  fault check failed: {run.fault_error}", flush=True)
+    print(f"peak server RSS: {peak_tree:,.0f} MiB (server + children, RSS summed; PSS sum {peak_pss:,.0f} MiB; "
+          f"server process alone {peak_server:,.0f} MiB)", flush=True)
+    used = {k: cpu1[k] - cpu0[k] for k in cpu1}
+    print(f"CPU used during the run: server {used['server']:.0f} s ({used['server'] / wall:.2f} cores), "
+          f"browsers {used['clients']:.0f} s ({used['clients'] / wall:.2f} cores)", flush=True)
+    print(f"load average after (1/5/15 min): {_load()}", flush=True)
+    print(f"wall time: {wall:.1f} s", flush=True)
+    return not failed and not run.map_failed and not bad_sessions and fault_ok
+
+
+async def wait_startup(browser, url: str, server_pid: int) -> None:
+    """One session opens the map; then wait until the server's CPU use settles (warm-up done)."""
+    t = time.monotonic()
+    ctx = await browser.new_context(viewport=VIEWPORT)
+    page = await ctx.new_page()
+    await page.goto(url + "/", timeout=MAP_TIMEOUT_S * 1000)
+    await page.wait_for_function(PLOT, arg=N_POINTS, timeout=MAP_TIMEOUT_S * 1000, polling=250)
+    await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
+    first_map = time.monotonic() - t
+    await ctx.close()
+
+    def ticks() -> int:
+        table = _proc_table()
+        return sum(table[p][1] for p in _tree(table, server_pid))
+
+    quiet, last = 0, ticks()
+    while quiet < 3 and time.monotonic() - t < STARTUP_IDLE_CAP_S:
+        await asyncio.sleep(1.0)
+        now = ticks()
+        quiet = quiet + 1 if (now - last) / TICK < 0.1 else 0
+        last = now
+    print(f"start-up: first map after {first_map:.1f} s; server idle (< 0.1 core for 3 s) after "
+          f"{time.monotonic() - t:.1f} s", flush=True)
+
+
+async def amain(args: argparse.Namespace, url: str, server: subprocess.Popen, sampler: Sampler) -> bool:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            await wait_startup(browser, url, server.pid)
+            ok = True
+            for n in args.sessions:
+                ok &= await one_run(browser, url, n, args.clicks, not args.no_fault, args.seed, sampler)
+                if server.poll() is not None:
+                    print(f"the server exited with code {server.returncode}", flush=True)
+                    return False
+            return ok
+        finally:
+            await browser.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10], help="session counts, run in turn (default 5 10)")
+    ap.add_argument("--clicks", type=int, default=6, help="clicks per session (default 6)")
+    ap.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
+    ap.add_argument("--seed", type=int, default=0, help="base seed; session i of an N-session run uses seed+100*N+i")
+    ap.add_argument("--no-fault", action="store_true", help="skip the extra session that injects a fault")
+    ap.add_argument("--keep-log", action="store_true", help="keep the server's log (kept anyway if it has other tracebacks)")
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} not found (apt-get install -y chromium)", file=sys.stderr)
+        return 2
+
+    port = args.port or _free_port()
+    url = f"http://127.0.0.1:{port}"
+    tmp = Path(tempfile.mkdtemp(prefix="embedding-lens-load-"))
+    log_path = Path(tempfile.mkstemp(prefix="embedding-lens-load-", suffix=".log")[1])
+    t_all = time.monotonic()
+    print(f"machine: {os.cpu_count()} cores; load average (1/5/15 min): {_load()}", flush=True)
+    server = start_server(port, tmp, log_path)
+    sampler = None
+    ok = False
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT_S
+        while not _healthy(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                print(f"server not healthy (exit code {server.poll()}); log:\n{log_path.read_text(errors='replace')}")
+                return 1
+            time.sleep(0.5)
+        print(f"server: {url}, pid {server.pid}, entry benchmarks/load_fault_app.py (copied to {tmp})", flush=True)
+        sampler = Sampler(server.pid)
+        sampler.start()
+        ok = asyncio.run(amain(args, url, server, sampler))
+    finally:
+        try:
+            if sampler is not None:
+                sampler.stop()
+        finally:
+            stop_server(server)
+            shutil.rmtree(tmp, ignore_errors=True)
+        log = re.sub(r"\x1b\[[0-9;]*m", "", log_path.read_text(errors="replace"))
+        tracebacks = log.count("Traceback (most recent call last)")
+        injected = len(re.findall(r"^RuntimeError: injected fault for benchmarks/load\.py", log, flags=re.M))
+        if sampler is not None and sampler.samples:
+            alone, tree, pss = sampler.peak()
+            print(f"\npeak server RSS over the whole session: {tree:,.0f} MiB (PSS sum {pss:,.0f} MiB; "
+                  f"server process alone {alone:,.0f} MiB)")
+        keep = args.keep_log or tracebacks > injected
+        print(f"server log: {tracebacks} traceback(s), {injected} of them the injected fault"
+              + (f"; kept at {log_path}" if keep else ""))
+        if not keep:
+            log_path.unlink(missing_ok=True)
+        print(f"total wall time: {time.monotonic() - t_all:.1f} s; {'OK' if ok else 'FAILED'}", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,9 +6,9 @@
   candidates are closer than the float32 error bound is redone in float64 over all rows, so the
   result equals a float64 brute force, ties included.
 - Approximate, for sets with more than :data:`EXACT_MAX_ELEMENTS` vector entries: an NN-descent
-  graph index (Dong, Charikar & Li 2011) via **pynndescent**, built once per ``(fingerprint,
-  metric)`` and kept in a small in-process cache (:data:`INDEX_CACHE_SIZE` indexes, least
-  recently used dropped). Its ``k + max(k, 10)`` candidates are re-scored exactly, so reported
+  graph index (Dong, Charikar & Li 2011) via **pynndescent** (:mod:`viz_app.ann`), built once
+  per ``(fingerprint, metric)`` and kept in a small in-process cache (:data:`INDEX_CACHE_SIZE`
+  indexes, least recently used dropped). Its ``k + max(k, 10)`` candidates are re-scored exactly, so reported
   scores are exact; only recall is approximate. pynndescent's ``"dot"`` normalises the data
   (i.e. is cosine), so ``"dot"`` is searched as euclidean after the transform of Bachrach et al.
   (2014): each row gets a coordinate ``sqrt(max_norm**2 - |x|**2)``, each query a 0.
@@ -41,14 +41,15 @@ from __future__ import annotations
 
 import difflib
 import threading
-import time
 from collections import OrderedDict
-from typing import Any, Collection, NamedTuple
+from typing import Any, Collection
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from viz_app import ann as _ann
+from viz_app.ann import INDEX_CACHE_SIZE, METRICS, NeighborIndex, check_metric, get_index, index_cache_info
 from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.model import EmbeddingSet
 
@@ -57,149 +58,35 @@ __all__ = [
     "get_index", "index_cache_info", "clear_index_cache", "suggest_labels",
 ]  # fmt: skip
 
-METRICS = ("cosine", "euclidean", "dot")
 #: Sets with more than this many vector entries (n_samples * n_features) are searched with the
 #: approximate index (see the module docstring).
 EXACT_MAX_ELEMENTS = 100_000_000
-#: How many approximate indexes (one per dataset and metric) are kept in memory.
-INDEX_CACHE_SIZE = 4
 _BLOCK = 2**24  # scores per exact block: 64 MiB of float32
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
-class NeighborIndex:
-    """Approximate kNN index of one vector array (NN-descent, Dong et al. 2011, via pynndescent).
-
-    Parameters
-    ----------
-    vectors : ndarray of shape (n_samples, n_features), dtype float32
-    metric : {"cosine", "euclidean", "dot"}
-    random_state : int, default=0
-        Seed of pynndescent's random projection trees.
-
-    Attributes
-    ----------
-    metric : str
-    n_samples : int
-    build_seconds : float
-        Wall time of the build (graph, search tree and first-query preparation), seconds.
-    """
-
-    def __init__(self, vectors: NDArray[np.float32], *, metric: str = "cosine", random_state: int = 0) -> None:
-        _check_metric(metric)
-        from viz_app.project import _numba_cache_dir
-
-        _numba_cache_dir()
-        import pynndescent
-
-        t0 = time.perf_counter()
-        x = np.asarray(vectors, dtype=np.float32)
-        self.metric, self.n_samples = metric, int(x.shape[0])
-        if metric == "dot":  # Bachrach et al. 2014: max inner product -> euclidean nearest neighbour
-            sq = np.einsum("ij,ij->i", x, x, dtype=np.float64)
-            x = np.hstack([x, np.sqrt(np.maximum(sq.max() - sq, 0.0))[:, None].astype(np.float32)])
-        self._index = pynndescent.NNDescent(
-            x, metric="euclidean" if metric == "dot" else metric, random_state=random_state, n_jobs=None
-        )
-        self._index.prepare()
-        self.build_seconds = time.perf_counter() - t0
-
-    def query(self, queries: NDArray[np.float32], k: int, *, epsilon: float = 0.1) -> NDArray[np.intp]:
-        """Candidate neighbour rows of each query, best first (approximate).
-
-        Parameters
-        ----------
-        queries : ndarray of shape (n_queries, n_features), dtype float32
-        k : int
-            1 <= k <= n_samples.
-        epsilon : float, default=0.1
-            pynndescent's search breadth: larger is more accurate and slower (0 to 0.3).
-
-        Returns
-        -------
-        ndarray of shape (n_queries, k), dtype intp
-            Row indices; -1 where the search found fewer than ``k`` rows.
-        """
-        q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        if self.metric == "dot":
-            q = np.hstack([q, np.zeros((q.shape[0], 1), np.float32)])
-        idx = self._index.query(q, k=int(k), epsilon=epsilon, return_distances=False)
-        return np.asarray(idx, dtype=np.intp)
-
-
-class CacheInfo(NamedTuple):
-    """Counters of the approximate-index cache (as ``functools.lru_cache`` reports them)."""
-
-    hits: int
-    misses: int
-    maxsize: int
-    currsize: int
-
-
-_cache: OrderedDict[tuple[str, str], NeighborIndex] = OrderedDict()
-_cache_lock = threading.Lock()
-_build_locks: dict[tuple[str, str], threading.Lock] = {}
-_stats = {"hits": 0, "misses": 0}
 _norm_cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
-
-
-def get_index(es: EmbeddingSet, metric: str = "cosine") -> NeighborIndex:
-    """The approximate index of ``es`` for ``metric``, built on first use and then reused.
-
-    Keyed by ``es.fingerprint`` and ``metric``; the :data:`INDEX_CACHE_SIZE` most recently used
-    indexes are kept. Thread-safe: concurrent callers for the same key wait for one build.
-    """
-    _check_metric(metric)
-    key = (es.fingerprint, metric)
-    with _cache_lock:
-        lock = _build_locks.setdefault(key, threading.Lock())
-    with lock:
-        with _cache_lock:
-            if key in _cache:
-                _stats["hits"] += 1
-                _cache.move_to_end(key)
-                return _cache[key]
-            _stats["misses"] += 1
-        index = NeighborIndex(es.vectors, metric=metric)
-        with _cache_lock:
-            _cache[key] = index
-            while len(_cache) > INDEX_CACHE_SIZE:
-                old, _ = _cache.popitem(last=False)
-                _build_locks.pop(old, None)
-        return index
-
-
-def index_cache_info() -> CacheInfo:
-    """Hits, misses (= builds), maximum and current size of the approximate-index cache."""
-    with _cache_lock:
-        return CacheInfo(_stats["hits"], _stats["misses"], INDEX_CACHE_SIZE, len(_cache))
+_norm_lock = threading.Lock()
 
 
 def clear_index_cache() -> None:
-    """Drop every cached approximate index and reset the counters."""
-    with _cache_lock:
-        _cache.clear()
-        _build_locks.clear()
+    """Drop every cached approximate index (and row-norm cache) and reset the counters."""
+    _ann.clear_index_cache()
+    with _norm_lock:
         _norm_cache.clear()
-        _stats.update(hits=0, misses=0)
 
 
 def _norms(es: EmbeddingSet) -> NDArray[np.float32]:
     """L2 norms of the rows, shape (n_samples,) float32, cached by fingerprint (8 sets)."""
-    with _cache_lock:
+    with _norm_lock:
         if es.fingerprint in _norm_cache:
             return _norm_cache[es.fingerprint]
     norms = np.sqrt(np.einsum("ij,ij->i", es.vectors, es.vectors, dtype=np.float64)).astype(np.float32)
-    with _cache_lock:
+    with _norm_lock:
         _norm_cache[es.fingerprint] = norms
         while len(_norm_cache) > 8:
             _norm_cache.popitem(last=False)
     return norms
-
-
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ParameterError(f"unknown metric {metric!r}; allowed: {', '.join(METRICS)}")
 
 
 def _check_k(k: Any, available: int) -> int:
@@ -427,7 +314,7 @@ def most_similar(
         ``k`` out of range, unknown ``metric``, row index out of range, vector of the wrong
         length or not finite.
     """
-    _check_metric(metric)
+    check_metric(metric)
     q, row = _resolve(es, query)
     blocked = np.zeros(es.n_samples, dtype=bool)
     if isinstance(exclude, str):
@@ -480,7 +367,7 @@ def knn_indices(
     ParameterError
         ``k`` out of range, unknown ``metric``, row index out of range.
     """
-    _check_metric(metric)
+    check_metric(metric)
     r = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows)
     if r.size and r.dtype.kind in "OUS":
         r = es.index_of(r)

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import pytest
 
 import viz_app
-from viz_app import DataFormatError, MissingDependencyError, ParameterError, UnknownIdError, export
+from viz_app import DataFormatError, MissingDependencyError, ParameterError, UnknownIdError, export, render
 from viz_app.export import export_figure, export_projector, export_table, figure_bytes, load_projector, report_figure
 from viz_app.figures import scatter_map
 from viz_app.model import EmbeddingSet
@@ -187,7 +187,7 @@ def test_one_renderer_serves_concurrent_threads(digits_fig):
     for t in threads:
         t.join(300)
     assert {i: _png_size(b) for i, b in results.items()} == dict(enumerate(sizes))
-    assert export.RENDERER.running
+    assert render.RENDERER.running
 
 
 def test_missing_chrome_names_what_to_install(digits_fig, monkeypatch, tmp_path):
@@ -196,7 +196,7 @@ def test_missing_chrome_names_what_to_install(digits_fig, monkeypatch, tmp_path)
     with pytest.raises(MissingDependencyError, match="apt-get install chromium") as err:
         export.ImageRenderer().start()
     assert "BROWSER_PATH='/nonexistent/chromium'" in str(err.value)
-    monkeypatch.setattr(export, "RENDERER", export.ImageRenderer())
+    monkeypatch.setattr(render, "RENDERER", export.ImageRenderer())
     with pytest.raises(MissingDependencyError):
         export_figure(digits_fig, tmp_path / "map.png")
     assert not (tmp_path / "map.png").exists()

@@ -232,3 +232,15 @@ def wait_for_message(page, file_name: str, *, previous: str = "", timeout: float
         if time.monotonic() > deadline:
             pytest.fail(f"no new message naming {file_name} after {timeout} s; alerts: {alerts(page)!r}")
         page.wait_for_timeout(200)
+
+
+#: Page position (x, y) of the point with id ``id`` on a 2-D map (plotly's own axis conversions).
+POS_2D = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
+  const r = gd.getBoundingClientRect();
+  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id);
+    if (i >= 0) return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])),
+                        r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; }
+  return null; }"""
+#: The neighbour panel's "Focus: <label>" text, or null.
+FOCUS_TEXT = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')]
+  .find(e => e.innerText.trim().startsWith('Focus: ')); return e ? e.innerText.trim() : null; }"""

@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 from e2e_helpers import (
     FIRST_MAP_TIMEOUT_S,
+    FOCUS_TEXT,
+    POS_2D,
     caption,
     checked_option,
     go_to,
@@ -50,19 +52,10 @@ N_HTML_ROWS = 30
 IMG_ROW, BOLD_ROW = 4, 11
 
 EXCEPTION = "[data-testid='stException']"
-FOCUS_TEXT = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')]
-  .find(e => e.innerText.trim().startsWith('Focus: ')); return e ? e.innerText.trim() : null; }"""
 #: Every trace's name, ids (customdata) and hover texts, as plotly holds them after its defaults.
 TRACES = """() => { const gd = document.querySelector('.js-plotly-plot');
   return gd._fullData.map(t => ({name: String(t.name), ids: Array.from(t.customdata || []).map(String),
     text: Array.from(t.text || []).map(String), hovertext: t.hovertext == null ? null : String(t.hovertext)})); }"""
-#: Page position of the point with id ``id`` in a 2-D map (as benchmarks/click_latency.py).
-POS_2D = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
-  const r = gd.getBoundingClientRect();
-  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id);
-    if (i >= 0) return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])),
-                        r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; }
-  return null; }"""
 HOVER_TEXT = """() => { const h = document.querySelector('.js-plotly-plot .hoverlayer .hovertext');
   return h ? h.textContent : null; }"""
 

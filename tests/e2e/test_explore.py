@@ -12,20 +12,12 @@ import time
 
 import pytest
 
-from e2e_helpers import MAP_TIMEOUT_S, wait_for_plot, wait_idle
+from e2e_helpers import FOCUS_TEXT, MAP_TIMEOUT_S, POS_2D, wait_for_plot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
 TRACES = """() => { const gd = document.querySelector('.js-plotly-plot');
   return gd._fullData.map(t => ({name: t.name, type: t.type, ids: Array.from(t.customdata || []).map(String)})); }"""
-POS_2D = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
-  const r = gd.getBoundingClientRect();
-  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id);
-    if (i >= 0) return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])),
-                        r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; }
-  return null; }"""
-FOCUS_TEXT = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')]
-  .find(e => e.innerText.trim().startsWith('Focus: ')); return e ? e.innerText.trim() : null; }"""
 
 
 def _open(page, app_url: str, query: str) -> dict:

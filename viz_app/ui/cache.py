@@ -76,6 +76,13 @@ def projections() -> LRUStore:
 
 
 @st.cache_resource
+def expressions() -> LRUStore:
+    """Evaluated expressions drawn on maps (result table + placement), at most 32; kept apart
+    from ``projections()`` so they never evict a map."""
+    return LRUStore(32)
+
+
+@st.cache_resource
 def disk_cache() -> ProjectionDiskCache:
     """On-disk projection cache (see ``viz_app.store``)."""
     return ProjectionDiskCache()

@@ -135,17 +135,21 @@ def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray |
                                    help="Items by id or label; quote multi-word labels; numbers scale; mean(a, b). "
                                         "$selection and $clusterN are the means of the selection and of a cluster.")
         uses_named = "$" in expr
-        named = named_vectors(es, clusters) if uses_named else {}
         names = (["$selection"] if state.for_set(state.SELECTION, es.fingerprint) else []) + (
             [f"$cluster{c}" for c in np.unique(clusters) if c >= 0] if clusters is not None else [])
         if names:
             st.caption(f"Available: {', '.join(names)[:300]}")
         if not expr:
             return None
+        # every click reruns this fragment: evaluate and place once per expression, map and inputs
+        sig = (state.for_set(state.SELECTION, es.fingerprint),
+               hash(np.asarray(clusters).tobytes()) if clusters is not None else None) if uses_named else None
+        key = (es.fingerprint, proj.params, proj.model is not None, expr, sig)
         try:
-            res = evaluate(es, expr, k=10, named=named)
-            drawn = expression_on_map(es, proj, expr, k=10, named=named_vectors(
-                es, clusters, normalize=placement_normalize(proj.params)) if uses_named else None)
+            res, drawn = cache.expressions().get_or_compute(key, lambda: (
+                evaluate(es, expr, k=10, named=named_vectors(es, clusters) if uses_named else {}),
+                expression_on_map(es, proj, expr, k=10, named=named_vectors(
+                    es, clusters, normalize=placement_normalize(proj.params)) if uses_named else None)))
         except VizAppError as exc:
             safe.error(exc)
             return None

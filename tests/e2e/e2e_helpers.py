@@ -11,6 +11,8 @@ revision tells a redrawn map from a stale one.
 
 from __future__ import annotations
 
+import re
+
 import time
 from pathlib import Path
 from typing import Any
@@ -197,8 +199,9 @@ def upload(page, path: str | Path, metadata: str | Path | None = None) -> str:
     if metadata is not None:
         meta = uploaders.filter(has_text="metadata")
         meta.locator("input[type=file]").set_input_files(str(metadata))
-        # the chip shows the name shortened in the middle ("project...tadata.tsv")
-        meta.locator("[data-testid='stFileChip']").wait_for(timeout=30_000)
+        # the chip shows the name shortened in the middle ("project...tadata.tsv"), and its size
+        # once the upload has finished (before that, the main file could be parsed without it)
+        meta.locator("[data-testid='stFileChip']").filter(has_text=re.compile(r"\d\s*[KMG]?B\b")).wait_for(timeout=60_000)
         wait_idle(page)
     main.locator("input[type=file]").set_input_files(str(path))
     return before[0] if before else ""

@@ -41,13 +41,18 @@ def uploader() -> None:
     """
     main = st.file_uploader("Upload embeddings", key="upload_main",
                             help="CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, plain text, .npy, .npz, .parquet")
-    meta = st.file_uploader("Optional metadata TSV (Embedding Projector pair)", key="upload_meta", type=["tsv", "txt", "csv"])
+    # the metadata input is emptied once used (new key), so it never pairs with a later file
+    meta_key = f"upload_meta_{state.get('_meta_round', 0)}"
+    meta = st.file_uploader("Optional metadata TSV (Embedding Projector pair)", key=meta_key, type=["tsv", "txt", "csv"])
     if main is None:
         return
     sig = (main.file_id, getattr(meta, "file_id", None))
     if state.get(state.UPLOAD_SIG) != sig:
-        state.put(state.UPLOAD_SIG, sig)
         accept_upload(main, meta, name=main.name)
+        state.put(state.UPLOAD_SIG, (main.file_id, None))
+        if meta is not None:
+            state.put("_meta_round", state.get("_meta_round", 0) + 1)
+            st.rerun()
 
 
 def accept_upload(main, meta=None, *, name: str | None = None) -> bool:

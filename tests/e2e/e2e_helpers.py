@@ -11,8 +11,6 @@ revision tells a redrawn map from a stale one.
 
 from __future__ import annotations
 
-import re
-
 import time
 from pathlib import Path
 from typing import Any
@@ -192,6 +190,7 @@ def upload(page, path: str | Path, metadata: str | Path | None = None) -> str:
 
     Returns the text of the result message shown before (to pass to :func:`wait_for_message`:
     the old message stays on screen while the new file is parsed or embedded)."""
+    wait_idle(page)  # a finished upload reruns the page with new, empty inputs; let it end
     before = _message_texts(page)
     uploaders = page.locator("[data-testid='stMain'] [data-testid='stFileUploader']")
     main = uploaders.filter(has_text="Upload embeddings")
@@ -199,9 +198,11 @@ def upload(page, path: str | Path, metadata: str | Path | None = None) -> str:
     if metadata is not None:
         meta = uploaders.filter(has_text="metadata")
         meta.locator("input[type=file]").set_input_files(str(metadata))
-        # the chip shows the name shortened in the middle ("project...tadata.tsv"), and its size
-        # once the upload has finished (before that, the main file could be parsed without it)
-        meta.locator("[data-testid='stFileChip']").filter(has_text=re.compile(r"\d\s*[KMG]?B\b")).wait_for(timeout=60_000)
+        # the server has the metadata file once a script run says so (a finished upload in the
+        # browser alone is not enough: the main file could still be parsed without it)
+        ready = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").filter(
+            has_text=f"Metadata ready: {Path(metadata).name}")
+        wait_for(page, ready, f"'Metadata ready: {Path(metadata).name}' caption", 60)
         wait_idle(page)
     main.locator("input[type=file]").set_input_files(str(path))
     return before[0] if before else ""

@@ -35,24 +35,35 @@ def _embed_with_progress(raw: io.RawData) -> EmbeddingSet:
 
 
 def uploader() -> None:
-    """File inputs; a new upload is parsed once, embedded if it holds texts, and made current.
+    """File inputs; each upload is parsed once, embedded if it holds texts, and made current.
 
+    Both inputs are emptied once a file has been processed (their keys carry a round number),
+    so every upload is one event: a metadata file is joined only to the embeddings file
+    uploaded with or after it, never to a file that sat in the input from an earlier load.
     A bad file shows one error naming the file and the problem; the session keeps its data.
     """
-    main = st.file_uploader("Upload embeddings", key="upload_main",
+    rnd = state.get(UPLOAD_ROUND, 0)
+    main = st.file_uploader("Upload embeddings", key=f"upload_main_{rnd}",
                             help="CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, plain text, .npy, .npz, .parquet")
-    # the metadata input is emptied once used (new key), so it never pairs with a later file
-    meta_key = f"upload_meta_{state.get('_meta_round', 0)}"
-    meta = st.file_uploader("Optional metadata TSV (Embedding Projector pair)", key=meta_key, type=["tsv", "txt", "csv"])
+    meta = st.file_uploader("Optional metadata TSV (Embedding Projector pair)", key=f"upload_meta_{rnd}",
+                            type=["tsv", "txt", "csv"],
+                            help="One row per vector, in the same order. Upload it before (or with) the "
+                                 "tensors file it belongs to; it is joined to the next embeddings file.")
     if main is None:
-        return
-    sig = (main.file_id, getattr(meta, "file_id", None))
-    if state.get(state.UPLOAD_SIG) != sig:
-        accept_upload(main, meta, name=main.name)
-        state.put(state.UPLOAD_SIG, (main.file_id, None))
         if meta is not None:
-            state.put("_meta_round", state.get("_meta_round", 0) + 1)
-            st.rerun()
+            st.caption(f"Metadata ready: {safe.md(meta.name)}. It will be joined to the next embeddings file you upload.")
+        return
+    sig = (rnd, main.file_id, getattr(meta, "file_id", None))
+    if state.get(state.UPLOAD_SIG) == sig:
+        return
+    state.put(state.UPLOAD_SIG, sig)
+    accept_upload(main, meta, name=main.name)
+    state.put(UPLOAD_ROUND, rnd + 1)
+    st.rerun()
+
+
+#: Session key of the upload inputs' round number (a new round = new, empty inputs).
+UPLOAD_ROUND = "_upload_round"
 
 
 def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
@@ -69,7 +80,9 @@ def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
         return False
     cache.datasets().put(("upload", es.fingerprint), es)
     state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
-    note = " ".join(raw.notices)
+    embedded = (f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}."
+                if raw.vectors is None else "")
+    note = " ".join(raw.notices + ((embedded,) if embedded else ()))
     state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} point{'s' if es.n_samples != 1 else ''} × {es.n_features} dims ({raw.format}). {note}".strip()))
     return True
 

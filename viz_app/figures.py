@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from viz_app.errors import ParameterError
+from viz_app.labels import add_labels
 
 __all__ = ["safe_text", "gl_text", "color_kind", "scatter_map", "overlay", "label_points", "extreme_rows",
            "expression_overlay", "MAX_CATEGORIES"]
@@ -234,7 +235,9 @@ def overlay(
     When anything is highlighted the base traces are dimmed. Added traces, drawn on top, carry
     their ids in ``customdata`` too, so clicking a highlighted point selects it:
     search matches (open black rings), selected rows (dark outline), the focus's neighbours
-    (gold, with text labels) and the focus (red star, labelled).
+    (gold, labelled) and the focus (red star, labelled in bold). On 2-D maps the labels are
+    laid out by :func:`viz_app.labels.add_labels` so none overlaps another (those in a dense
+    group go into a column beside it with leader lines); on 3-D maps they are WebGL text.
 
     Parameters
     ----------
@@ -248,8 +251,9 @@ def overlay(
     ids_arr = np.asarray(ids, dtype=object)
     if focus is None and not len(neighbors) and not len(matches) and not len(selected):
         return fig
-    for t in fig.data:
-        t.marker.opacity = 0.25
+    for t in fig.data:  # dim the map's own traces, not the marks of an expression drawn before
+        if (t.legendrank or 1000) < 3000:
+            t.marker.opacity = 0.25
     text = safe_text(labels)
     plain = gl_text(labels)
     three_d = coords.shape[1] == 3
@@ -276,17 +280,25 @@ def overlay(
         {"size": s + 6, "color": "rgba(0,0,0,0)", "line": {"width": 2, "color": "#111"}, "symbol": "circle-open" if three_d else "circle"})
     add(selected, f"selected ({len(selected):,})",
         {"size": s + 2, "color": "#1f77b4", "line": {"width": 1, "color": "#08306b"}})
+    # 3-D: WebGL text at the points; 2-D: laid-out labels (no overlaps, leader lines in clusters)
+    text_mode = "markers+text" if three_d else "markers"
     add(neighbors, f"neighbours ({len(neighbors)})",
-        {"size": s + 5, "color": "#ffb000", "line": {"width": 1, "color": "#5c3d00"}}, mode="markers+text")
+        {"size": s + 5, "color": "#ffb000", "line": {"width": 1, "color": "#5c3d00"}}, mode=text_mode)
     if focus is not None:
         add([focus], "focus", {"size": s + 12, "color": "#d62728", "symbol": "star" if not three_d else "diamond",
-                               "line": {"width": 1, "color": "#4a0000"}}, mode="markers+text")
+                               "line": {"width": 1, "color": "#4a0000"}}, mode=text_mode)
+    if not three_d:
+        if focus is not None:
+            add_labels(fig, coords[[focus]], text[[focus]], color="#8b0000", bold=[True])
+        nb = np.asarray(list(neighbors), dtype=np.intp)
+        add_labels(fig, coords[nb], text[nb])
     return fig
 
 
 def label_points(fig: go.Figure, coords: NDArray[np.float32], labels: Sequence[str], rows: Sequence[int],
                  *, name: str = "labelled") -> go.Figure:
-    """Add escaped text labels (and dark markers) for ``rows`` of a 2-D map (in place; returned).
+    """Add labels (and dark markers) for ``rows`` of a 2-D map (in place; returned), laid out
+    without overlaps by :func:`viz_app.labels.add_labels` (escaped SVG annotations).
 
     Parameters
     ----------
@@ -298,10 +310,11 @@ def label_points(fig: go.Figure, coords: NDArray[np.float32], labels: Sequence[s
     rows = np.asarray(list(rows), dtype=np.intp)
     if rows.size:
         c = np.asarray(coords, dtype=np.float32)[rows]
-        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers+text", text=gl_text(labels)[rows],
-                                   hovertext=safe_text(labels)[rows], textposition="top center",
-                                   textfont={"size": 11, "color": "#222"}, marker={"size": 6, "color": "#222"},
+        esc = safe_text(labels)[rows]
+        fig.add_trace(go.Scattergl(x=c[:, 0], y=c[:, 1], mode="markers", text=gl_text(labels)[rows],
+                                   hovertext=esc, marker={"size": 6, "color": "#222"},
                                    name=name, hovertemplate="%{hovertext}<extra></extra>"))
+        add_labels(fig, c, esc, font_px=11)
     return fig
 
 
@@ -323,9 +336,11 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
     b → c (purple) and a → result (black) for an analogy ``a - b + c``, or from every operand to
     the result otherwise (2-D: plotly annotations; 3-D: line segments). ``nearest`` adds the
     items nearest to the result (gold, labelled). ``zoom`` (2-D) fits the axes to the operands,
-    the result and the nearest item, with a margin. When the placement is approximate, a note in the map's corner says so. All
-    user text is escaped for hover (:func:`safe_text`) and truncated for WebGL text
-    (:func:`gl_text`).
+    the result and the nearest item, with a margin. When the placement is approximate, a note
+    in the map's corner says so. On 2-D maps the labels are laid out without overlaps by
+    :func:`viz_app.labels.add_labels` (SVG annotations, escaped with :func:`safe_text`); on 3-D
+    maps they are WebGL text at the points (plain, truncated: :func:`gl_text`). Hover text is
+    always escaped.
 
     Parameters
     ----------
@@ -344,8 +359,8 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
     Trace = go.Scatter3d if three_d else go.Scattergl
 
     def add(c, texts, name, extra, marker, ids=None, where="top center"):
-        kw = {"x": c[:, 0], "y": c[:, 1], "mode": "markers+text", "name": name, "legendrank": 5000,
-              "text": gl_text(texts), "hovertext": safe_text(texts),
+        kw = {"x": c[:, 0], "y": c[:, 1], "mode": "markers+text" if three_d else "markers", "name": name,
+              "legendrank": 5000, "text": gl_text(texts), "hovertext": safe_text(texts),
               "hovertemplate": "%{hovertext}<extra>" + extra + "</extra>", "marker": marker,
               "textposition": where, "textfont": {"size": 12, "color": "#222"}}
         if ids is not None:
@@ -354,8 +369,9 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
             kw["z"] = c[:, 2]
         fig.add_trace(Trace(**kw))
 
-    if nearest is not None and len(nearest[0]):
-        add(np.asarray(nearest[0], np.float32), list(nearest[2]), "nearest to the result", "nearest",
+    near = np.asarray(nearest[0], np.float32) if nearest is not None and len(nearest[0]) else None
+    if near is not None:
+        add(near, list(nearest[2]), "nearest to the result", "nearest",
             {"size": s + 4, "color": "#ffb000", "line": {"width": 1, "color": "#5c3d00"}}, ids=list(nearest[1]))
     if three_d:
         for a, b, kind in drawn.arrows:
@@ -375,11 +391,16 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
         where="bottom center")
     if zoom and not three_d:
         # operands, result and the best match: farther matches may lie off screen (they are listed)
-        pts = np.vstack([op, res] + ([np.asarray(nearest[0], np.float32)[:1]] if nearest is not None and len(nearest[0]) else []))
+        pts = np.vstack([op, res] + ([near[:1]] if near is not None else []))
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         pad = np.maximum((hi - lo) * 0.25, 1e-3 + 0.02 * np.abs(hi))
         fig.update_xaxes(range=[float(lo[0] - pad[0]), float(hi[0] + pad[0])], autorange=False)
         fig.update_yaxes(range=[float(lo[1] - pad[1]), float(hi[1] + pad[1])], autorange=False)
+    if not three_d:  # after the zoom: the layout is done at the scale shown
+        add_labels(fig, res, safe_text([drawn.expr]), color="#111", bold=[True])
+        add_labels(fig, op, safe_text(raw), color="#7b3294")
+        if near is not None:
+            add_labels(fig, near, safe_text(list(nearest[2])), color="#5c3d00")
     if drawn.approximate:
         fig.add_annotation(text=f"Result placement is approximate: {safe_text([drawn.method], max_chars=120)[0]}",
                            xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom",

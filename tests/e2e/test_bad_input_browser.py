@@ -228,7 +228,11 @@ def test_html_label_is_shown_literally(page, app_url, tmp_path):
     assert page.get_by_text(f"Focus: {IMG}", exact=True).is_visible()
     focus_trace = next((t for t in page.evaluate(TRACES) if t["name"] == "focus"), None)
     assert focus_trace is not None and focus_trace["ids"] == [img_id]
-    # (its on-map text label is drawn by WebGL, not in the DOM: not checked here)
+    # its on-map label is an SVG annotation: the literal text, no element made from it
+    on_map = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]
+      .map(e => e.textContent)""")
+    assert IMG in on_map, on_map
+    assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
     assert "focus=" not in page.url  # uploads are not mirrored into the URL
 
     # search "bold" and pick the match: the option and the new focus line are literal text

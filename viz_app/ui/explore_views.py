@@ -237,12 +237,12 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
     fig = scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color, color_name=color_name,
                       point_size=size, opacity=opacity,
                       revision=f"{es.fingerprint}-{hash(proj.params)}" + (f"-{found[0].expr}" if found else ""))
+    if found is not None:  # first: it may zoom the map, and the focus's labels are laid out at that scale
+        top = found[1]["row"].to_numpy()[:5]
+        expression_overlay(fig, found[0], point_size=size, nearest=(proj.coords[top], es.ids[top], es.labels[top]))
     overlay(fig, proj.coords, ids=es.ids, labels=es.labels, focus=focus,
             neighbors=nn["row"].tolist() if nn is not None else (), matches=matches,
             selected=es.index_of(list(sel_ids)) if sel_ids else (), point_size=size)
-    if found is not None:
-        top = found[1]["row"].to_numpy()[:5]
-        expression_overlay(fig, found[0], point_size=size, nearest=(proj.coords[top], es.ids[top], es.labels[top]))
     if annotations and proj.n_components == 3:
         fig.update_layout(scene_annotations=annotations)
     for a in (annotations or []) if proj.n_components == 2 else []:

@@ -235,17 +235,19 @@ def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *
     plain = [html.unescape(str(t)) for t in texts]  # the width of what is shown
     sx = plot_px[0] / max(x_range[1] - x_range[0], 1e-12)
     sy = plot_px[1] / max(y_range[1] - y_range[0], 1e-12)
-    s = min(sx, sy)
+    equal = fig.layout.yaxis.scaleanchor is not None  # plotly keeps one scale for both axes
+    if equal:
+        sx = sy = min(sx, sy)
     cx, cy = (x_range[0] + x_range[1]) / 2, (y_range[0] + y_range[1]) / 2
     taken = []
     for a in fig.layout.annotations:
         if a.name == LABEL_NAME:
             w, h = text_box_px(html.unescape(re.sub(r"</?b>", "", str(a.text))), font_px)
-            x, y = (float(a.x) - cx) * s, -(float(a.y) - cy) * s
+            x, y = (float(a.x) - cx) * sx, -(float(a.y) - cy) * sy
             x0 = x - w / 2 if a.xanchor in (None, "center") else (x if a.xanchor == "left" else x - w)
             taken.append((x0, y - h / 2, x0 + w, y + h / 2))
     lay = layout_labels(pts, plain, x_range=x_range, y_range=y_range, plot_px=plot_px, font_px=font_px,
-                        obstacles_px=taken)
+                        equal_scale=equal, obstacles_px=taken)
     for i, text in enumerate(texts):
         if lay.leader[i]:
             fig.add_shape(type="line", xref="x", yref="y", x0=float(pts[i, 0]), y0=float(pts[i, 1]),

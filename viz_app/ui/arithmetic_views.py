@@ -85,8 +85,9 @@ def semantic_axes(es: EmbeddingSet) -> None:
         return
     fig = scatter_map(ax.coords, ids=es.ids, labels=es.labels, point_size=4, opacity=0.6,
                       revision=f"axes-{es.fingerprint}")
+    fig.update_yaxes(scaleanchor=None)  # two unrelated directions: no shared scale (before the labels' layout)
     label_points(fig, ax.coords, es.labels, extreme_rows(ax.coords, 6), name="axis ends")
-    fig.update_yaxes(scaleanchor=None)
     fig.update_xaxes(showticklabels=True, title={"text": ax.x_label}, zeroline=True)
     fig.update_yaxes(showticklabels=True, title={"text": ax.y_label}, zeroline=True)
+    fig.update_layout(legend={"y": 1.0, "yanchor": "bottom"})  # above the plot: the x axis has ticks and a title
     st.plotly_chart(fig, key="axes_map", width="stretch", config={"displaylogo": False})

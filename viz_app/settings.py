@@ -7,7 +7,8 @@ column), the encoder and the library versions. It travels with every export: as 
 chunk, an SVG ``<metadata>`` element, an HTML ``<script type="application/json">`` element).
 :func:`load_settings` reads any of these back and validates it; :func:`params_from_settings`
 rebuilds the :class:`~viz_app.model.ProjectionParams` through :func:`viz_app.project.make_params`
-so the same bounds apply as in the app. Standard library only (json, struct, zlib).
+so the same bounds apply as in the app. Standard library only (json; the carriers in
+:mod:`viz_app.carriers`).
 
 Example ::
 
@@ -21,19 +22,17 @@ Example ::
 from __future__ import annotations
 
 import functools
-import html
 import json
 import os
 import re
-import struct
 import sys
-import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from viz_app import carriers
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 
@@ -53,7 +52,6 @@ PNG_KEYWORD = "embedding-lens-settings"
 MAX_SETTINGS_BYTES = 1 << 20  # a settings JSON is ~1 kB; refuse anything above 1 MiB
 _MAX_FILE_BYTES = 256 << 20  # an export that embeds settings (an HTML page of 100k points is ~15 MB)
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _NONE = type(None)
 # key -> (allowed types, required); nested dicts are sub-schemas
@@ -356,6 +354,7 @@ def check_fingerprint(es: EmbeddingSet, settings: Mapping[str, Any]) -> None:
 
 
 # --- carriers: PNG tEXt chunk, SVG <metadata>, HTML <script type="application/json"> ----------
+# (the byte-level work is in viz_app.carriers; here the settings are validated first)
 
 
 def _compact(settings: Mapping[str, Any]) -> str:
@@ -364,65 +363,36 @@ def _compact(settings: Mapping[str, Any]) -> str:
 
 
 def embed_in_png(png: bytes, settings: Mapping[str, Any]) -> bytes:
-    """Insert the settings as a PNG ``tEXt`` chunk (keyword :data:`PNG_KEYWORD`) after ``IHDR``.
-
-    The JSON is ASCII (non-ASCII escaped as ``\\uXXXX``), as ``tEXt`` requires Latin-1 text.
-    Pillow shows it in ``Image.open(...).text``.
+    """Insert the validated settings as a PNG ``tEXt`` chunk (keyword :data:`PNG_KEYWORD`) after
+    ``IHDR`` (:func:`viz_app.carriers.png_with_text`). Pillow shows it in ``Image.open(...).text``.
 
     Raises
     ------
     DataFormatError
-        ``png`` is not a PNG.
+        ``png`` is not a PNG, or the settings are not valid.
     """
-    if not png.startswith(_PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        raise DataFormatError("not a PNG image (no signature/IHDR)")
-    body = PNG_KEYWORD.encode("latin-1") + b"\0" + _compact(settings).encode("ascii")
-    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
-    end_ihdr = 8 + 8 + struct.unpack(">I", png[8:12])[0] + 4
-    return png[:end_ihdr] + chunk + png[end_ihdr:]
+    return carriers.png_with_text(png, PNG_KEYWORD, _compact(settings))
 
 
 def embed_in_svg(svg: bytes, settings: Mapping[str, Any]) -> bytes:
-    """Insert the settings, XML-escaped, as ``<metadata id="embedding-lens-settings">`` after ``<svg ...>``."""
-    m = re.search(rb"<svg\b[^>]*>", svg)
-    if m is None:
-        raise DataFormatError("not an SVG document (no <svg> element)")
-    meta = f'<metadata id="{HTML_ELEMENT_ID}">{html.escape(_compact(settings), quote=False)}</metadata>'
-    return svg[: m.end()] + meta.encode("utf-8") + svg[m.end() :]
+    """Insert the validated settings, XML-escaped, as ``<metadata id="embedding-lens-settings">``
+    after ``<svg ...>`` (:func:`viz_app.carriers.svg_with_metadata`).
+
+    Raises
+    ------
+    DataFormatError
+        ``svg`` has no ``<svg>`` element, or the settings are not valid.
+    """
+    return carriers.svg_with_metadata(svg, HTML_ELEMENT_ID, _compact(settings))
 
 
 def embed_in_html(page: str, settings: Mapping[str, Any]) -> str:
-    """Insert ``<script type="application/json" id="embedding-lens-settings">`` before ``</body>``.
-
-    ``<``, ``>`` and ``&`` are written as JSON ``\\u003c``-style escapes, so a label holding
-    ``</script>`` cannot close the element; ``JSON.parse`` and :func:`json.loads` read it as is.
-    """
-    text = _compact(settings).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    tag = f'<script type="application/json" id="{HTML_ELEMENT_ID}">{text}</script>\n'
-    pos = page.rfind("</body>")
-    return page + tag if pos < 0 else page[:pos] + tag + page[pos:]
-
-
-def _png_text(data: bytes) -> str | None:
-    pos = 8
-    while pos + 12 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        body = data[pos + 8 : pos + 8 + length]
-        if kind == b"tEXt" and body.startswith(PNG_KEYWORD.encode() + b"\0"):
-            return body[len(PNG_KEYWORD) + 1 :].decode("latin-1")
-        if kind == b"IEND":
-            return None
-        pos += 12 + length
-    return None
+    """Insert ``<script type="application/json" id="embedding-lens-settings">`` before
+    ``</body>`` (:func:`viz_app.carriers.html_with_json`; a label holding ``</script>`` cannot
+    close the element)."""
+    return carriers.html_with_json(page, HTML_ELEMENT_ID, _compact(settings))
 
 
 def extract_settings(data: bytes) -> str | None:
     """The settings JSON text embedded in an exported PNG, SVG or HTML file, or None."""
-    if data.startswith(_PNG_SIGNATURE):
-        return _png_text(data)
-    text = data[: 64 << 20].decode("utf-8", "replace")
-    m = re.search(rf'<script type="application/json" id="{HTML_ELEMENT_ID}">(.*?)</script>', text, re.DOTALL)
-    if m:
-        return m.group(1)
-    m = re.search(rf'<metadata id="{HTML_ELEMENT_ID}">(.*?)</metadata>', text, re.DOTALL)
-    return html.unescape(m.group(1)) if m else None
+    return carriers.extract(data, png_keyword=PNG_KEYWORD, element_id=HTML_ELEMENT_ID)

@@ -87,7 +87,7 @@ def test_legend_follows_categorical_order_then_numeric_order():
 
 
 def test_extreme_rows_and_label_points():
-    from viz_app.figures import extreme_rows, label_points
+    from viz_app.overlays import extreme_rows, label_points
 
     c = np.array([[0, 0], [5, 1], [-5, 2], [1, 9], [2, -9]], dtype=np.float32)
     assert extreme_rows(c, 1).tolist() == [1, 2, 3, 4]
@@ -100,7 +100,7 @@ def test_extreme_rows_and_label_points():
 
 def test_svg_export_swaps_webgl_text_for_escaped_text():
     from viz_app.export import _as_svg_traces
-    from viz_app.figures import label_points, overlay
+    from viz_app.overlays import label_points, overlay
 
     c = np.array([[0, 0], [5, 1], [-5, 2]], dtype=np.float32)
     fig = scatter_map(c, ids=list("abc"), labels=[XSS, "b", "c"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viz_app.figures import overlay, safe_text, scatter_map
+from viz_app.figures import safe_text, scatter_map
+from viz_app.overlays import overlay
 from viz_app.labels import LABEL_NAME, add_labels, layout_labels, text_box_px
 
 RANGE = ((-10.0, 10.0), (-10.0, 10.0))

@@ -8,7 +8,8 @@ import pytest
 from viz_app import samples
 from viz_app.arithmetic import operands
 from viz_app.errors import ExpressionError, ParameterError
-from viz_app.figures import expression_overlay, scatter_map
+from viz_app.figures import scatter_map
+from viz_app.overlays import expression_overlay
 from viz_app.limits import PointBudgetError, sample_fit_rows
 from viz_app.model import Projection
 from viz_app.place import expression_on_map, place, placement_normalize

@@ -8,7 +8,8 @@ from viz_app.analogy import evaluate_analogies, read_analogies
 from viz_app.arithmetic import evaluate, mean_vector
 from viz_app.axes import axis_projection
 from viz_app.errors import VizAppError
-from viz_app.figures import extreme_rows, label_points, scatter_map
+from viz_app.figures import scatter_map
+from viz_app.overlays import extreme_rows, label_points
 from viz_app.model import EmbeddingSet
 from viz_app.ui import cache, safe, state
 

@@ -14,7 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from viz_app.errors import VizAppError
-from viz_app.figures import expression_overlay, overlay, scatter_map
+from viz_app.figures import scatter_map
+from viz_app.overlays import expression_overlay, overlay
 from viz_app.model import EmbeddingSet, Projection
 from viz_app.neighbors import EXACT_MAX_ELEMENTS, METRICS, most_similar
 from viz_app.search import search

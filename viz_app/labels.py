@@ -248,13 +248,18 @@ def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *
             taken.append((x0, y - h / 2, x0 + w, y + h / 2))
     lay = layout_labels(pts, plain, x_range=x_range, y_range=y_range, plot_px=plot_px, font_px=font_px,
                         equal_scale=equal, obstacles_px=taken)
+    shapes, notes = [], []
     for i, text in enumerate(texts):
         if lay.leader[i]:
-            fig.add_shape(type="line", xref="x", yref="y", x0=float(pts[i, 0]), y0=float(pts[i, 1]),
-                          x1=float(lay.edge[i, 0]), y1=float(lay.edge[i, 1]), line={"color": "#777", "width": 1},
-                          layer="above", name=LABEL_NAME)
+            shapes.append({"type": "line", "xref": "x", "yref": "y", "x0": float(pts[i, 0]), "y0": float(pts[i, 1]),
+                           "x1": float(lay.edge[i, 0]), "y1": float(lay.edge[i, 1]),
+                           "line": {"color": "#777", "width": 1}, "layer": "above", "name": LABEL_NAME})
         shown = f"<b>{text}</b>" if bold is not None and bold[i] else str(text)
-        fig.add_annotation(x=float(lay.xy[i, 0]), y=float(lay.xy[i, 1]), xref="x", yref="y", text=shown,
-                           showarrow=False, xanchor=lay.anchor[i], yanchor="middle", name=LABEL_NAME,
-                           font={"size": font_px, "color": color}, bgcolor="rgba(255,255,255,0.78)", borderpad=1)
+        notes.append({"x": float(lay.xy[i, 0]), "y": float(lay.xy[i, 1]), "xref": "x", "yref": "y", "text": shown,
+                      "showarrow": False, "xanchor": lay.anchor[i], "yanchor": "middle", "name": LABEL_NAME,
+                      "font": {"size": font_px, "color": color}, "bgcolor": "rgba(255,255,255,0.78)", "borderpad": 1})
+    # one assignment each: plotly's add_annotation/add_shape copy the whole tuple per call
+    fig.layout.annotations = (*fig.layout.annotations, *notes)
+    if shapes:
+        fig.layout.shapes = (*fig.layout.shapes, *shapes)
     return fig

@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 from viz_app.errors import ParameterError
 from viz_app.model import EmbeddingSet
 
-__all__ = ["METRICS", "INDEX_CACHE_SIZE", "NeighborIndex", "CacheInfo", "get_index", "index_cache_info",
-           "clear_index_cache"]
+__all__ = ["METRICS", "INDEX_CACHE_SIZE", "NeighborIndex", "CacheInfo", "get_index", "has_index",
+           "build_index_in_background", "index_cache_info", "clear_index_cache"]
 
 METRICS = ("cosine", "euclidean", "dot")
 #: How many approximate indexes (one per dataset and metric) are kept in memory.
@@ -134,6 +134,42 @@ def get_index(es: EmbeddingSet, metric: str = "cosine") -> NeighborIndex:
                 old, _ = _cache.popitem(last=False)
                 _build_locks.pop(old, None)
         return index
+
+
+def has_index(es: EmbeddingSet, metric: str = "cosine") -> bool:
+    """True when the index of ``es`` for ``metric`` is built and cached (a query will not wait)."""
+    with _cache_lock:
+        return (es.fingerprint, metric) in _cache
+
+
+_builders: dict[tuple[str, str], threading.Thread] = {}
+
+
+def build_index_in_background(es: EmbeddingSet, metric: str = "cosine") -> threading.Thread | None:
+    """Start building the index of ``es`` for ``metric`` in a daemon thread, so that it is ready
+    (or under way) before the first query; :func:`get_index` callers meanwhile wait for it.
+
+    Returns the building thread, or None when the index is already cached. Calling again while
+    a build runs returns the same thread (one build per key).
+
+    Raises
+    ------
+    ParameterError
+        ``metric`` is not one of :data:`METRICS`.
+    """
+    check_metric(metric)
+    key = (es.fingerprint, metric)
+    with _cache_lock:
+        if key in _cache:
+            return None
+        running = _builders.get(key)
+        if running is not None and running.is_alive():
+            return running
+        thread = threading.Thread(target=get_index, args=(es, metric), daemon=True,
+                                  name=f"ann-index-{es.fingerprint[:8]}-{metric}")
+        _builders[key] = thread
+    thread.start()
+    return thread
 
 
 def index_cache_info() -> CacheInfo:

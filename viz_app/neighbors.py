@@ -33,8 +33,9 @@ index therefore pays back only after thousands of queries, while exact search of
 O(n_samples * n_features) and stays interactive up to about 10**8 entries (~17 ms idle, scaling
 RECIPES' 6.5 ms for 100k x 384). Hence :data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe
 400k x 50 (2 * 10**7) is searched exactly; larger sets (e.g. more than 260k MiniLM 384-d rows)
-use the index, which the UI should build up front (:func:`get_index`) behind a progress
-message. Pass ``exact_max_elements`` to override.
+use the index, which the Explore page starts building in the background as it opens
+(:func:`build_index_in_background`), with a caption saying so. Pass ``exact_max_elements`` to
+override.
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from viz_app import ann as _ann
-from viz_app.ann import INDEX_CACHE_SIZE, METRICS, NeighborIndex, check_metric, get_index, index_cache_info
+from viz_app.ann import (INDEX_CACHE_SIZE, METRICS, NeighborIndex, build_index_in_background, check_metric,
+                         get_index, has_index, index_cache_info)
 from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.model import EmbeddingSet
 
 __all__ = [
     "METRICS", "EXACT_MAX_ELEMENTS", "INDEX_CACHE_SIZE", "NeighborIndex", "most_similar", "knn_indices",
-    "get_index", "index_cache_info", "clear_index_cache", "suggest_labels",
+    "get_index", "has_index", "build_index_in_background", "index_cache_info", "clear_index_cache", "suggest_labels",
 ]  # fmt: skip
 
 #: Sets with more than this many vector entries (n_samples * n_features) are searched with the

@@ -228,3 +228,31 @@ def test_messages_render_user_text_literally():
     for link in ("https://", "www.evil", "me@evil"):
         assert link not in s, link  # broken by an invisible word joiner: no autolink
     assert s.replace("\\", "").replace("\u2060", "") == "**[click](https://evil.example/)** <b>x</b> :red[y] www.evil.com me@evil.com $x$ 1,000"
+
+
+def test_a_large_set_builds_its_neighbour_index_up_front(monkeypatch):
+    """Above EXACT_MAX_ELEMENTS the page starts the pynndescent build when it opens (caption),
+    so the first click does not start it; the list then says it is approximate."""
+    from viz_app import neighbors as nb
+    from viz_app.samples import load_sample
+
+    monkeypatch.setattr(nb, "EXACT_MAX_ELEMENTS", 100_000)  # GloVe 10k x 50 = 500,000 entries: above
+    nb.clear_index_cache()
+    es = load_sample("glove")
+    at = _explore(reducer="pca")
+    assert not at.exception
+    assert any("Building the approximate neighbour index (pynndescent) over 10,000 vectors (cosine)" in c.value
+               for c in at.caption)
+    thread = nb.build_index_in_background(es, "cosine")  # the page's build, or None once it is done
+    if thread is not None:
+        thread.join(TIMEOUT)
+    assert nb.has_index(es, "cosine") and nb.index_cache_info().misses == 1  # one build, started by the page
+    at.session_state["focus"] = (es.fingerprint, "king")
+    at.run()
+    assert not at.exception
+    assert not any("Building the approximate" in c.value for c in at.caption)
+    assert any(c.value.startswith("Approximate (pynndescent index) search over 10,000 vectors") for c in at.caption)
+    table = at.dataframe[0].value
+    assert {"queen", "prince"} <= set(table["label"].head(5))
+    assert nb.index_cache_info().misses == 1  # the click reused it
+    nb.clear_index_cache()

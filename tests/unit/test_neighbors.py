@@ -223,3 +223,26 @@ def test_news_reviews_neighbours_share_the_category(minilm):
     print(f"news-reviews: 10-NN same-category rate {rate:.3f} (chance {chance:.3f})")
     assert chance == pytest.approx(0.536, abs=0.001)
     assert rate >= 0.95
+
+
+@pytest.mark.slow
+def test_index_built_in_background_once():
+    from viz_app.errors import ParameterError
+    from viz_app.neighbors import build_index_in_background, has_index
+    from viz_app.samples import glove
+
+    es = glove(3_000)
+    nb.clear_index_cache()
+    with pytest.raises(ParameterError, match="metric"):
+        build_index_in_background(es, "manhattan")
+    assert not has_index(es, "cosine")
+    first = build_index_in_background(es, "cosine")
+    again = build_index_in_background(es, "cosine")
+    assert first is not None and again in (first, None)  # one build per key (None if already done)
+    first.join(600)
+    assert has_index(es, "cosine") and not has_index(es, "euclidean")
+    assert build_index_in_background(es, "cosine") is None
+    assert index_cache_info().misses == 1
+    df = most_similar(es, "king", exact_max_elements=0)  # the query uses the built index, no rebuild
+    assert "queen" in set(df["label"]) and index_cache_info().misses == 1
+    nb.clear_index_cache()

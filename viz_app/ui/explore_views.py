@@ -17,7 +17,8 @@ from viz_app.errors import VizAppError
 from viz_app.figures import scatter_map
 from viz_app.overlays import expression_overlay, overlay
 from viz_app.model import EmbeddingSet, Projection
-from viz_app.neighbors import EXACT_MAX_ELEMENTS, METRICS, most_similar
+from viz_app import neighbors as nbrs
+from viz_app.neighbors import METRICS, build_index_in_background, has_index, most_similar
 from viz_app.search import search
 from viz_app.ui import cache, click3d, controls, export_views, safe, state, views, viewstate
 
@@ -86,18 +87,30 @@ def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | Non
     c1, c2 = st.columns(2)
     k = c1.slider("k", 1, min(50, es.n_samples - 1), min(10, es.n_samples - 1), key=state.K)
     metric = c2.selectbox("Metric", METRICS, key=state.NN_METRIC, help="In the original embedding space, not on the map.")
+    limit = nbrs.EXACT_MAX_ELEMENTS  # read now: tests lower it
+    approximate = es.n_samples * es.n_features > limit
+    building = approximate and not has_index(es, metric)
+    if building:  # start it now, so it is ready (or under way) before the first click
+        build_index_in_background(es, metric)
+        st.caption(f"Building the approximate neighbour index (pynndescent) over {es.n_samples:,} vectors "
+                   f"({metric}) in the background, once per dataset and metric; for large sets this takes "
+                   "minutes. The first neighbour list waits for it.")
     if focus is None:
         st.info("Click a point on the map (or search and pick a match) to see its nearest neighbours "
                 "in the original space.")
         return None
     st.text(f"Focus: {es.labels[focus]}")
     t0 = time.perf_counter()
-    nn = most_similar(es, int(focus), k=k, metric=metric)
+    if building:
+        with st.spinner(f"Waiting for the neighbour index over {es.n_samples:,} vectors…"):
+            nn = most_similar(es, int(focus), k=k, metric=metric, exact_max_elements=limit)
+    else:
+        nn = most_similar(es, int(focus), k=k, metric=metric, exact_max_elements=limit)
     ms = (time.perf_counter() - t0) * 1000
     table = nn.drop(columns=["row"] + (["id"] if (nn["id"] == nn["label"]).all() else []))
     ev = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                       key=f"nn_table_{es.fingerprint[:8]}_{es.ids[focus]}", height=min(38 + 35 * len(table), 420))
-    how = "Exact" if es.n_samples * es.n_features <= EXACT_MAX_ELEMENTS else "Approximate (pynndescent index)"
+    how = "Approximate (pynndescent index)" if approximate else "Exact"
     st.caption(f"{how} search over {es.n_samples:,} vectors ({metric}) in {ms:.0f} ms. Click a row to move the focus.")
     rows = ev.selection.rows if ev is not None else []
     if rows:

@@ -84,6 +84,7 @@ def layout_labels(
     font_px: float = 12.0,
     equal_scale: bool = True,
     obstacles_px: Sequence[tuple[float, float, float, float]] = (),
+    avoid_xy: NDArray[np.floating] | None = None,
 ) -> LabelLayout:
     """Lay out one label per point so that no two labels overlap each other or a labelled point.
 
@@ -104,6 +105,9 @@ def layout_labels(
         of the two axes' ratios, as plotly widens the other axis' range to keep it.
     obstacles_px : sequence of (x0, y0, x1, y1)
         Boxes already taken, in pixels relative to the plot area's centre (y down).
+    avoid_xy : ndarray of shape (n_avoid, 2), optional
+        Other marked points (data coordinates) that no label may cover, e.g. the operands of an
+        expression labelled by a later call.
 
     Returns
     -------
@@ -129,7 +133,9 @@ def layout_labels(
     px = np.column_stack([(pts[:, 0] - cx) * sx, -(pts[:, 1] - cy) * sy])  # screen: y down
 
     taken: list[NDArray[np.float64]] = [np.asarray(b, dtype=np.float64) for b in obstacles_px]
-    taken += [np.array([x - _POINT_PX, y - _POINT_PX, x + _POINT_PX, y + _POINT_PX]) for x, y in px]
+    extra = np.asarray(avoid_xy, dtype=np.float64).reshape(-1, 2) if avoid_xy is not None else np.zeros((0, 2))
+    marks = np.vstack([px, np.column_stack([(extra[:, 0] - cx) * sx, -(extra[:, 1] - cy) * sy])])
+    taken += [np.array([x - _POINT_PX, y - _POINT_PX, x + _POINT_PX, y + _POINT_PX]) for x, y in marks]
     sizes = [text_box_px(t, font_px) for t in texts]
     centre = np.zeros((n, 2))
     leader = np.zeros(n, dtype=bool)
@@ -211,7 +217,8 @@ def _frame(fig: go.Figure) -> tuple[tuple[float, float], tuple[float, float], tu
 
 
 def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *, color: str = "#222",
-               bold: Sequence[bool] | None = None, font_px: float = 12.0) -> go.Figure:
+               bold: Sequence[bool] | None = None, font_px: float = 12.0,
+               avoid_xy: NDArray[np.floating] | None = None) -> go.Figure:
     """Label points of a 2-D plotly map without overlaps (in place; returned).
 
     The labels are laid out by :func:`layout_labels` around the labels already on ``fig`` and
@@ -227,6 +234,8 @@ def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *
         pass the output of :func:`viz_app.figures.safe_text`).
     bold : sequence of bool, optional
         Draw these labels in bold.
+    avoid_xy : ndarray of shape (n_avoid, 2), optional
+        Other marked points no label may cover (see :func:`layout_labels`).
     """
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not len(pts):
@@ -247,7 +256,7 @@ def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *
             x0 = x - w / 2 if a.xanchor in (None, "center") else (x if a.xanchor == "left" else x - w)
             taken.append((x0, y - h / 2, x0 + w, y + h / 2))
     lay = layout_labels(pts, plain, x_range=x_range, y_range=y_range, plot_px=plot_px, font_px=font_px,
-                        equal_scale=equal, obstacles_px=taken)
+                        equal_scale=equal, obstacles_px=taken, avoid_xy=avoid_xy)
     shapes, notes = [], []
     for i, text in enumerate(texts):
         if lay.leader[i]:

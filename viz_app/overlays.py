@@ -88,10 +88,11 @@ def overlay(
         add([focus], "focus", {"size": s + 12, "color": "#d62728", "symbol": "star" if not three_d else "diamond",
                                "line": {"width": 1, "color": "#4a0000"}}, mode=text_mode)
     if not three_d:
-        if focus is not None:
-            add_labels(fig, coords[[focus]], text[[focus]], color="#8b0000", bold=[True])
         nb = np.asarray(list(neighbors), dtype=np.intp)
-        add_labels(fig, coords[nb], text[nb])
+        marks = coords[np.concatenate([nb, [focus] if focus is not None else []]).astype(np.intp)]
+        if focus is not None:
+            add_labels(fig, coords[[focus]], text[[focus]], color="#8b0000", bold=[True], avoid_xy=marks)
+        add_labels(fig, coords[nb], text[nb], avoid_xy=marks)
     return fig
 
 
@@ -196,11 +197,12 @@ def expression_overlay(fig: go.Figure, drawn: Any, *, point_size: float = 5.0,
         pad = np.maximum((hi - lo) * 0.25, 1e-3 + 0.02 * np.abs(hi))
         fig.update_xaxes(range=[float(lo[0] - pad[0]), float(hi[0] + pad[0])], autorange=False)
         fig.update_yaxes(range=[float(lo[1] - pad[1]), float(hi[1] + pad[1])], autorange=False)
-    if not three_d:  # after the zoom: the layout is done at the scale shown
-        add_labels(fig, res, safe_text([drawn.expr]), color="#111", bold=[True])
-        add_labels(fig, op, safe_text(raw), color="#7b3294")
+    if not three_d:  # after the zoom: the layout is done at the scale shown; no label covers a mark
+        marks = np.vstack([res, op] + ([near] if near is not None else []))
+        add_labels(fig, res, safe_text([drawn.expr]), color="#111", bold=[True], avoid_xy=marks)
+        add_labels(fig, op, safe_text(raw), color="#7b3294", avoid_xy=marks)
         if near is not None:
-            add_labels(fig, near, safe_text(list(nearest[2])), color="#5c3d00")
+            add_labels(fig, near, safe_text(list(nearest[2])), color="#5c3d00", avoid_xy=marks)
     if drawn.approximate:
         fig.add_annotation(text=f"Result placement is approximate: {safe_text([drawn.method], max_chars=120)[0]}",
                            xref="paper", yref="paper", x=0.0, y=1.0, xanchor="left", yanchor="bottom",

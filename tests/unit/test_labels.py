@@ -111,3 +111,16 @@ def test_a_second_call_avoids_labels_already_on_the_figure():
         boxes.append((ann.x * scale - w / 2, ann.y * scale - h / 2, ann.x * scale + w / 2, ann.y * scale + h / 2))
     assert a.xanchor == b.xanchor == "center"
     assert not _overlap(*boxes), boxes
+
+
+def test_labels_keep_clear_of_other_marked_points():
+    """A mark labelled by a later call (e.g. an operand next to the result) is not covered."""
+    xy = np.array([[0.0, 0.0]])
+    other = np.array([[0.0, 0.4]])  # 12 px above the point: where the label would go first
+    free = layout_labels(xy, ["(king - man) + woman"], x_range=RANGE[0], y_range=RANGE[1], plot_px=PLOT)
+    assert free.xy[0, 1] > 0  # above, by default
+    lay = layout_labels(xy, ["(king - man) + woman"], x_range=RANGE[0], y_range=RANGE[1], plot_px=PLOT,
+                        avoid_xy=other)
+    box = _boxes_px(lay, ["(king - man) + woman"])[0]
+    p = other[0] * 30.0
+    assert not _overlap(box, (p[0] - 7, p[1] - 7, p[0] + 7, p[1] + 7)), box

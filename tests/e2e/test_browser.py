@@ -172,7 +172,7 @@ def test_sample_upload_gives_map(pca_page, file_name, metadata):
     assert kind == "success", text
     assert f"Loaded {file_name}: {n:,} points" in text
     if metadata:
-        assert f"metadata from {metadata}" in text
+        assert f"Metadata from {metadata}: 2 columns." in text
     if file_name in TEXT_FILES:
         assert f"Embedded {n:,} texts from {file_name} with all-MiniLM-L6-v2" in text
 

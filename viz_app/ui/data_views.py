@@ -82,9 +82,15 @@ def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
     state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
     embedded = (f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}."
                 if raw.vectors is None else "")
-    note = " ".join(raw.notices + ((embedded,) if embedded else ()))
+    note = " ".join(_sentence(n) for n in raw.notices + ((embedded,) if embedded else ()))
     state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} point{'s' if es.n_samples != 1 else ''} × {es.n_features} dims ({raw.format}). {note}".strip()))
     return True
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: first letter capitalised, ending with a full stop."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]) + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def show_message() -> None:

@@ -85,6 +85,7 @@ def layout_labels(
     equal_scale: bool = True,
     obstacles_px: Sequence[tuple[float, float, float, float]] = (),
     avoid_xy: NDArray[np.floating] | None = None,
+    centered: bool = False,
 ) -> LabelLayout:
     """Lay out one label per point so that no two labels overlap each other or a labelled point.
 
@@ -108,6 +109,9 @@ def layout_labels(
     avoid_xy : ndarray of shape (n_avoid, 2), optional
         Other marked points (data coordinates) that no label may cover, e.g. the operands of an
         expression labelled by a later call.
+    centered : bool, default=False
+        The points are places, not marks (e.g. cluster centres): a label is centred on its
+        point when that spot is free, and the points themselves are not kept free.
 
     Returns
     -------
@@ -134,7 +138,8 @@ def layout_labels(
 
     taken: list[NDArray[np.float64]] = [np.asarray(b, dtype=np.float64) for b in obstacles_px]
     extra = np.asarray(avoid_xy, dtype=np.float64).reshape(-1, 2) if avoid_xy is not None else np.zeros((0, 2))
-    marks = np.vstack([px, np.column_stack([(extra[:, 0] - cx) * sx, -(extra[:, 1] - cy) * sy])])
+    marks = np.vstack([px[:0] if centered else px, np.column_stack([(extra[:, 0] - cx) * sx, -(extra[:, 1] - cy) * sy])])
+    candidates = ((0, 0), *_CANDIDATES) if centered else _CANDIDATES
     taken += [np.array([x - _POINT_PX, y - _POINT_PX, x + _POINT_PX, y + _POINT_PX]) for x, y in marks]
     sizes = [text_box_px(t, font_px) for t in texts]
     centre = np.zeros((n, 2))
@@ -145,7 +150,7 @@ def layout_labels(
         w, h = sizes[i]
         own = np.array([px[i, 0] - _POINT_PX, px[i, 1] - _POINT_PX, px[i, 0] + _POINT_PX, px[i, 1] + _POINT_PX])
         others = [b for b in taken if not np.array_equal(b, own)]
-        for dx, dy in _CANDIDATES:
+        for dx, dy in candidates:
             c = px[i] + (dx * (w / 2 + _POINT_PX + 1), dy * (h / 2 + _POINT_PX + 1))
             box = np.array([c[0] - w / 2, c[1] - h / 2, c[0] + w / 2, c[1] + h / 2])
             if not _overlaps(box, others):
@@ -218,7 +223,7 @@ def _frame(fig: go.Figure) -> tuple[tuple[float, float], tuple[float, float], tu
 
 def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *, color: str = "#222",
                bold: Sequence[bool] | None = None, font_px: float = 12.0,
-               avoid_xy: NDArray[np.floating] | None = None) -> go.Figure:
+               avoid_xy: NDArray[np.floating] | None = None, centered: bool = False) -> go.Figure:
     """Label points of a 2-D plotly map without overlaps (in place; returned).
 
     The labels are laid out by :func:`layout_labels` around the labels already on ``fig`` and
@@ -236,6 +241,8 @@ def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *
         Draw these labels in bold.
     avoid_xy : ndarray of shape (n_avoid, 2), optional
         Other marked points no label may cover (see :func:`layout_labels`).
+    centered : bool, default=False
+        Centre each label on its point where free (places such as cluster centres, not marks).
     """
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     if not len(pts):
@@ -256,7 +263,7 @@ def add_labels(fig: go.Figure, xy: NDArray[np.floating], texts: Sequence[str], *
             x0 = x - w / 2 if a.xanchor in (None, "center") else (x if a.xanchor == "left" else x - w)
             taken.append((x0, y - h / 2, x0 + w, y + h / 2))
     lay = layout_labels(pts, plain, x_range=x_range, y_range=y_range, plot_px=plot_px, font_px=font_px,
-                        equal_scale=equal, obstacles_px=taken, avoid_xy=avoid_xy)
+                        equal_scale=equal, obstacles_px=taken, avoid_xy=avoid_xy, centered=centered)
     shapes, notes = [], []
     for i, text in enumerate(texts):
         if lay.leader[i]:

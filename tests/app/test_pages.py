@@ -132,6 +132,9 @@ def test_clusters_colour_the_map_and_fill_the_cluster_table():
     table = at.dataframe[-1].value
     assert list(table.columns[:3]) == ["cluster", "size", "share"] and len(table) == 8
     assert table["size"].sum() == 1797
+    # one keyword label per cluster on the map, laid out without overlaps (viz_app.labels)
+    names = [a.get("name") for a in _map_figure(at)["layout"].get("annotations", [])]
+    assert names.count("point label") == 8
     at.sidebar.radio(key="_w_cluster_method").set_value("hdbscan").run()
     assert not at.exception and at.dataframe[-1].value["size"].sum() == 1797
 

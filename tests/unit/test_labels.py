@@ -124,3 +124,14 @@ def test_labels_keep_clear_of_other_marked_points():
     box = _boxes_px(lay, ["(king - man) + woman"])[0]
     p = other[0] * 30.0
     assert not _overlap(box, (p[0] - 7, p[1] - 7, p[0] + 7, p[1] + 7)), box
+
+
+def test_centred_labels_sit_on_free_centres_and_move_aside_when_they_would_overlap():
+    """Cluster keyword labels: on the centre when free; close centres do not overlap."""
+    centres = np.array([[-6.0, -6.0], [6.0, 6.0], [0.0, 0.0], [0.1, 0.05]])  # the last two 3 px apart
+    texts = ["smith, moore, miller", "costs, cost, increase", "first, second, 13", "example, different, instance"]
+    lay = layout_labels(centres, texts, x_range=RANGE[0], y_range=RANGE[1], plot_px=PLOT, centered=True)
+    assert np.allclose(lay.xy[:3], centres[:3])  # free spots: exactly centred
+    assert not np.allclose(lay.xy[3], centres[3])  # moved aside
+    boxes = _boxes_px(lay, texts)
+    assert not any(_overlap(boxes[i], boxes[j]) for i in range(4) for j in range(i + 1, 4))

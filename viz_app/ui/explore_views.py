@@ -15,6 +15,7 @@ import streamlit as st
 
 from viz_app.errors import VizAppError
 from viz_app.figures import scatter_map
+from viz_app.labels import add_labels
 from viz_app.overlays import expression_overlay, overlay
 from viz_app.model import EmbeddingSet, Projection
 from viz_app import neighbors as nbrs
@@ -259,8 +260,9 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
             selected=es.index_of(list(sel_ids)) if sel_ids else (), point_size=size)
     if annotations and proj.n_components == 3:
         fig.update_layout(scene_annotations=annotations)
-    for a in (annotations or []) if proj.n_components == 2 else []:
-        fig.add_annotation(a)
+    if annotations and proj.n_components == 2:  # cluster labels at their centres, moved aside where they would overlap
+        add_labels(fig, np.array([[a["x"], a["y"]] for a in annotations], dtype=np.float64),
+                   [a["text"] for a in annotations], color="#111", centered=True)
     with left:
         if proj.n_components == 2:
             event = st.plotly_chart(fig, key=map_key, width="stretch", on_select="rerun",

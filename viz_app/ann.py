@@ -165,6 +165,8 @@ def build_index_in_background(es: EmbeddingSet, metric: str = "cosine") -> threa
         running = _builders.get(key)
         if running is not None and running.is_alive():
             return running
+        for k in [k for k, t in _builders.items() if not t.is_alive()]:  # forget finished builds
+            del _builders[k]
         thread = threading.Thread(target=get_index, args=(es, metric), daemon=True,
                                   name=f"ann-index-{es.fingerprint[:8]}-{metric}")
         _builders[key] = thread

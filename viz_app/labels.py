@@ -211,9 +211,10 @@ def _frame(fig: go.Figure) -> tuple[tuple[float, float], tuple[float, float], tu
         if axis.range is not None and axis.autorange is False:
             rng.append((float(axis.range[0]), float(axis.range[1])))
             continue
-        vals = [np.asarray(getattr(t, key), dtype=np.float64) for t in fig.data if getattr(t, key, None) is not None]
-        v = np.concatenate([a[np.isfinite(a)] for a in vals]) if vals else np.zeros(1)
-        lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+        # per-trace extremes (no copy of the map's points: this runs on every click)
+        ext = [(np.nanmin(a), np.nanmax(a)) for t in fig.data if getattr(t, key, None) is not None
+               for a in [np.asarray(getattr(t, key), dtype=np.float64)] if a.size and np.isfinite(a).any()]
+        lo, hi = (float(min(e[0] for e in ext)), float(max(e[1] for e in ext))) if ext else (0.0, 1.0)
         pad = 0.05 * max(hi - lo, 1e-9)
         rng.append((lo - pad, hi + pad))
     m = fig.layout.margin

@@ -8,6 +8,7 @@ reruns only the fragment, never the projection. Plot events map back to rows thr
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -102,10 +103,8 @@ def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | Non
         return None
     st.text(f"Focus: {es.labels[focus]}")
     t0 = time.perf_counter()
-    if building:
-        with st.spinner(f"Waiting for the neighbour index over {es.n_samples:,} vectors…"):
-            nn = most_similar(es, int(focus), k=k, metric=metric, exact_max_elements=limit)
-    else:
+    waiting = st.spinner(f"Waiting for the neighbour index over {es.n_samples:,} vectors…") if building else nullcontext()
+    with waiting:
         nn = most_similar(es, int(focus), k=k, metric=metric, exact_max_elements=limit)
     ms = (time.perf_counter() - t0) * 1000
     table = nn.drop(columns=["row"] + (["id"] if (nn["id"] == nn["label"]).all() else []))

@@ -33,8 +33,7 @@ from viz_app.settings import check_fingerprint, load_settings, params_from_setti
 from viz_app.io import FORMATS, RawData, load, read, to_embedding_set
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 from viz_app.place import ExpressionOnMap, Placement, expression_on_map, place
-from viz_app.project import REDUCERS, make_params, project, transform, trustworthiness
-from viz_app.warmup import warm_up
+from viz_app.project import REDUCERS, make_params, project, transform, trustworthiness, warm_up
 from viz_app.samples import SAMPLES, load_sample
 
 __all__ = [

@@ -7,7 +7,7 @@
   existing map (``TSNEEmbedding.transform``), which vector arithmetic needs. openTSNE's FFT
   method is 1-D/2-D only, so 3-D uses its Barnes-Hut method.
 - UMAP (McInnes, Healy & Melville 2018): **umap-learn**. Its numba kernels compile on the first
-  call in a process (35-56 s measured here); :func:`viz_app.warmup.warm_up` compiles them on a tiny input and
+  call in a process (35-56 s measured here); :func:`warm_up` compiles them on a tiny input and
   ``NUMBA_CACHE_DIR`` keeps what numba can cache on disk across processes.
 
 The core never changes a parameter silently: out-of-range values raise ``ParameterError``; the
@@ -29,7 +29,7 @@ from viz_app.model import EmbeddingSet, Projection, ProjectionParams
 
 __all__ = [
     "REDUCERS", "METRICS", "BOUNDS", "DEFAULTS", "make_params", "project", "project_with", "transform",
-    "trustworthiness",
+    "trustworthiness", "warm_up",
 ]  # fmt: skip
 
 REDUCERS = ("pca", "tsne", "umap")
@@ -252,7 +252,7 @@ def transform(model: Any, p: ProjectionParams, vectors: NDArray[np.float32]) -> 
     - t-SNE: openTSNE ``TSNEEmbedding.transform`` (Poličar et al.): each new point starts at the
       median of its neighbours in the map and is optimised against the fixed map.
     - UMAP: umap-learn ``UMAP.transform`` (kNN in the training set, then a short optimisation;
-      the first call in a process compiles numba kernels, which :func:`viz_app.warmup.warm_up` does ahead).
+      the first call in a process compiles numba kernels, which :func:`warm_up` does ahead).
 
     Parameters
     ----------
@@ -391,3 +391,27 @@ def trustworthiness(
         raise ParameterError(f"n_neighbors={n_neighbors} is too large for {len(idx)} points")
     metric = "cosine" if proj.params.metric == "cosine" and proj.params.reducer != "pca" else "euclidean"
     return float(tw(es.vectors[idx], proj.coords[idx], n_neighbors=n_neighbors, metric=metric))
+
+
+def warm_up() -> float:
+    """Compile umap-learn's numba kernels on small inputs, so the first real UMAP is fast.
+
+    Also places two points with ``UMAP.transform`` on each (its first call compiles more
+    kernels: 120 s measured under load on a cold numba cache). Covers both of umap-learn's kNN paths: exact for small sets and NN-descent (pynndescent)
+    above 4,096 points, with the cosine metric (the app's default) and euclidean for small sets.
+
+    Returns
+    -------
+    float
+        Seconds spent (35-56 s in a fresh process without a numba disk cache; less with one).
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    small = rng.normal(size=(300, 8)).astype(np.float32)  # umap-learn's exact kNN path
+    for metric in ("cosine", "euclidean"):
+        p = make_params("umap", n_samples=len(small), metric=metric, n_neighbors=10)
+        transform(project_with(small, p).model, p, small[:2])  # transform compiles its own kernels
+    large = rng.normal(size=(4200, 8)).astype(np.float32)  # above 4,096 points: NN-descent (pynndescent)
+    p = make_params("umap", n_samples=len(large), metric="cosine", n_neighbors=10)
+    transform(project_with(large, p).model, p, large[:2])
+    return time.perf_counter() - t0

@@ -22,8 +22,7 @@ import streamlit as st
 
 from viz_app import samples
 from viz_app.model import EmbeddingSet, Projection, ProjectionParams
-from viz_app.project import project_with
-from viz_app.warmup import warm_up
+from viz_app.project import project_with, warm_up
 from viz_app.store import ProjectionDiskCache
 
 

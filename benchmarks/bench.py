@@ -28,9 +28,10 @@ import tempfile
 import textwrap
 import time
 import warnings
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -63,7 +64,7 @@ class Timed:
     """Context manager: wall seconds and the average number of cores used by *other* processes
     meanwhile (machine-wide busy CPU time minus this process's and its children's)."""
 
-    def __enter__(self) -> "Timed":
+    def __enter__(self) -> Timed:
         self._busy0, self._own0 = _system_busy_s(), _own_cpu_s()
         self._t0 = time.perf_counter()
         return self
@@ -114,25 +115,34 @@ def header(n: int, title: str) -> None:
     _SECTION[:] = [Timed().__enter__()]
     l1, l5, l15 = os.getloadavg()
     print(f"\n== {n}. {title}", flush=True)
-    print(f"   load average before: {l1:.2f} / {l5:.2f} / {l15:.2f} (1/5/15 min, {NCPU} cores; "
-          "includes this benchmark's own previous work)", flush=True)
+    print(
+        f"   load average before: {l1:.2f} / {l5:.2f} / {l15:.2f} (1/5/15 min, {NCPU} cores; "
+        "includes this benchmark's own previous work)",
+        flush=True,
+    )
 
 
 def rss_line(children: bool = False) -> None:
     sec = _SECTION[0]
     sec.__exit__(None, None, None)
-    row("section wall time", fmt_s(sec.s),
-        f"other processes used {sec.others:.2f} of {NCPU} cores on average meanwhile")
+    row(
+        "section wall time", fmt_s(sec.s), f"other processes used {sec.others:.2f} of {NCPU} cores on average meanwhile"
+    )
     row("peak RSS of this process so far", f"{maxrss_mib():.0f} MiB", "ru_maxrss, RUSAGE_SELF")
     if children:
-        row("peak RSS of the largest subprocess so far", f"{maxrss_mib(resource.RUSAGE_CHILDREN):.0f} MiB",
-            "ru_maxrss, RUSAGE_CHILDREN (*)")
+        row(
+            "peak RSS of the largest subprocess so far",
+            f"{maxrss_mib(resource.RUSAGE_CHILDREN):.0f} MiB",
+            "ru_maxrss, RUSAGE_CHILDREN (*)",
+        )
         if CHILD_HWM:
             row("  largest child's own peak (VmHWM, after exec)", f"{max(CHILD_HWM):.0f} MiB")
-        print("   (*) Linux keeps the pre-exec peak across exec, so a child spawned from this large process\n"
-              "   reports at least this process's RSS at spawn time in ru_maxrss (and so in RUSAGE_CHILDREN);\n"
-              "   each child therefore reports its own peak from /proc/self/status VmHWM ('RSS' above).",
-              flush=True)
+        print(
+            "   (*) Linux keeps the pre-exec peak across exec, so a child spawned from this large process\n"
+            "   reports at least this process's RSS at spawn time in ru_maxrss (and so in RUSAGE_CHILDREN);\n"
+            "   each child therefore reports its own peak from /proc/self/status VmHWM ('RSS' above).",
+            flush=True,
+        )
 
 
 def dir_size(p: Path) -> tuple[int, int]:
@@ -173,26 +183,35 @@ def real_sentences() -> tuple[list[str], dict[str, int]]:
 
 def section_embedding(n_max: int) -> None:
     header(1, "Embedding throughput: all-MiniLM-L6-v2 through viz_app.encode (CPU)")
-    import viz_app.embed as embed
+    import viz_app.embed.encoders as embed
 
     sents, per_file = real_sentences()
     avail = len(sents)
-    row("unique real sentences available (>= 3 words)", f"{avail:,}",
-        ", ".join(f"{k}: {v:,}" for k, v in per_file.items()))
+    row(
+        "unique real sentences available (>= 3 words)",
+        f"{avail:,}",
+        ", ".join(f"{k}: {v:,}" for k, v in per_file.items()),
+    )
     if avail < 10_000:
-        print(f"   Only {avail:,} unique real sentences exist in gensim's test data (< 10,000): "
-              f"throughput is reported on {min(n_max, avail):,} only; no texts are generated.", flush=True)
+        print(
+            f"   Only {avail:,} unique real sentences exist in gensim's test data (< 10,000): "
+            f"throughput is reported on {min(n_max, avail):,} only; no texts are generated.",
+            flush=True,
+        )
     texts = sents[:n_max]
     chars = [len(t) for t in texts]
-    row("sentences timed", f"{len(texts):,}",
-        f"mean {statistics.mean(chars):.0f} chars, median {statistics.median(chars):.0f}")
+    row(
+        "sentences timed",
+        f"{len(texts):,}",
+        f"mean {statistics.mean(chars):.0f} chars, median {statistics.median(chars):.0f}",
+    )
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     _, t_imp = timed(lambda: __import__("sentence_transformers"))
     row("import sentence_transformers (+ torch)", fmt_s(t_imp.s), fmt_others(t_imp))
     _, t_load = timed(lambda: embed.get_encoder())
-    row("model load (viz_app.embed.get_encoder, after import)", fmt_s(t_load.s), fmt_others(t_load))
+    row("model load (viz_app.embed.encoders.get_encoder, after import)", fmt_s(t_load.s), fmt_others(t_load))
 
     import torch
 
@@ -202,23 +221,31 @@ def section_embedding(n_max: int) -> None:
     vecs, t_enc = timed(lambda: embed.encode(texts, batch_size=64))
     assert vecs.shape[0] == len(texts)
     row("viz_app.encode, fresh cache, batch 64", fmt_s(t_enc.s), fmt_others(t_enc))
-    row("  -> throughput", f"{len(texts) / t_enc.s:.0f} sent/s",
-        f"{sum(chars) / t_enc.s / 1000:.1f} k chars/s, torch threads {torch.get_num_threads()}")
+    row(
+        "  -> throughput",
+        f"{len(texts) / t_enc.s:.0f} sent/s",
+        f"{sum(chars) / t_enc.s / 1000:.1f} k chars/s, torch threads {torch.get_num_threads()}",
+    )
     _, t_hit = timed(lambda: embed.encode(texts, batch_size=64))
-    row("second call, same texts (in-process cache hit)", fmt_s(t_hit.s),
-        f"{len(texts) / t_hit.s:,.0f} sent/s")
+    row("second call, same texts (in-process cache hit)", fmt_s(t_hit.s), f"{len(texts) / t_hit.s:,.0f} sent/s")
 
     model = embed.get_encoder()
-    _, t_dir = timed(lambda: model.encode(texts, batch_size=64, convert_to_numpy=True,
-                                          normalize_embeddings=True, show_progress_bar=False))
-    row("for reference: SentenceTransformer.encode(all, batch 64)", fmt_s(t_dir.s),
-        f"{len(texts) / t_dir.s:.0f} sent/s; {fmt_others(t_dir)}")
+    _, t_dir = timed(
+        lambda: model.encode(
+            texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
+    )
+    row(
+        "for reference: SentenceTransformer.encode(all, batch 64)",
+        fmt_s(t_dir.s),
+        f"{len(texts) / t_dir.s:.0f} sent/s; {fmt_others(t_dir)}",
+    )
     embed._vec_cache.clear()
     rss_line()
 
 
 # --------------------------------------------------------------------------------------------
-# 2. Projections: viz_app.project vs. the library called directly
+# 2. Projections: viz_app.reduce.project vs. the library called directly
 # --------------------------------------------------------------------------------------------
 
 
@@ -231,10 +258,17 @@ def _direct_pca(x):
 def _direct_tsne(x):
     import openTSNE
 
-    # Mirrors viz_app.project._tsne for 2-D, minus its progress callback.
-    return openTSNE.TSNE(n_components=2, perplexity=30.0, metric="cosine", random_state=0,
-                         n_jobs=max(1, min(2, os.cpu_count() or 1)), early_exaggeration_iter=250,
-                         n_iter=500, negative_gradient_method="fft").fit(x)
+    # Mirrors viz_app.reduce.project._tsne for 2-D, minus its progress callback.
+    return openTSNE.TSNE(
+        n_components=2,
+        perplexity=30.0,
+        metric="cosine",
+        random_state=0,
+        n_jobs=max(1, min(2, os.cpu_count() or 1)),
+        early_exaggeration_iter=250,
+        n_iter=500,
+        negative_gradient_method="fft",
+    ).fit(x)
 
 
 def _direct_umap(x):
@@ -257,21 +291,28 @@ def section_projections(sizes: list[int], repeats: int, tsne_max: int) -> dict[i
     import numpy as np
 
     import viz_app
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
-    header(2, "Projections, 2-D, defaults (cosine, seed 0): viz_app.project vs. direct library call")
-    print("   direct: sklearn PCA(2, random_state=0); openTSNE.TSNE(perplexity=30, cosine, n_jobs=2,\n"
-          "   early_exaggeration_iter=250, n_iter=500, fft, random_state=0) (viz_app adds a progress\n"
-          "   callback every 25 iterations); umap.UMAP(15, 0.1, cosine, random_state=0, n_jobs=1).", flush=True)
-    import openTSNE  # noqa: F401  (import cost kept out of the timings)
+    header(2, "Projections, 2-D, defaults (cosine, seed 0): viz_app.reduce.project vs. direct library call")
+    print(
+        "   direct: sklearn PCA(2, random_state=0); openTSNE.TSNE(perplexity=30, cosine, n_jobs=2,\n"
+        "   early_exaggeration_iter=250, n_iter=500, fft, random_state=0) (viz_app adds a progress\n"
+        "   callback every 25 iterations); umap.UMAP(15, 0.1, cosine, random_state=0, n_jobs=1).",
+        flush=True,
+    )
+    import openTSNE
     import sklearn.decomposition  # noqa: F401
 
     _, t = timed(viz_app.warm_up)
-    row("viz_app.warm_up() in this process (numba JIT / disk cache)", fmt_s(t.s),
-        f"NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR')}")
+    row(
+        "viz_app.warm_up() in this process (numba JIT / disk cache)",
+        fmt_s(t.s),
+        f"NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR')}",
+    )
     rng = np.random.default_rng(0)
-    openTSNE.TSNE(n_iter=10, early_exaggeration_iter=10, n_jobs=2, metric="cosine",
-                  negative_gradient_method="fft").fit(rng.normal(size=(300, 8)).astype(np.float32))
+    openTSNE.TSNE(n_iter=10, early_exaggeration_iter=10, n_jobs=2, metric="cosine", negative_gradient_method="fft").fit(
+        rng.normal(size=(300, 8)).astype(np.float32)
+    )
 
     umap_proj: dict[int, Any] = {}
     for n in sizes:
@@ -285,16 +326,22 @@ def section_projections(sizes: list[int], repeats: int, tsne_max: int) -> dict[i
         td = [timed(lambda: _direct_pca(es.vectors))[1].s for _ in range(7)]
         a, b = min(tv), min(td)
         pv, pd_ = viz_app.project(es, reducer="pca"), _direct_pca(es.vectors)
-        row(f"PCA    {fmt_s(a)} | {fmt_s(b)}", f"{a / b:.2f}x",
+        row(
+            f"PCA    {fmt_s(a)} | {fmt_s(b)}",
+            f"{a / b:.2f}x",
             f"best of 7 (medians {fmt_s(statistics.median(tv))} | {fmt_s(statistics.median(td))}); "
-            f"{_maxdiff(pv.coords, pd_)}")
+            f"{_maxdiff(pv.coords, pd_)}",
+        )
 
         # t-SNE: one run each (20-100 s per run), viz_app first.
         if n <= tsne_max:
             pv, t1 = timed(lambda: viz_app.project(es, reducer="tsne"))
             pd_, t2 = timed(lambda: _direct_tsne(es.vectors))
-            row(f"t-SNE  {fmt_s(t1.s)} | {fmt_s(t2.s)}", f"{t1.s / t2.s:.2f}x",
-                f"1 run each; {_maxdiff(pv.coords, pd_)}; others {t1.others:.2f} | {t2.others:.2f} cores")
+            row(
+                f"t-SNE  {fmt_s(t1.s)} | {fmt_s(t2.s)}",
+                f"{t1.s / t2.s:.2f}x",
+                f"1 run each; {_maxdiff(pv.coords, pd_)}; others {t1.others:.2f} | {t2.others:.2f} cores",
+            )
         else:
             row("t-SNE", "skipped", f"--quick: only up to {tsne_max:,} points")
 
@@ -308,9 +355,12 @@ def section_projections(sizes: list[int], repeats: int, tsne_max: int) -> dict[i
             pv, t1 = timed(lambda: viz_app.project(es, reducer="umap"))
             td.append(t2.s), tv.append(t1.s), od.append(t2.others), ov.append(t1.others)
         a, b = min(tv), min(td)
-        row(f"UMAP   {fmt_s(a)} | {fmt_s(b)}", f"{a / b:.2f}x",
+        row(
+            f"UMAP   {fmt_s(a)} | {fmt_s(b)}",
+            f"{a / b:.2f}x",
             f"best of {repeats} warm runs each; {_maxdiff(pv.coords, pd_)}; "
-            f"others {max(ov):.2f} | {max(od):.2f} cores (max)")
+            f"others {max(ov):.2f} | {max(od):.2f} cores (max)",
+        )
         umap_proj[n] = (es, pv)
     print(flush=True)
     rss_line()
@@ -325,7 +375,7 @@ _CHILD_FIRST_UMAP = """
 import json, time
 t0 = time.perf_counter()
 import viz_app
-from viz_app.samples import glove
+from viz_app.data.samples import glove
 t1 = time.perf_counter()
 es = glove(2000)
 t2 = time.perf_counter()
@@ -351,9 +401,9 @@ _CHILD_DEFAULT_MAP = """
 import json, time
 t0 = time.perf_counter()
 import viz_app
-from viz_app.samples import DEFAULT_SAMPLE, load_sample
-from viz_app.store import ProjectionDiskCache
-from viz_app.warmup import DEFAULT_VIEW
+from viz_app.data.samples import DEFAULT_SAMPLE, load_sample
+from viz_app.reduce.store import ProjectionDiskCache
+from viz_app.reduce.project import DEFAULT_VIEW
 t1 = time.perf_counter()
 es = load_sample(DEFAULT_SAMPLE)
 t2 = time.perf_counter()
@@ -379,8 +429,14 @@ def run_child(code: str, env_update: dict[str, str | None]) -> tuple[dict[str, A
             env[k] = v
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with Timed() as t:
-        r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=900)
+        r = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     if r.returncode != 0:
         raise RuntimeError(f"child failed ({r.returncode}):\n{r.stderr[-3000:]}")
     out = json.loads(r.stdout.strip().splitlines()[-1])
@@ -394,20 +450,32 @@ def _default_numba_dir() -> Path:
 
 def section_fresh_processes(tmp: Path, quick: bool, umap_proj: dict[int, Any]) -> None:
     header(3, "Fresh processes (python -c ...): first UMAP, warm_up(), default map from the disk cache")
-    print("   Each child is a new interpreter; its time includes `import viz_app` (shown separately).\n"
-          "   Python bytecode (.pyc) and the OS page cache are warm in every case.", flush=True)
+    print(
+        "   Each child is a new interpreter; its time includes `import viz_app` (shown separately).\n"
+        "   Python bytecode (.pyc) and the OS page cache are warm in every case.",
+        flush=True,
+    )
     if not quick:
         cold = tmp / "numba-cold-a"
         d, t = run_child(_CHILD_FIRST_UMAP, {"NUMBA_CACHE_DIR": str(cold)})
-        row("(a) cold numba cache: first project(glove(2000), umap)", fmt_s(d["first"]),
-            f"import viz_app {fmt_s(d['import'])}, glove {fmt_s(d['load'])}")
-        row("    second call in the same process", fmt_s(d["second"]),
-            f"child wall {fmt_s(t.s)}, child RSS {d['rss']:.0f} MiB, {fmt_others(t)}")
+        row(
+            "(a) cold numba cache: first project(glove(2000), umap)",
+            fmt_s(d["first"]),
+            f"import viz_app {fmt_s(d['import'])}, glove {fmt_s(d['load'])}",
+        )
+        row(
+            "    second call in the same process",
+            fmt_s(d["second"]),
+            f"child wall {fmt_s(t.s)}, child RSS {d['rss']:.0f} MiB, {fmt_others(t)}",
+        )
         nf, sz = dir_size(cold)
         row("    numba cache written by that run", f"{sz / 2**20:.1f} MiB", f"{nf} files")
         d, t = run_child(_CHILD_WARM_UP, {"NUMBA_CACHE_DIR": str(tmp / "numba-cold-c")})
-        row("(c) viz_app.warm_up(), cold numba cache", fmt_s(d["warm_up"]),
-            f"child wall {fmt_s(t.s)}, RSS {d['rss']:.0f} MiB, {fmt_others(t)}")
+        row(
+            "(c) viz_app.warm_up(), cold numba cache",
+            fmt_s(d["warm_up"]),
+            f"child wall {fmt_s(t.s)}, RSS {d['rss']:.0f} MiB, {fmt_others(t)}",
+        )
     else:
         row("(a) cold numba cache", "skipped", "--quick")
 
@@ -415,21 +483,30 @@ def section_fresh_processes(tmp: Path, quick: bool, umap_proj: dict[int, Any]) -
     nf, sz = dir_size(ddir)
     row("default numba cache before (c)", f"{sz / 2**20:.1f} MiB", f"{nf} files in {ddir}")
     d, t = run_child(_CHILD_WARM_UP, {"NUMBA_CACHE_DIR": None})
-    row("(c) viz_app.warm_up(), default numba cache", fmt_s(d["warm_up"]),
-        f"child wall {fmt_s(t.s)}, RSS {d['rss']:.0f} MiB, {fmt_others(t)}")
+    row(
+        "(c) viz_app.warm_up(), default numba cache",
+        fmt_s(d["warm_up"]),
+        f"child wall {fmt_s(t.s)}, RSS {d['rss']:.0f} MiB, {fmt_others(t)}",
+    )
     nf, sz = dir_size(ddir)
     row("default numba cache after (c)", f"{sz / 2**20:.1f} MiB", f"{nf} files")
     d, t = run_child(_CHILD_FIRST_UMAP, {"NUMBA_CACHE_DIR": None})
-    row("(b) warm numba disk cache: first project(glove(2000), umap)", fmt_s(d["first"]),
-        f"import viz_app {fmt_s(d['import'])}, glove {fmt_s(d['load'])}")
-    row("    second call in the same process", fmt_s(d["second"]),
-        f"child wall {fmt_s(t.s)}, RSS {d['rss']:.0f} MiB, {fmt_others(t)}")
+    row(
+        "(b) warm numba disk cache: first project(glove(2000), umap)",
+        fmt_s(d["first"]),
+        f"import viz_app {fmt_s(d['import'])}, glove {fmt_s(d['load'])}",
+    )
+    row(
+        "    second call in the same process",
+        fmt_s(d["second"]),
+        f"child wall {fmt_s(t.s)}, RSS {d['rss']:.0f} MiB, {fmt_others(t)}",
+    )
 
     # (d) default map (GloVe 10k, UMAP 2-D, seed 0) from a disk cache that holds it.
     import viz_app
-    from viz_app.samples import DEFAULT_SAMPLE, load_sample
-    from viz_app.store import ProjectionDiskCache
-    from viz_app.warmup import DEFAULT_VIEW
+    from viz_app.data.samples import DEFAULT_SAMPLE, load_sample
+    from viz_app.reduce.project import DEFAULT_VIEW
+    from viz_app.reduce.store import ProjectionDiskCache
 
     es = load_sample(DEFAULT_SAMPLE)
     if es.n_samples in umap_proj and umap_proj[es.n_samples][0].fingerprint == es.fingerprint:
@@ -443,15 +520,17 @@ def section_fresh_processes(tmp: Path, quick: bool, umap_proj: dict[int, Any]) -
     ProjectionDiskCache(pdir).put(proj)
     d, t = run_child(_CHILD_DEFAULT_MAP, {"EMBEDDING_LENS_CACHE": str(pdir)})
     total = d["import"] + d["load"] + d["get"]
-    row(f"(d) default map ({d['n']:,} pts) from disk cache, in-child", fmt_s(total),
-        f"map {how}; EMBEDDING_LENS_CACHE=<temp dir>")
+    row(
+        f"(d) default map ({d['n']:,} pts) from disk cache, in-child",
+        fmt_s(total),
+        f"map {how}; EMBEDDING_LENS_CACHE=<temp dir>",
+    )
     row("    import viz_app (+ samples, store, warmup)", fmt_s(d["import"]))
     row("    load_sample('glove') (10k rows, fingerprint)", fmt_s(d["load"]))
     row("    ProjectionDiskCache().get(fingerprint, DEFAULT_VIEW)", fmt_s(d["get"]))
     row("    + scatter_map figure (colour: frequency_band)", fmt_s(d["fig"]))
     row("    (import streamlit, not included above)", fmt_s(d["st"]))
-    row("    child wall (interpreter start to exit, all of the above)", fmt_s(t.s),
-        f"RSS {d['rss']:.0f} MiB")
+    row("    child wall (interpreter start to exit, all of the above)", fmt_s(t.s), f"RSS {d['rss']:.0f} MiB")
     rss_line(children=True)
 
 
@@ -465,7 +544,7 @@ def section_reshow(tmp: Path, umap_proj: dict[int, Any]) -> None:
     import plotly.io as pio
 
     import viz_app
-    from viz_app.store import ProjectionDiskCache
+    from viz_app.reduce.store import ProjectionDiskCache
 
     header(4, "Re-showing a cached projection (in this process)")
     n = max(umap_proj)
@@ -480,8 +559,11 @@ def section_reshow(tmp: Path, umap_proj: dict[int, Any]) -> None:
     t0 = time.perf_counter()
     for _ in range(reps):
         store.get(key)
-    row(f"LRUStore.get hit ({n:,}-point projection)", fmt_s((time.perf_counter() - t0) / reps),
-        f"mean of {reps:,} calls")
+    row(
+        f"LRUStore.get hit ({n:,}-point projection)",
+        fmt_s((time.perf_counter() - t0) / reps),
+        f"mean of {reps:,} calls",
+    )
 
     disk = ProjectionDiskCache(tmp / "reshow")
     disk.put(proj)
@@ -491,19 +573,26 @@ def section_reshow(tmp: Path, umap_proj: dict[int, Any]) -> None:
         got = disk.get(es.fingerprint, proj.params)
         ts.append(time.perf_counter() - t0)
     assert got is not None and np.array_equal(got.coords, proj.coords)
-    row(f"ProjectionDiskCache.get ({n:,} x 2 float32)", fmt_s(statistics.median(ts)),
-        "median of 21; file in the OS page cache")
+    row(
+        f"ProjectionDiskCache.get ({n:,} x 2 float32)",
+        fmt_s(statistics.median(ts)),
+        "median of 21; file in the OS page cache",
+    )
 
     color = es.metadata["frequency_band"]
 
     def build():
-        return viz_app.scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color,
-                                   color_name="frequency_band", revision="bench")
+        return viz_app.scatter_map(
+            proj.coords, ids=es.ids, labels=es.labels, color=color, color_name="frequency_band", revision="bench"
+        )
 
     ts = [timed(build)[1].s for _ in range(5)]
     fig = build()
-    row(f"scatter_map, {n:,} points, coloured by frequency_band", fmt_s(statistics.median(ts)),
-        f"median of 5; {len(fig.data)} Scattergl traces")
+    row(
+        f"scatter_map, {n:,} points, coloured by frequency_band",
+        fmt_s(statistics.median(ts)),
+        f"median of 5; {len(fig.data)} Scattergl traces",
+    )
     ts, js = [], ""
     for _ in range(5):
         t0 = time.perf_counter()
@@ -515,8 +604,11 @@ def section_reshow(tmp: Path, umap_proj: dict[int, Any]) -> None:
         t0 = time.perf_counter()
         js = pio.to_json(fig, validate=False)
         ts.append(time.perf_counter() - t0)
-    row("plotly.io.to_json(fig, validate=False) (st.plotly_chart)", fmt_s(statistics.median(ts)),
-        f"median of 5; {len(js.encode()) / 2**20:.2f} MiB")
+    row(
+        "plotly.io.to_json(fig, validate=False) (st.plotly_chart)",
+        fmt_s(statistics.median(ts)),
+        f"median of 5; {len(js.encode()) / 2**20:.2f} MiB",
+    )
     fig0 = viz_app.scatter_map(proj.coords, ids=es.ids, labels=es.labels)
     js0 = fig0.to_json()
     row("  same without colour (1 trace): to_json size", f"{len(js0.encode()) / 2**20:.2f} MiB")
@@ -534,8 +626,19 @@ def logging_quiet() -> None:
 
 
 def versions() -> str:
-    names = ["numpy", "scikit-learn", "openTSNE", "umap-learn", "pynndescent", "numba", "torch",
-             "sentence-transformers", "gensim", "plotly", "streamlit"]
+    names = [
+        "numpy",
+        "scikit-learn",
+        "openTSNE",
+        "umap-learn",
+        "pynndescent",
+        "numba",
+        "torch",
+        "sentence-transformers",
+        "gensim",
+        "plotly",
+        "streamlit",
+    ]
     out = []
     for n in names:
         try:
@@ -547,11 +650,19 @@ def versions() -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=None,
-                    help="GloVe sizes for section 2 (default 2000 10000; --quick: 2000)")
-    ap.add_argument("--quick", action="store_true",
-                    help="smoke run: 500 sentences, sizes 2000, 1 warm UMAP repeat, t-SNE only up to 2,000 "
-                         "points, no cold-numba subprocesses")
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=None,
+        help="GloVe sizes for section 2 (default 2000 10000; --quick: 2000)",
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 500 sentences, sizes 2000, 1 warm UMAP repeat, t-SNE only up to 2,000 "
+        "points, no cold-numba subprocesses",
+    )
     ap.add_argument("--sentences", type=int, default=None, help="sentences to embed (default 2000; --quick 500)")
     args = ap.parse_args()
     sizes = sorted(set(args.sizes or ([2000] if args.quick else [2000, 10_000])))
@@ -562,13 +673,17 @@ def main() -> None:
     wall0 = time.perf_counter()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print("Embedding Lens benchmark", time.strftime("%Y-%m-%d %H:%M:%S"), "(quick)" if args.quick else "")
-    print(f"machine: {platform.machine()}, {NCPU} cores (os.cpu_count), "
-          f"{len(os.sched_getaffinity(0))} usable, {mem:.1f} GiB RAM, {platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {NCPU} cores (os.cpu_count), "
+        f"{len(os.sched_getaffinity(0))} usable, {mem:.1f} GiB RAM, {platform.platform()}"
+    )
     print(f"python {platform.python_version()}; {versions()}")
-    print("Other work may be running on this machine: each section prints the load average before it,\n"
-          "and timings show 'others X cores' = average CPU used by other processes during that timing\n"
-          f"(machine-wide busy time from /proc/stat minus this benchmark's own; {NCPU} cores in total).",
-          flush=True)
+    print(
+        "Other work may be running on this machine: each section prints the load average before it,\n"
+        "and timings show 'others X cores' = average CPU used by other processes during that timing\n"
+        f"(machine-wide busy time from /proc/stat minus this benchmark's own; {NCPU} cores in total).",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory(prefix="embedding-lens-bench-") as d:
         tmp = Path(d)

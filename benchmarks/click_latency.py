@@ -23,8 +23,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PLOT = "(n) => { const g=document.querySelector('.js-plotly-plot'); return g && g._fullData && g._fullData.reduce((s,t)=>s+(t.x?t.x.length:0),0) >= n }"
 FOCUS = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.trim().startsWith('Focus: '));
   return e ? e.innerText.trim() : null; }"""
@@ -47,7 +54,7 @@ def _rss_mib(pid: int) -> float:
 
 
 def measure(page, n: int, tmp: Path, clicks: int = 6) -> list[float]:
-    from viz_app.samples import glove_full
+    from viz_app.data.samples import glove_full
 
     vectors, _ = glove_full()
     path = tmp / f"glove_{n}.npy"
@@ -71,11 +78,14 @@ def measure(page, n: int, tmp: Path, clicks: int = 6) -> list[float]:
         t0 = time.perf_counter()
         page.mouse.click(xy[0], xy[1])
         try:  # the point under the cursor may be another one drawn on top: wait for any new focus
-            page.wait_for_function(f"(prev) => {{ const f = ({FOCUS})(); return f !== null && f !== prev; }}",
-                                   arg=before, timeout=120_000)
-            page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
-                                   timeout=120_000)
-        except Exception as exc:  # noqa: BLE001 - report and go on
+            page.wait_for_function(
+                f"(prev) => {{ const f = ({FOCUS})(); return f !== null && f !== prev; }}", arg=before, timeout=120_000
+            )
+            page.wait_for_function(
+                '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
+                timeout=120_000,
+            )
+        except Exception as exc:
             print(f"  click on row {row}: no panel ({exc.__class__.__name__})")
             continue
         times.append(time.perf_counter() - t0)
@@ -90,10 +100,29 @@ def main() -> None:
 
     port = _port()
     env = {**os.environ, "EMBEDDING_LENS_CACHE": tempfile.mkdtemp()}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
-                               "--server.address", "127.0.0.1", "--server.port", str(port), "--server.maxUploadSize", "500",
-                               "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "streamlit_app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.maxUploadSize",
+            "500",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(240):
             try:
@@ -110,8 +139,10 @@ def main() -> None:
             for n in args.sizes:
                 t = measure(page, n, Path(tmp))
                 if t:
-                    print(f"{n:>7,} points: click -> panel median {statistics.median(t):.2f} s, "
-                          f"min {min(t):.2f}, max {max(t):.2f} ({len(t)} clicks); server RSS {_rss_mib(server.pid):,.0f} MiB")
+                    print(
+                        f"{n:>7,} points: click -> panel median {statistics.median(t):.2f} s, "
+                        f"min {min(t):.2f}, max {max(t):.2f} ({len(t)} clicks); server RSS {_rss_mib(server.pid):,.0f} MiB"
+                    )
             browser.close()
     finally:
         server.terminate()

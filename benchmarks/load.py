@@ -73,8 +73,15 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1400, "height": 1000}
 N_POINTS = 10_000  # the default sample (GloVe, 10,000 most frequent words)
 MAP_TIMEOUT_S = 900  # first map of a session; generous: N sessions render 10k points on 2 shared cores
@@ -140,7 +147,7 @@ def _proc_table() -> dict[int, tuple[int, int, int]]:
             continue
         try:
             stat = Path(f"/proc/{d}/stat").read_text()
-            rest = stat[stat.rfind(")") + 2:].split()
+            rest = stat[stat.rfind(")") + 2 :].split()
             rss = 0
             for line in Path(f"/proc/{d}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -202,8 +209,14 @@ class Sampler(threading.Thread):
                         self.cpu_ticks[group] += ticks - self._last.get(pid, 0)
                     self._last[pid] = ticks
             if self.server_pid in table:
-                self.samples.append((now, table[self.server_pid][2] / 1024, sum(table[p][2] for p in server) / 1024,
-                                     sum(_pss_kib(p) for p in server) / 1024))
+                self.samples.append(
+                    (
+                        now,
+                        table[self.server_pid][2] / 1024,
+                        sum(table[p][2] for p in server) / 1024,
+                        sum(_pss_kib(p) for p in server) / 1024,
+                    )
+                )
 
     def run(self) -> None:
         while not self._halt.wait(SAMPLE_EVERY_S):
@@ -228,11 +241,31 @@ def start_server(port: int, tmp: Path, log_path: Path) -> subprocess.Popen:
     """The fault-injecting entry script, from a temporary folder that has ``pages/`` next to it."""
     shutil.copy(ROOT / "benchmarks" / "load_fault_app.py", tmp / "load_fault_app.py")
     (tmp / "pages").symlink_to(ROOT / "pages", target_is_directory=True)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(tmp / "load_fault_app.py"),
-           "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(tmp / "load_fault_app.py"),
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     pypath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": pypath}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": pypath,
+    }
     with open(log_path, "wb") as log:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -285,8 +318,14 @@ def pick_targets(pts: dict, rng: np.random.Generator, m: int) -> list[tuple[str,
     """m (id, label) pairs: isolated, well-separated, inside the plot area and the viewport."""
     x, y = np.asarray(pts["x"], float), np.asarray(pts["y"], float)
     left, top, w, h = pts["box"]
-    inside = ((x > left + EDGE_PX) & (x < left + w - EDGE_PX) & (y > top + 2 * EDGE_PX) & (y < top + h - EDGE_PX)
-              & (y < VIEWPORT["height"] - EDGE_PX) & (x < VIEWPORT["width"] - EDGE_PX))
+    inside = (
+        (x > left + EDGE_PX)
+        & (x < left + w - EDGE_PX)
+        & (y > top + 2 * EDGE_PX)
+        & (y < top + h - EDGE_PX)
+        & (y < VIEWPORT["height"] - EDGE_PX)
+        & (x < VIEWPORT["width"] - EDGE_PX)
+    )
     chosen: list[int] = []
     for i in rng.permutation(len(x)):
         if not inside[i] or not WORD.match(pts["text"][i]):
@@ -320,7 +359,7 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
             await page.goto(run.url + "/", timeout=MAP_TIMEOUT_S * 1000)
             await page.wait_for_function(PLOT, arg=N_POINTS, timeout=MAP_TIMEOUT_S * 1000, polling=250)
             await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
-        except Exception as exc:  # noqa: BLE001 - report, count as failed
+        except Exception as exc:
             run.map_failed[sid] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
             return
         run.map_s[sid] = time.monotonic() - t
@@ -334,11 +373,13 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
             if run.fault and k == len(targets) - 1 and not run.fault_event.is_set():
                 try:  # keep the last click for after the fault
                     await asyncio.wait_for(run.fault_event.wait(), GATE_TIMEOUT_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             xy = await page.evaluate(POS, pid)
             if xy is None:
-                run.results.append(Click(sid, time.monotonic(), time.monotonic(), None, None, None, False, f"{label}: not on the map"))
+                run.results.append(
+                    Click(sid, time.monotonic(), time.monotonic(), None, None, None, False, f"{label}: not on the map")
+                )
                 continue
             await page.mouse.move(xy[0] - 4, xy[1] - 4)
             await asyncio.sleep(0.3)
@@ -350,9 +391,19 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
             await page.mouse.click(xy[0], xy[1])
             try:
                 await page.wait_for_function(NEW_FOCUS, arg=before, timeout=CLICK_TIMEOUT_S * 1000)
-            except Exception as exc:  # noqa: BLE001 - a failed click
-                run.results.append(Click(sid, t0, time.monotonic(), None, None, None, False,
-                                         f"{label}: no new focus after {CLICK_TIMEOUT_S} s ({exc.__class__.__name__})"))
+            except Exception as exc:
+                run.results.append(
+                    Click(
+                        sid,
+                        t0,
+                        time.monotonic(),
+                        None,
+                        None,
+                        None,
+                        False,
+                        f"{label}: no new focus after {CLICK_TIMEOUT_S} s ({exc.__class__.__name__})",
+                    )
+                )
                 continue
             t1 = time.monotonic()
             focus = await page.evaluate(FOCUS)
@@ -362,10 +413,20 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
                 star = time.monotonic() - t0
                 await page.wait_for_function(IDLE, timeout=IDLE_TIMEOUT_S * 1000)
                 idle = time.monotonic() - t0
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
-            run.results.append(Click(sid, t0, t1, t1 - t0, star, idle, focus == f"Focus: {label}",
-                                     "" if focus == f"Focus: {label}" else f"wanted {label!r}, got {focus!r}"))
+            run.results.append(
+                Click(
+                    sid,
+                    t0,
+                    t1,
+                    t1 - t0,
+                    star,
+                    idle,
+                    focus == f"Focus: {label}",
+                    "" if focus == f"Focus: {label}" else f"wanted {label!r}, got {focus!r}",
+                )
+            )
             run.done_clicks[sid] += 1
             run.progress.set()
         run.exceptions[sid] = await page.locator(EXCEPTION).all_inner_texts()
@@ -384,7 +445,7 @@ async def fault_session(browser, run: Run) -> None:
         run.progress.clear()
         try:
             await asyncio.wait_for(run.progress.wait(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     ctx, page = await _new_page(browser, run, -1)
     try:
@@ -397,7 +458,7 @@ async def fault_session(browser, run: Run) -> None:
             run.fault_text = " ".join((await box.inner_text()).split())
             if "RuntimeError" not in run.fault_text and "injected fault" not in run.fault_text:
                 run.fault_error = f"exception box without the injected error: {run.fault_text!r}"
-        except Exception as exc:  # noqa: BLE001 - the check failed
+        except Exception as exc:
             run.fault_error = f"no exception box: {exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
     finally:
         run.fault_event.set()
@@ -435,18 +496,32 @@ async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int
     idle = [c.idle_s for c in ok if c.idle_s is not None]
     maps = sorted(run.map_s.values())
     print(f"seeds: {seeds[0]}..{seeds[-1]}", flush=True)
-    print(f"map shown (all {N_POINTS:,} points, app idle) in {len(maps)}/{n} sessions: "
-          + (f"median {statistics.median(maps):.1f} s, max {maps[-1]:.1f} s" if maps else "none"), flush=True)
+    print(
+        f"map shown (all {N_POINTS:,} points, app idle) in {len(maps)}/{n} sessions: "
+        + (f"median {statistics.median(maps):.1f} s, max {maps[-1]:.1f} s" if maps else "none"),
+        flush=True,
+    )
     for sid, why in sorted(run.map_failed.items()):
         print(f"  session {sid}: no map ({why})", flush=True)
-    print(f"clicks: {len(run.results)} total, {len(ok)} ok, {len(failed)} failed (timeouts); "
-          f"{sum(c.hit for c in ok)} hit the intended point", flush=True)
-    print(f"click -> new 'Focus:' text: p50 {_pct(lat, 50):.2f} s, p95 {_pct(lat, 95):.2f} s, max {max(lat, default=float('nan')):.2f} s",
-          flush=True)
-    print(f"click -> focus star on map: p50 {_pct(star, 50):.2f} s, p95 {_pct(star, 95):.2f} s, "
-          f"max {max(star, default=float('nan')):.2f} s ({len(star)} clicks)", flush=True)
-    print(f"click -> app idle again:    p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
-          f"max {max(idle, default=float('nan')):.2f} s ({len(idle)} clicks)", flush=True)
+    print(
+        f"clicks: {len(run.results)} total, {len(ok)} ok, {len(failed)} failed (timeouts); "
+        f"{sum(c.hit for c in ok)} hit the intended point",
+        flush=True,
+    )
+    print(
+        f"click -> new 'Focus:' text: p50 {_pct(lat, 50):.2f} s, p95 {_pct(lat, 95):.2f} s, max {max(lat, default=float('nan')):.2f} s",
+        flush=True,
+    )
+    print(
+        f"click -> focus star on map: p50 {_pct(star, 50):.2f} s, p95 {_pct(star, 95):.2f} s, "
+        f"max {max(star, default=float('nan')):.2f} s ({len(star)} clicks)",
+        flush=True,
+    )
+    print(
+        f"click -> app idle again:    p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
+        f"max {max(idle, default=float('nan')):.2f} s ({len(idle)} clicks)",
+        flush=True,
+    )
     for c in failed + [c for c in ok if c.note]:
         print(f"  session {c.session} at t={c.t0 - run.t_start:.1f}s: {c.note}", flush=True)
     bad_sessions = {sid: e for sid, e in run.exceptions.items() if e}
@@ -464,17 +539,29 @@ async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int
             after = [c for c in run.results if c.t_end >= run.fault_t0]
             after_ok = sum(c.focus_s is not None for c in after)
             fault_ok = not run.fault_error
-            shown = (f"exception box after {run.fault_shown_s:.1f} s: {run.fault_text[:80]!r}" if run.fault_shown_s is not None
-                     else run.fault_error)
-            print(f"fault: injected in 1 extra session at t={run.fault_t0 - run.t_start:.1f}s ({shown}); "
-                  f"other sessions: {after_ok}/{len(after)} clicks ok after the fault", flush=True)
+            shown = (
+                f"exception box after {run.fault_shown_s:.1f} s: {run.fault_text[:80]!r}"
+                if run.fault_shown_s is not None
+                else run.fault_error
+            )
+            print(
+                f"fault: injected in 1 extra session at t={run.fault_t0 - run.t_start:.1f}s ({shown}); "
+                f"other sessions: {after_ok}/{len(after)} clicks ok after the fault",
+                flush=True,
+            )
             if run.fault_error and run.fault_shown_s is not None:
                 print(f"  fault check failed: {run.fault_error}", flush=True)
-    print(f"peak server RSS: {peak_tree:,.0f} MiB (server + children, RSS summed; PSS sum {peak_pss:,.0f} MiB; "
-          f"server process alone {peak_server:,.0f} MiB)", flush=True)
+    print(
+        f"peak server RSS: {peak_tree:,.0f} MiB (server + children, RSS summed; PSS sum {peak_pss:,.0f} MiB; "
+        f"server process alone {peak_server:,.0f} MiB)",
+        flush=True,
+    )
     used = {k: cpu1[k] - cpu0[k] for k in cpu1}
-    print(f"CPU used during the run: server {used['server']:.0f} s ({used['server'] / wall:.2f} cores), "
-          f"browsers {used['clients']:.0f} s ({used['clients'] / wall:.2f} cores)", flush=True)
+    print(
+        f"CPU used during the run: server {used['server']:.0f} s ({used['server'] / wall:.2f} cores), "
+        f"browsers {used['clients']:.0f} s ({used['clients'] / wall:.2f} cores)",
+        flush=True,
+    )
     print(f"load average after (1/5/15 min): {_load()}", flush=True)
     print(f"wall time: {wall:.1f} s", flush=True)
     return not failed and not run.map_failed and not bad_sessions and fault_ok
@@ -501,8 +588,11 @@ async def wait_startup(browser, url: str, server_pid: int) -> None:
         now = ticks()
         quiet = quiet + 1 if (now - last) / TICK < 0.1 else 0
         last = now
-    print(f"start-up: first map after {first_map:.1f} s; server idle (< 0.1 core for 3 s) after "
-          f"{time.monotonic() - t:.1f} s", flush=True)
+    print(
+        f"start-up: first map after {first_map:.1f} s; server idle (< 0.1 core for 3 s) after "
+        f"{time.monotonic() - t:.1f} s",
+        flush=True,
+    )
 
 
 async def amain(args: argparse.Namespace, url: str, server: subprocess.Popen, sampler: Sampler) -> bool:
@@ -525,12 +615,16 @@ async def amain(args: argparse.Namespace, url: str, server: subprocess.Popen, sa
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sessions", type=int, nargs="+", default=[5, 10], help="session counts, run in turn (default 5 10)")
+    ap.add_argument(
+        "--sessions", type=int, nargs="+", default=[5, 10], help="session counts, run in turn (default 5 10)"
+    )
     ap.add_argument("--clicks", type=int, default=6, help="clicks per session (default 6)")
     ap.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     ap.add_argument("--seed", type=int, default=0, help="base seed; session i of an N-session run uses seed+100*N+i")
     ap.add_argument("--no-fault", action="store_true", help="skip the extra session that injects a fault")
-    ap.add_argument("--keep-log", action="store_true", help="keep the server's log (kept anyway if it has other tracebacks)")
+    ap.add_argument(
+        "--keep-log", action="store_true", help="keep the server's log (kept anyway if it has other tracebacks)"
+    )
     args = ap.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found (apt-get install -y chromium)", file=sys.stderr)
@@ -568,11 +662,15 @@ def main() -> int:
         injected = len(re.findall(r"^RuntimeError: injected fault for benchmarks/load\.py", log, flags=re.M))
         if sampler is not None and sampler.samples:
             alone, tree, pss = sampler.peak()
-            print(f"\npeak server RSS over the whole session: {tree:,.0f} MiB (PSS sum {pss:,.0f} MiB; "
-                  f"server process alone {alone:,.0f} MiB)")
+            print(
+                f"\npeak server RSS over the whole session: {tree:,.0f} MiB (PSS sum {pss:,.0f} MiB; "
+                f"server process alone {alone:,.0f} MiB)"
+            )
         keep = args.keep_log or tracebacks > injected
-        print(f"server log: {tracebacks} traceback(s), {injected} of them the injected fault"
-              + (f"; kept at {log_path}" if keep else ""))
+        print(
+            f"server log: {tracebacks} traceback(s), {injected} of them the injected fault"
+            + (f"; kept at {log_path}" if keep else "")
+        )
         if not keep:
             log_path.unlink(missing_ok=True)
         print(f"total wall time: {time.monotonic() - t_all:.1f} s; {'OK' if ok else 'FAILED'}", flush=True)

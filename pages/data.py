@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from viz_app.io import FORMATS
-from viz_app.ui import router, data_views, views
+from viz_app.data.io import FORMATS
+from viz_app.ui import data_views, router, views
 
 router.ensure_router()
 st.title("Data")

@@ -14,8 +14,9 @@ if loaded is not None:
     with st.sidebar:
         params = controls.projection_controls(es)
         clus = controls.cluster_controls(es)
-        color_by, size, opacity = controls.display_controls(es, "cluster" if clus else default_color,
-                                                            extra=["cluster"] if clus else [])
+        color_by, size, opacity = controls.display_controls(
+            es, "cluster" if clus else default_color, extra=["cluster"] if clus else []
+        )
     if params is None:
         safe.error(st.session_state.get("_param_error") or "These settings cannot project this dataset.")
     proj = views.compute_projection(es, params) if params is not None else None
@@ -27,6 +28,15 @@ if loaded is not None:
             color = views.cluster_colors(clustering, table)
         else:
             color = es.metadata[color_by] if color_by in es.metadata.columns else None
-        explore_views.explorer(es, proj, color, color_by if color is not None else None, size, opacity, params=params,
-                               annotations=views.cluster_annotations(proj, clustering, table) if clustering else None,
-                               clusters=clustering.labels_ if clustering else None, cluster_table=table)
+        explore_views.explorer(
+            es,
+            proj,
+            color,
+            color_by if color is not None else None,
+            size,
+            opacity,
+            params=params,
+            annotations=views.cluster_annotations(proj, clustering, table) if clustering else None,
+            clusters=clustering.labels_ if clustering else None,
+            cluster_table=table,
+        )

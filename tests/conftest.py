@@ -18,7 +18,7 @@ SAMPLE_DATA = ROOT / "sample_data"
 @pytest.fixture(scope="session")
 def digits_set():
     """scikit-learn digits, (1797, 64) float32, label = digit."""
-    from viz_app.samples import digits
+    from viz_app.data.samples import digits
 
     return digits()
 
@@ -32,7 +32,7 @@ def digits_small(digits_set):
 @pytest.fixture(scope="session")
 def glove_10k():
     """The default sample: the 10,000 most frequent GloVe 6B 50-d tokens."""
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     return glove(10_000)
 
@@ -40,6 +40,6 @@ def glove_10k():
 @pytest.fixture(scope="session")
 def minilm():
     """The offline all-MiniLM-L6-v2 encoder (loaded once)."""
-    from viz_app.embed import get_encoder
+    from viz_app.embed.encoders import get_encoder
 
     return get_encoder()

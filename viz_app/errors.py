@@ -9,13 +9,13 @@ allowed; the Streamlit layer shows them verbatim with ``st.error`` and never a t
 from __future__ import annotations
 
 __all__ = [
-    "VizAppError",
     "DataFormatError",
-    "ParameterError",
     "ExpressionError",
-    "UnknownIdError",
     "MissingDependencyError",
+    "ParameterError",
     "ResourceLimitError",
+    "UnknownIdError",
+    "VizAppError",
 ]
 
 

@@ -1,9 +1,9 @@
 """``python -m viz_app.warmup``: prepare a machine so the app's first map is instant.
 
 1. Compiles umap-learn's numba kernels (kept in numba's on-disk cache where numba can cache
-   them; see :func:`viz_app.project.warm_up`).
+   them; see :func:`viz_app.reduce.project.warm_up`).
 2. Computes the default sample's default projection (GloVe 10k, UMAP 2-D, seed 0) into the
-   on-disk projection cache (:mod:`viz_app.store`), which the app reads before computing.
+   on-disk projection cache (:mod:`viz_app.reduce.store`), which the app reads before computing.
 
 Prints the seconds each step took. Safe to run again: the second run finds both cached.
 """
@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import time
 
-from viz_app.model import ProjectionParams
-from viz_app.project import make_params, project_with, warm_up
-from viz_app.samples import DEFAULT_SAMPLE, load_sample
-from viz_app.store import ProjectionDiskCache
+from viz_app.data.samples import DEFAULT_SAMPLE, load_sample
+from viz_app.reduce.project import DEFAULT_VIEW, project_with, warm_up
+from viz_app.reduce.store import ProjectionDiskCache
 
-__all__ = ["main", "DEFAULT_VIEW"]
-
-#: The view a first visitor sees.
-DEFAULT_VIEW: ProjectionParams = make_params("umap", n_components=2)
+__all__ = ["DEFAULT_VIEW", "main"]
 
 
 def main() -> None:

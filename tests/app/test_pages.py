@@ -65,7 +65,7 @@ def test_switching_reducer_and_dimensions_updates_the_caption():
 def test_tsne_controls_and_bounds_for_a_small_dataset():
     from viz_app.ui import cache
 
-    es = __import__("viz_app").samples.digits().subset(np.arange(40))
+    es = __import__("viz_app.data.samples").data.samples.digits().subset(np.arange(40))
     cache.datasets().put(("upload", es.fingerprint), es)
     at = _explore(dataset={"kind": "upload", "key": es.fingerprint, "name": "tiny"}, reducer="tsne")
     assert not at.exception
@@ -115,7 +115,9 @@ def test_upload_of_a_good_file_becomes_the_dataset():
 
 
 def test_a_bad_upload_shows_one_message_and_keeps_the_previous_dataset():
-    at = AppTest.from_function(_upload_script, args=(b"label,x,y\nking,1,2\nqueen,3\n", "bad.csv"), default_timeout=TIMEOUT)
+    at = AppTest.from_function(
+        _upload_script, args=(b"label,x,y\nking,1,2\nqueen,3\n", "bad.csv"), default_timeout=TIMEOUT
+    )
     at.session_state["dataset"] = {"kind": "sample", "key": "digits"}
     at.run()
     assert not at.exception
@@ -132,7 +134,7 @@ def test_clusters_colour_the_map_and_fill_the_cluster_table():
     table = at.dataframe[-1].value
     assert list(table.columns[:3]) == ["cluster", "size", "share"] and len(table) == 8
     assert table["size"].sum() == 1797
-    # one keyword label per cluster on the map, laid out without overlaps (viz_app.labels)
+    # one keyword label per cluster on the map, laid out without overlaps (viz_app.map.labels)
     names = [a.get("name") for a in _map_figure(at)["layout"].get("annotations", [])]
     assert names.count("point label") == 8
     at.sidebar.radio(key="_w_cluster_method").set_value("hdbscan").run()
@@ -183,12 +185,13 @@ def test_expression_on_the_explore_map_table_marker_and_arrows():
 
 
 def test_expression_with_selection_mean():
-    from viz_app import samples
+    from viz_app.data import samples
     from viz_app.ui import cache
 
     es = cache.sample("glove") if False else samples.load_sample("glove")
-    at = _explore(reducer="pca", map_expr="$selection - france + italy",
-                  selection=(es.fingerprint, ("paris", "london", "berlin")))
+    at = _explore(
+        reducer="pca", map_expr="$selection - france + italy", selection=(es.fingerprint, ("paris", "london", "berlin"))
+    )
     assert not at.exception
     assert any("$selection" in c.value for c in at.caption)
     table = next(df.value for df in at.dataframe if "similarity" in df.value.columns and "rank" in df.value.columns)
@@ -230,22 +233,27 @@ def test_messages_render_user_text_literally():
         assert raw not in s, raw  # each is escaped
     for link in ("https://", "www.evil", "me@evil"):
         assert link not in s, link  # broken by an invisible word joiner: no autolink
-    assert s.replace("\\", "").replace("\u2060", "") == "**[click](https://evil.example/)** <b>x</b> :red[y] www.evil.com me@evil.com $x$ 1,000"
+    assert (
+        s.replace("\\", "").replace("\u2060", "")
+        == "**[click](https://evil.example/)** <b>x</b> :red[y] www.evil.com me@evil.com $x$ 1,000"
+    )
 
 
 def test_a_large_set_builds_its_neighbour_index_up_front(monkeypatch):
     """Above EXACT_MAX_ELEMENTS the page starts the pynndescent build when it opens (caption),
     so the first click does not start it; the list then says it is approximate."""
-    from viz_app import neighbors as nb
-    from viz_app.samples import load_sample
+    from viz_app.data.samples import load_sample
+    from viz_app.explore import neighbors as nb
 
     monkeypatch.setattr(nb, "EXACT_MAX_ELEMENTS", 100_000)  # GloVe 10k x 50 = 500,000 entries: above
     nb.clear_index_cache()
     es = load_sample("glove")
     at = _explore(reducer="pca")
     assert not at.exception
-    assert any("Building the approximate neighbour index (pynndescent) over 10,000 vectors (cosine)" in c.value
-               for c in at.caption)
+    assert any(
+        "Building the approximate neighbour index (pynndescent) over 10,000 vectors (cosine)" in c.value
+        for c in at.caption
+    )
     thread = nb.build_index_in_background(es, "cosine")  # the page's build, or None once it is done
     if thread is not None:
         thread.join(TIMEOUT)

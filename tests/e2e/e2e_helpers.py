@@ -149,8 +149,10 @@ def _sidebar_radio(page, group: str, option: str, timeout: float) -> dict[str, A
     while is_running(page) or option not in caption(page):
         fail_on_exception(page)
         if time.monotonic() > deadline:
-            pytest.fail(f"the caption does not mention {option!r} after {timeout} s: {caption(page)!r}; "
-                        f"alerts: {alerts(page)!r}")
+            pytest.fail(
+                f"the caption does not mention {option!r} after {timeout} s: {caption(page)!r}; "
+                f"alerts: {alerts(page)!r}"
+            )
         page.wait_for_timeout(200)
     if before is None:
         return plot_info(page)
@@ -201,7 +203,8 @@ def upload(page, path: str | Path, metadata: str | Path | None = None) -> str:
         # the server has the metadata file once a script run says so (a finished upload in the
         # browser alone is not enough: the main file could still be parsed without it)
         ready = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").filter(
-            has_text=f"Metadata ready: {Path(metadata).name}")
+            has_text=f"Metadata ready: {Path(metadata).name}"
+        )
         wait_for(page, ready, f"'Metadata ready: {Path(metadata).name}' caption", 60)
         wait_idle(page)
     main.locator("input[type=file]").set_input_files(str(path))

@@ -99,8 +99,10 @@ def _wait_for_traces(page, present: set[str], absent: set[str] = frozenset(), ti
                 return _traces(page)
         fail_on_exception(page)
         if time.monotonic() > deadline:
-            pytest.fail(f"no map with traces {present} and without {absent} after {timeout} s; "
-                        f"traces: {sorted(_traces(page))}; alerts: {alerts(page)!r}")
+            pytest.fail(
+                f"no map with traces {present} and without {absent} after {timeout} s; "
+                f"traces: {sorted(_traces(page))}; alerts: {alerts(page)!r}"
+            )
         page.wait_for_timeout(250)
 
 
@@ -136,8 +138,9 @@ def test_expression_draws_result_marker_and_arrows_on_the_map(page, app_url):
     assert math.isclose(to_result["y"], result["y"][0], rel_tol=1e-6, abs_tol=1e-6), (to_result, result)
     op_points = list(zip(operands["x"], operands["y"]))
     for a in arrows:
-        assert any(math.isclose(a["ax"], ox, abs_tol=1e-6) and math.isclose(a["ay"], oy, abs_tol=1e-6)
-                   for ox, oy in op_points), (a, op_points)
+        assert any(
+            math.isclose(a["ax"], ox, abs_tol=1e-6) and math.isclose(a["ay"], oy, abs_tol=1e-6) for ox, oy in op_points
+        ), (a, op_points)
     # PCA is linear: T(king - man + woman) - T(king) == T(woman) - T(man): a parallelogram
     v1 = (offset["x"] - offset["ax"], offset["y"] - offset["ay"])
     v2 = (to_result["x"] - to_result["ax"], to_result["y"] - to_result["ay"])
@@ -153,7 +156,8 @@ def test_expression_draws_result_marker_and_arrows_on_the_map(page, app_url):
     assert (x1 - x0) < (max(all_x) - min(all_x)), (layout["xrange"], min(all_x), max(all_x))
 
     cap = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").filter(
-        has_text="Operands left out of the list")
+        has_text="Operands left out of the list"
+    )
     wait_for(page, cap, "'Operands left out of the list' caption", 30)
     assert "PCA transform" in cap.first.inner_text(), cap.first.inner_text()
     assert not any("approximate" in a["text"].lower() for a in layout["annotations"]), layout["annotations"]

@@ -159,7 +159,7 @@ def _hover(page, point_id: str) -> str | None:
         try:
             page.wait_for_function(f"() => ({HOVER_TEXT})() !== null", timeout=5_000 * (attempt + 1))
             return page.evaluate(HOVER_TEXT)
-        except Exception:  # noqa: BLE001 - try again
+        except Exception:
             continue
     return None
 
@@ -218,7 +218,7 @@ def test_html_label_is_shown_literally(page, app_url, tmp_path):
         page.mouse.click(xy[0], xy[1])
         try:
             page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=30_000)
-        except Exception:  # noqa: BLE001 - the click did not reach plotly: try again
+        except Exception:
             continue
         wait_idle(page)
         wait_for_plot(page)
@@ -240,7 +240,8 @@ def test_html_label_is_shown_literally(page, app_url, tmp_path):
     box.locator("input").fill("bold")
     box.locator("input").press("Enter")
     matches = page.locator("[data-testid='stMain'] [data-testid='stCaptionContainer']").filter(
-        has_text="1 match highlighted on the map")
+        has_text="1 match highlighted on the map"
+    )
     wait_for(page, matches, "'1 match highlighted' caption", 60)
     wait_idle(page)
     picker = page.locator("[data-testid='stMain'] [data-testid='stSelectbox']").filter(has_text="Focus a match")

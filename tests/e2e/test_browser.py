@@ -3,7 +3,7 @@ upload, 3-D. Each test is a new Streamlit session (a new browser context), excep
 tests, which share one session switched to PCA (``pca_page``) to skip the first map's cost.
 
 Expected point counts are computed here from the files themselves (pandas / numpy / line
-counts), independently of ``viz_app.io``.
+counts), independently of ``viz_app.data.io``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ import struct
 import time
 
 import pytest
-
 from e2e_helpers import FOCUS_TEXT, MAP_TIMEOUT_S, POS_2D, wait_for_plot, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +87,7 @@ def test_clicking_a_point_in_3d_lists_and_highlights_its_neighbours(page, app_ur
         try:
             page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=15_000)
             break
-        except Exception:  # noqa: BLE001 - try again
+        except Exception:
             continue
     focus_id = _wait_focus(page).removeprefix("Focus: ")
     focus = _overlay(page, "focus")
@@ -96,10 +95,13 @@ def test_clicking_a_point_in_3d_lists_and_highlights_its_neighbours(page, app_ur
     assert focus is not None and focus["type"] == "scatter3d"
     assert nbrs is not None and len(nbrs["ids"]) == 10 and nbrs["type"] == "scatter3d"
     # digits: the nearest neighbours of a digit are (nearly all) the same digit
-    labels = page.evaluate("""(ids) => { const gd = document.querySelector('.js-plotly-plot'); const out = {};
+    labels = page.evaluate(
+        """(ids) => { const gd = document.querySelector('.js-plotly-plot'); const out = {};
       for (const t of gd._fullData) { if (!String(t.name).match(/^\\d \\(/)) continue;
         Array.from(t.customdata).forEach(id => { out[String(id)] = String(t.name)[0]; }); }
-      return ids.map(i => out[i]); }""", [focus_id] + nbrs["ids"])
+      return ids.map(i => out[i]); }""",
+        [focus_id] + nbrs["ids"],
+    )
     assert sum(lab == labels[0] for lab in labels[1:]) >= 8, labels
 
 

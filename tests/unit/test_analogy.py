@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from viz_app.analogy import evaluate_analogies, read_analogies
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import DataFormatError, ParameterError
-from viz_app.model import EmbeddingSet
+from viz_app.explore.analogy import evaluate_analogies, read_analogies
 
 
 @pytest.fixture(scope="module")
 def glove30k():
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     return glove(30_000)
 
@@ -29,8 +29,9 @@ def gensim_counts(es, path, restrict_vocab, case_insensitive=True):
 
     kv = KeyedVectors(es.n_features)
     kv.add_vectors(list(es.ids), es.vectors)
-    _, sections = kv.evaluate_word_analogies(str(path), restrict_vocab=restrict_vocab,
-                                             case_insensitive=case_insensitive, dummy4unknown=False)  # fmt: skip
+    _, sections = kv.evaluate_word_analogies(
+        str(path), restrict_vocab=restrict_vocab, case_insensitive=case_insensitive, dummy4unknown=False
+    )
     return [(s["section"], len(s["correct"]), len(s["correct"]) + len(s["incorrect"])) for s in sections]
 
 
@@ -137,7 +138,7 @@ def test_3cosmul_agrees_with_gensims_most_similar_cosmul(glove30k, questions, mo
     ``KeyedVectors.most_similar_cosmul(positive=[b, c], negative=[a])``."""
     from gensim.models import KeyedVectors
 
-    import viz_app.analogy as analogy
+    import viz_app.explore.analogy as analogy
 
     monkeypatch.setattr(analogy, "COSMUL_EPSILON", 1e-6)
     es = glove30k.subset(np.arange(10_000))

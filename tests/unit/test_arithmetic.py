@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from viz_app.arithmetic import Vector, evaluate, mean_vector, parse, vector
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ExpressionError, ParameterError, UnknownIdError
-from viz_app.model import EmbeddingSet
+from viz_app.explore.arithmetic import Vector, evaluate, mean_vector, parse, vector
 
 
 @pytest.fixture(scope="module")
 def glove50k():
     """The 50,000 most frequent GloVe 6B 50-d tokens (king - man + woman -> queen holds from 10k)."""
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     return glove(50_000)
 
@@ -50,8 +50,9 @@ def test_3cosmul_gives_queen_and_ranks_by_its_score(glove50k):
     assert evaluate(glove50k, "woman + king - man", method="3cosmul", k=1)["label"].iloc[0] == "queen"
 
 
-@pytest.mark.parametrize("expr", ["king + queen", "mean(king, man, woman)", "0.5 * king - man + woman",
-                                  "king - man + woman - boy"])  # fmt: skip
+@pytest.mark.parametrize(
+    "expr", ["king + queen", "mean(king, man, woman)", "0.5 * king - man + woman", "king - man + woman - boy"]
+)
 def test_3cosmul_needs_the_a_minus_b_plus_c_form(glove50k, expr):
     with pytest.raises(ExpressionError, match="a - b \\+ c"):
         evaluate(glove50k, expr, method="3cosmul")
@@ -134,37 +135,43 @@ def test_bad_method_and_k(glove50k):
 
 
 # ----------------------------------------------------------------------------- syntax
-@pytest.mark.parametrize(("expr", "normalised"), [
-    ("king - man + woman", "(king - man) + woman"),
-    ("0.5 * (a + b)", "0.5 * (a + b)"),
-    ("mean(a, b, c)", "mean(a, b, c)"),
-    ('"new york" - usa + france', '("new york" - usa) + france'),
-    ("'e-mail' + u.s. + n't", '("e-mail" + u.s.) + n\'t'),
-    ("-a + 2 * b / 4", "-a + ((2 * b) / 4)"),
-    ("a - (b - c)", "a - (b - c)"),
-    ('$sel + $"my cluster"', '$sel + $"my cluster"'),
-    ('"2" * 3', '"2" * 3'),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("expr", "normalised"),
+    [
+        ("king - man + woman", "(king - man) + woman"),
+        ("0.5 * (a + b)", "0.5 * (a + b)"),
+        ("mean(a, b, c)", "mean(a, b, c)"),
+        ('"new york" - usa + france', '("new york" - usa) + france'),
+        ("'e-mail' + u.s. + n't", '("e-mail" + u.s.) + n\'t'),
+        ("-a + 2 * b / 4", "-a + ((2 * b) / 4)"),
+        ("a - (b - c)", "a - (b - c)"),
+        ('$sel + $"my cluster"', '$sel + $"my cluster"'),
+        ('"2" * 3', '"2" * 3'),
+    ],
+)
 def test_parse_normalises(expr, normalised):
     assert str(parse(expr)) == normalised
     assert str(parse(normalised)) == normalised  # a fixed point
 
 
-@pytest.mark.parametrize(("expr", "pos", "what"), [
-    ("king - - ", 9, "expected a term"),
-    ("king man", 5, "missing operator"),
-    ("(king + man", 11, "expected '\\)'"),
-    ('king + "man', 7, "unclosed quote"),
-    ("king + 2", 5, "cannot add a number and a vector"),
-    ("king * man", 5, "cannot multiply two vectors"),
-    ("2 / king", 2, "cannot divide by a vector"),
-    ("foo(king)", 0, "unknown function 'foo' \\(functions: mean"),
-    ("mean(king, 2)", 11, "mean\\(\\) takes vectors"),
-    ("king + $", 7, "'\\$' must be followed"),
-    ("2 * 3", 0, "only numbers"),
-    ("king + )", 7, "expected a term"),
-    ('king + ""', 7, "empty quoted term"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("expr", "pos", "what"),
+    [
+        ("king - - ", 9, "expected a term"),
+        ("king man", 5, "missing operator"),
+        ("(king + man", 11, "expected '\\)'"),
+        ('king + "man', 7, "unclosed quote"),
+        ("king + 2", 5, "cannot add a number and a vector"),
+        ("king * man", 5, "cannot multiply two vectors"),
+        ("2 / king", 2, "cannot divide by a vector"),
+        ("foo(king)", 0, "unknown function 'foo' \\(functions: mean"),
+        ("mean(king, 2)", 11, "mean\\(\\) takes vectors"),
+        ("king + $", 7, "'\\$' must be followed"),
+        ("2 * 3", 0, "only numbers"),
+        ("king + )", 7, "expected a term"),
+        ('king + ""', 7, "empty quoted term"),
+    ],
+)
 def test_syntax_errors_point_at_the_position(expr, pos, what):
     with pytest.raises(ExpressionError, match=what) as err:
         parse(expr)
@@ -198,10 +205,22 @@ def test_terms_resolve_by_id_then_label_exact_then_case_insensitive():
 # ----------------------------------------------------------------------------- MiniLM
 @pytest.fixture(scope="module")
 def sentences(minilm):
-    from viz_app.embed import embed_texts
+    from viz_app.data.texts import embed_texts
 
-    texts = ["a small cat", "a small dog", "a big truck", "the stock market fell", "a sleepy kitten",
-             "a loyal puppy", "new york", "usa", "france", "paris", "london", "berlin"]  # fmt: skip
+    texts = [
+        "a small cat",
+        "a small dog",
+        "a big truck",
+        "the stock market fell",
+        "a sleepy kitten",
+        "a loyal puppy",
+        "new york",
+        "usa",
+        "france",
+        "paris",
+        "london",
+        "berlin",
+    ]
     return embed_texts(texts, name="sentences")
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viz_app.arithmetic import mean_vector
-from viz_app.axes import AxesProjection, axis_projection, axis_scores
 from viz_app.errors import ExpressionError, ParameterError
+from viz_app.explore.arithmetic import mean_vector
+from viz_app.explore.axes import AxesProjection, axis_projection, axis_scores
 
 
 def at(es, proj, word, axis):
@@ -39,8 +39,13 @@ def test_cosine_and_scalar_modes_follow_their_definitions(glove_10k):
 
 def test_ends_are_expressions_and_named_vectors(glove_10k):
     sel = mean_vector(glove_10k, ["rich", "wealthy", "wealth"], name="sel")
-    p = axis_projection(glove_10k, x=("mean(he, him, himself)", "mean(she, her, herself)"), y=("poverty", "$sel"),
-                        mode="scalar", named={"sel": sel})  # fmt: skip
+    p = axis_projection(
+        glove_10k,
+        x=("mean(he, him, himself)", "mean(she, her, herself)"),
+        y=("poverty", "$sel"),
+        mode="scalar",
+        named={"sel": sel},
+    )
     assert p.x_label == "mean(he, him, himself) → mean(she, her, herself)" and p.y_label == "poverty → $sel"
     assert p.y_terms == ("poverty", "rich", "wealthy", "wealth") and p.mode == "scalar"
     assert at(glove_10k, p, "queen", 0) > at(glove_10k, p, "king", 0)

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import viz_app
+from viz_app.data.limits import ENV
 from viz_app.errors import DataFormatError, ParameterError, ResourceLimitError
-from viz_app.limits import ENV
-from viz_app.neighbors import most_similar
+from viz_app.explore.neighbors import most_similar
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "data" / "bad"
@@ -48,7 +48,12 @@ REFUSED = [
     ("too_many_fields.csv", DataFormatError, ["row 3", "too many fields: 4 instead of 3"], {}),
     ("unterminated_quote.csv", DataFormatError, ["row 3", "never closed", "lines 3-4", 'as ""'], {}),
     ("decimal_comma_in_comma_csv.csv", DataFormatError, ["row 3", "too many fields", "decimal comma", "';'"], {}),
-    ("decimal_comma_mixed.csv", DataFormatError, ["row 3, column 'y'", "'1.8' is not a finite number", "one decimal mark"], {}),
+    (
+        "decimal_comma_mixed.csv",
+        DataFormatError,
+        ["row 3, column 'y'", "'1.8' is not a finite number", "one decimal mark"],
+        {},
+    ),
     ("non_number.csv", DataFormatError, ["row 3, column 'y'", "'abc' is not a finite number"], {}),
     ("nan_cell.csv", DataFormatError, ["row 4, column 'x'", "'nan'", "finite number"], {}),
     ("inf_cell.csv", DataFormatError, ["row 3, column 'y'", "inf", "finite number"], {}),
@@ -68,14 +73,27 @@ REFUSED = [
     ("string_dtype.npy", DataFormatError, ["dtype <U5", "text", "float or integer"], {}),
     ("pickled_member.npz", DataFormatError, ["member 'vectors'", "pickled", "refused for safety"], {}),
     ("corrupt.parquet", DataFormatError, ["not a readable parquet file"], {}),
-    ("huge_header.npy", ResourceLimitError, ["1,000,000 x 1,000,000", "2,048.0 MiB", "EMBEDDING_LENS_MAX_MATRIX_MB"], {}),
-    ("npz_bomb.npz", ResourceLimitError, ["152.6 MiB", "64.0 MiB", "before decompressing", "EMBEDDING_LENS_MAX_INFLATED_MB"],
-     {"EMBEDDING_LENS_MAX_INFLATED_MB": "64"}),
-    ("npz_bomb.npz", ResourceLimitError, ["40,000 x 1,000", "152.6 MiB as float32", "EMBEDDING_LENS_MAX_MATRIX_MB"],
-     {"EMBEDDING_LENS_MAX_MATRIX_MB": "64"}),
+    (
+        "huge_header.npy",
+        ResourceLimitError,
+        ["1,000,000 x 1,000,000", "2,048.0 MiB", "EMBEDDING_LENS_MAX_MATRIX_MB"],
+        {},
+    ),
+    (
+        "npz_bomb.npz",
+        ResourceLimitError,
+        ["152.6 MiB", "64.0 MiB", "before decompressing", "EMBEDDING_LENS_MAX_INFLATED_MB"],
+        {"EMBEDDING_LENS_MAX_INFLATED_MB": "64"},
+    ),
+    (
+        "npz_bomb.npz",
+        ResourceLimitError,
+        ["40,000 x 1,000", "152.6 MiB as float32", "EMBEDDING_LENS_MAX_MATRIX_MB"],
+        {"EMBEDDING_LENS_MAX_MATRIX_MB": "64"},
+    ),
     ("too_many_members.npz", ResourceLimitError, ["100 members", "limit of 64", "EMBEDDING_LENS_MAX_NPZ_MEMBERS"], {}),
     ("meta_mismatch_tensors.tsv", DataFormatError, ["meta_mismatch_metadata.tsv: ", "3 rows", "4 vectors"], {}),
-]  # fmt: skip
+]
 METADATA = {"meta_mismatch_tensors.tsv": "meta_mismatch_metadata.tsv"}
 
 
@@ -113,9 +131,14 @@ LOADED = [
     ("duplicate_labels.csv", (3, 2), [], ["king", "king", "king"]),
     ("identical_vectors.csv", (20, 2), ["all 20 vectors are identical", "no information"], ["w0", "w1"]),
     ("zero_vectors.csv", (40, 3), ["4 of 40 vectors are all zeros", "cosine similarity"], ["w0", "w1"]),
-    ("one_numeric_column.csv", None, ["'score' is kept as metadata", "column 'text' are embedded"], ["the storm closed the road"]),
+    (
+        "one_numeric_column.csv",
+        None,
+        ["'score' is kept as metadata", "column 'text' are embedded"],
+        ["the storm closed the road"],
+    ),
     ("three_points.csv", (3, 3), [], ["a", "b", "c"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "shape", "notice_words", "labels"), LOADED, ids=[c[0] for c in LOADED])
@@ -236,8 +259,13 @@ def test_tsne_on_identical_vectors_is_refused_not_a_crash():
         "except viz_app.ParameterError as exc:\n"
         "    print('REFUSED', exc)\n"
     )
-    run = subprocess.run([sys.executable, "-c", code, str(BAD / "identical_vectors.csv")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(BAD / "identical_vectors.csv")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, f"exit {run.returncode}: {run.stderr[-500:]}"  # -11: segmentation fault
     assert "REFUSED" in run.stdout or "FINITE" in run.stdout, run.stdout
 

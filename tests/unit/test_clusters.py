@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from viz_app.clusters import Clustering, centroids_2d, cluster, cluster_table, keywords
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.model import EmbeddingSet
+from viz_app.explore.clusters import Clustering, centroids_2d, cluster, cluster_table, keywords
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,14 @@ def test_kmeans_recovers_digits_and_is_deterministic(digits_set, digit_truth, km
     sizes = list(a.sizes.values())
     assert sizes == sorted(sizes, reverse=True)  # numbered by decreasing size
     np.testing.assert_array_equal(cluster(digits_set, k=10, random_state=0).labels_, a.labels_)
-    assert a.params == {"method": "kmeans", "space": "original", "metric": "cosine", "k": 10, "random_state": 0,
-                        "n_init": 4}  # fmt: skip
+    assert a.params == {
+        "method": "kmeans",
+        "space": "original",
+        "metric": "cosine",
+        "k": 10,
+        "random_state": 0,
+        "n_init": 4,
+    }
     with pytest.raises(dataclasses.FrozenInstanceError):
         a.k = 3  # type: ignore[misc]
 
@@ -50,7 +56,7 @@ def test_hdbscan_finds_clusters_and_noise(digits_set, digit_truth):
 
 
 def test_clustering_a_projection(digits_set, digit_truth, kmeans10):
-    from viz_app.project import project
+    from viz_app.reduce.project import project
 
     proj = project(digits_set, reducer="pca", n_components=2)
     c = cluster(digits_set, k=10, space="projection", coords=proj)
@@ -86,8 +92,9 @@ def test_noise_row_and_unique_labels():
     blob = rng.normal(0, 0.05, (20, 4))
     v = np.vstack([blob + [1, 0, 0, 0], blob[::-1] + [0, 1, 0, 0], [[0, 0, 1, 0]]])
     es = EmbeddingSet(v, labels=[f"w{i}" for i in range(41)])
-    c = Clustering(np.r_[np.zeros(20, int), np.ones(20, int), -1], "hdbscan", min_cluster_size=5,
-                   source_fingerprint=es.fingerprint)  # fmt: skip
+    c = Clustering(
+        np.r_[np.zeros(20, int), np.ones(20, int), -1], "hdbscan", min_cluster_size=5, source_fingerprint=es.fingerprint
+    )
     table = cluster_table(es, c, examples=2)
     assert table["cluster"].tolist() == [0, 1, -1] and table["label"].iloc[-1] == "noise"
     assert table["label"].iloc[0].count(", ") == 1  # unique labels: the two central examples
@@ -96,7 +103,7 @@ def test_noise_row_and_unique_labels():
 
 @pytest.mark.slow
 def test_keywords_name_the_news_reviews_clusters(minilm):
-    from viz_app.samples import load_sample
+    from viz_app.data.samples import load_sample
 
     es = load_sample("news-reviews")
     c = cluster(es, k=6, random_state=0)
@@ -116,8 +123,11 @@ def test_keywords_name_the_news_reviews_clusters(minilm):
 
 
 def test_keywords_edge_cases():
-    names = keywords(["the cat sat", "a cat and a dog", "stocks fell sharply", "markets and stocks", "the and of"],
-                     [0, 0, 1, 1, -1], top_n=1)  # fmt: skip
+    names = keywords(
+        ["the cat sat", "a cat and a dog", "stocks fell sharply", "markets and stocks", "the and of"],
+        [0, 0, 1, 1, -1],
+        top_n=1,
+    )
     assert names == {-1: "noise", 0: "cat", 1: "stocks"}
     assert keywords(["the", "and"], [0, 1]) == {0: "cluster 0", 1: "cluster 1"}  # only stop words
     assert keywords(["a 1999 report", "report 2001"], [0, 0]) == {0: "report"}  # no numbers

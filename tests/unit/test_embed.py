@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from viz_app import ParameterError, embed_texts, encode, register_encoder
-from viz_app import embed as embed_mod
+from viz_app.embed import encoders as embed_mod
 
 
 def test_minilm_puts_paraphrases_closer_than_unrelated(minilm):
@@ -29,7 +29,9 @@ def test_same_texts_are_never_embedded_twice(minilm, monkeypatch):
 
 def test_progress_counts_batches(minilm):
     seen = []
-    encode([f"progress sentence number {i} zq" for i in range(10)], batch_size=4, progress=lambda d, t: seen.append((d, t)))
+    encode(
+        [f"progress sentence number {i} zq" for i in range(10)], batch_size=4, progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(4, 10), (8, 10), (10, 10)]
 
 
@@ -40,8 +42,10 @@ def test_embed_texts_builds_a_set(minilm):
     assert es.metadata["text"].tolist()[0] == "red apples"
 
 
-@pytest.mark.parametrize("texts, kw, words", [([], {}, "no texts"), (["a", 3], {}, "text 1 is int"),
-                                              (["a"], {"batch_size": 0}, "batch_size")])
+@pytest.mark.parametrize(
+    "texts, kw, words",
+    [([], {}, "no texts"), (["a", 3], {}, "text 1 is int"), (["a"], {"batch_size": 0}, "batch_size")],
+)
 def test_bad_input(texts, kw, words):
     with pytest.raises(ParameterError, match=words):
         encode(texts, **kw)

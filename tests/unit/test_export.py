@@ -14,11 +14,20 @@ import plotly.graph_objects as go
 import pytest
 
 import viz_app
-from viz_app import DataFormatError, MissingDependencyError, ParameterError, UnknownIdError, export, render
-from viz_app.export import export_figure, export_projector, export_table, figure_bytes, load_projector, report_figure
-from viz_app.figures import scatter_map
-from viz_app.model import EmbeddingSet
-from viz_app.settings import PNG_KEYWORD, load_settings, settings_for, sidecar_path
+from viz_app import DataFormatError, MissingDependencyError, ParameterError, UnknownIdError
+from viz_app.data.model import EmbeddingSet
+from viz_app.export import figure as export
+from viz_app.export import render
+from viz_app.export.figure import (
+    export_figure,
+    export_projector,
+    export_table,
+    figure_bytes,
+    load_projector,
+    report_figure,
+)
+from viz_app.export.settings import PNG_KEYWORD, load_settings, settings_for, sidecar_path
+from viz_app.map.figures import scatter_map
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 XSS = "</script><script>alert(1)</script>"
@@ -39,7 +48,7 @@ def digits_fig(digits_pca):
 
 @pytest.fixture(scope="module")
 def glove_2k():
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     es = glove(2000)
     return es, viz_app.project(es, reducer="pca")
@@ -264,8 +273,12 @@ def test_projector_round_trip_is_exact(glove_2k, tmp_path):
     es, proj = glove_2k
     cfg = export_projector(es, tmp_path / "proj", projection=proj)
     config = json.loads(cfg.read_text())
-    assert config["embeddings"][0] == {"tensorName": es.name, "tensorShape": [2000, 50],
-                                       "tensorPath": "tensors.tsv", "metadataPath": "metadata.tsv"}  # fmt: skip
+    assert config["embeddings"][0] == {
+        "tensorName": es.name,
+        "tensorShape": [2000, 50],
+        "tensorPath": "tensors.tsv",
+        "metadataPath": "metadata.tsv",
+    }
     back = load_projector(cfg)
     np.testing.assert_array_equal(back.vectors, es.vectors)  # %.9g gives float32 back bit for bit
     assert back.fingerprint == es.fingerprint

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from viz_app import ParameterError
-from viz_app.figures import MAX_CATEGORIES, color_kind, safe_text, scatter_map
+from viz_app.map.figures import MAX_CATEGORIES, color_kind, safe_text, scatter_map
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -28,8 +28,13 @@ def test_categorical_colour_splits_traces_but_keeps_every_id():
 
 
 def test_continuous_colour_has_one_trace_and_a_colour_bar():
-    fig = scatter_map(_coords(100), ids=list(map(str, range(100))), labels=list("x" * 100),
-                      color=pd.Series(np.linspace(0, 1, 100)), color_name="score")
+    fig = scatter_map(
+        _coords(100),
+        ids=list(map(str, range(100))),
+        labels=list("x" * 100),
+        color=pd.Series(np.linspace(0, 1, 100)),
+        color_name="score",
+    )
     assert len(fig.data) == 1 and fig.data[0].marker.showscale
     assert fig.data[0].marker.colorbar.title.text == "score"
 
@@ -50,8 +55,7 @@ def test_3d_uses_scatter3d():
 
 def test_user_text_is_escaped_everywhere():
     labels = [XSS, "fine"]
-    fig = scatter_map(_coords(2), ids=["0", "1"], labels=labels, color=pd.Series([XSS, "b"]),
-                      color_name=XSS, title=XSS)
+    fig = scatter_map(_coords(2), ids=["0", "1"], labels=labels, color=pd.Series([XSS, "b"]), color_name=XSS, title=XSS)
     js = fig.to_json()
     assert "<img" not in js and "&lt;img src=x onerror=alert(1)&gt;" in js
 
@@ -87,11 +91,13 @@ def test_legend_follows_categorical_order_then_numeric_order():
 
 
 def test_extreme_rows_and_label_points():
-    from viz_app.overlays import extreme_rows, label_points
+    from viz_app.map.overlays import extreme_rows, label_points
 
     c = np.array([[0, 0], [5, 1], [-5, 2], [1, 9], [2, -9]], dtype=np.float32)
     assert extreme_rows(c, 1).tolist() == [1, 2, 3, 4]
-    fig = label_points(scatter_map(c, ids=list("abcde"), labels=[XSS, "b", "c", "d", "e"]), c, [XSS, "b", "c", "d", "e"], [0, 3])
+    fig = label_points(
+        scatter_map(c, ids=list("abcde"), labels=[XSS, "b", "c", "d", "e"]), c, [XSS, "b", "c", "d", "e"], [0, 3]
+    )
     # WebGL text is drawn as glyphs (no HTML): plain; the hover label is HTML: escaped
     assert list(fig.data[-1].text) == [XSS, "d"] and fig.data[-1].type == "scattergl"
     assert list(fig.data[-1].hovertext) == ["&lt;img src=x onerror=alert(1)&gt;", "d"]
@@ -99,8 +105,8 @@ def test_extreme_rows_and_label_points():
 
 
 def test_svg_export_swaps_webgl_text_for_escaped_text():
-    from viz_app.export import _as_svg_traces
-    from viz_app.overlays import label_points, overlay
+    from viz_app.export.figure import _as_svg_traces
+    from viz_app.map.overlays import label_points, overlay
 
     c = np.array([[0, 0], [5, 1], [-5, 2]], dtype=np.float32)
     fig = scatter_map(c, ids=list("abc"), labels=[XSS, "b", "c"])

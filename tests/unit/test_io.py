@@ -1,11 +1,9 @@
-"""Tests of viz_app.io on the real files of sample_data/ and on malformed files built here."""
+"""Tests of viz_app.data.io on the real files of sample_data/ and on malformed files built here."""
 
 from __future__ import annotations
 
 import gzip
 import io
-import sys
-import types
 import zipfile
 from pathlib import Path
 
@@ -13,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from viz_app import io as vio
+from viz_app.data import io as vio
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import DataFormatError, ParameterError
-from viz_app.model import EmbeddingSet
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 FORMAT_NAMES = {"csv", "tsv", "projector", "txt", "word2vec", "npy", "npz", "parquet"}
@@ -267,8 +265,8 @@ def test_to_embedding_set_embeds_texts_with_encoder(monkeypatch):
         calls.update(texts=list(texts), model=model, progress=progress)
         return np.ones((len(texts), 384), dtype=np.float32)
 
-    fake = types.SimpleNamespace(encode=fake_encode, DEFAULT_MODEL="fake-default")
-    monkeypatch.setitem(sys.modules, "viz_app.embed", fake)
+    monkeypatch.setattr(vio, "encode", fake_encode)
+    monkeypatch.setattr(vio, "DEFAULT_MODEL", "fake-default")
 
     def progress(done: int, total: int) -> None:
         pass
@@ -284,9 +282,9 @@ def test_to_embedding_set_embeds_texts_with_encoder(monkeypatch):
 @pytest.mark.slow
 def test_real_embedding_of_tiny_text():
     try:
-        from viz_app.embed import DEFAULT_MODEL  # noqa: F401
+        from viz_app.embed.encoders import DEFAULT_MODEL  # noqa: F401
     except ImportError:
-        pytest.skip("viz_app.embed is not written yet")
+        pytest.skip("viz_app.embed.encoders is not written yet")
     es = vio.load(b"The storm closed the highway.\nA gripping, funny film.\n", name="two.txt")
     assert es.vectors.shape == (2, 384) and es.model_name
     assert np.allclose(np.linalg.norm(es.vectors, axis=1), 1.0, atol=1e-3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viz_app.figures import safe_text, scatter_map
-from viz_app.overlays import overlay
-from viz_app.labels import LABEL_NAME, add_labels, layout_labels, text_box_px
+from viz_app.map.figures import safe_text, scatter_map
+from viz_app.map.labels import LABEL_NAME, add_labels, layout_labels, text_box_px
+from viz_app.map.overlays import overlay
 
 RANGE = ((-10.0, 10.0), (-10.0, 10.0))
 PLOT = (600.0, 600.0)  # 30 px per data unit
@@ -100,7 +100,9 @@ def test_overlay_labels_focus_and_neighbours_as_escaped_annotations():
 def test_a_second_call_avoids_labels_already_on_the_figure():
     coords = np.zeros((2, 2), dtype=np.float32)
     coords[1] = [0.001, 0.0]
-    fig = scatter_map(np.array([[-1, -1], [1, 1], [0, 0], [0.001, 0]], np.float32), ids=list("abcd"), labels=list("abcd"))
+    fig = scatter_map(
+        np.array([[-1, -1], [1, 1], [0, 0], [0.001, 0]], np.float32), ids=list("abcd"), labels=list("abcd")
+    )
     add_labels(fig, coords[:1], safe_text(["first label"]))
     add_labels(fig, coords[1:], safe_text(["second label"]))
     a, b = fig.layout.annotations
@@ -119,8 +121,7 @@ def test_labels_keep_clear_of_other_marked_points():
     other = np.array([[0.0, 0.4]])  # 12 px above the point: where the label would go first
     free = layout_labels(xy, ["(king - man) + woman"], x_range=RANGE[0], y_range=RANGE[1], plot_px=PLOT)
     assert free.xy[0, 1] > 0  # above, by default
-    lay = layout_labels(xy, ["(king - man) + woman"], x_range=RANGE[0], y_range=RANGE[1], plot_px=PLOT,
-                        avoid_xy=other)
+    lay = layout_labels(xy, ["(king - man) + woman"], x_range=RANGE[0], y_range=RANGE[1], plot_px=PLOT, avoid_xy=other)
     box = _boxes_px(lay, ["(king - man) + woman"])[0]
     p = other[0] * 30.0
     assert not _overlap(box, (p[0] - 7, p[1] - 7, p[0] + 7, p[1] + 7)), box

@@ -1,4 +1,4 @@
-"""Budgets of viz_app.limits: the config, the environment variables, the checks in the readers
+"""Budgets of viz_app.data.limits: the config, the environment variables, the checks in the readers
 (before allocating) and the point budget of the reducers with its seeded-sample offer."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import viz_app
+from viz_app.data.limits import ENV, Limits, PointBudgetError, check_points, get_limits, sample_fit_rows
 from viz_app.errors import DataFormatError, ParameterError, ResourceLimitError
-from viz_app.limits import ENV, Limits, PointBudgetError, check_points, get_limits, sample_fit_rows
 
 MIB = 1 << 20
 
@@ -32,7 +32,7 @@ def test_defaults_and_environment_names():
     assert (lim.max_points_pca, lim.max_points_tsne, lim.max_points_umap) == (2_000_000, 50_000, 200_000)
     assert (lim.max_texts, lim.max_npz_members) == (50_000, 64)
     assert get_limits() == lim
-    assert viz_app.io.MAX_FILE_BYTES == lim.max_upload_bytes
+    assert lim.max_upload_bytes == viz_app.data.io.MAX_FILE_BYTES
 
 
 def test_environment_overrides(monkeypatch):
@@ -47,10 +47,14 @@ def test_environment_overrides(monkeypatch):
 
 @pytest.mark.parametrize(
     ("var", "value"),
-    [("EMBEDDING_LENS_MAX_UPLOAD_MB", "lots"), ("EMBEDDING_LENS_MAX_UPLOAD_MB", "0"),
-     ("EMBEDDING_LENS_MAX_MATRIX_MB", "-5"), ("EMBEDDING_LENS_MAX_POINTS_UMAP", "1.5"),
-     ("EMBEDDING_LENS_MAX_TEXTS", "inf")],
-)  # fmt: skip
+    [
+        ("EMBEDDING_LENS_MAX_UPLOAD_MB", "lots"),
+        ("EMBEDDING_LENS_MAX_UPLOAD_MB", "0"),
+        ("EMBEDDING_LENS_MAX_MATRIX_MB", "-5"),
+        ("EMBEDDING_LENS_MAX_POINTS_UMAP", "1.5"),
+        ("EMBEDDING_LENS_MAX_TEXTS", "inf"),
+    ],
+)
 def test_bad_environment_value_names_the_variable(var, value):
     with pytest.raises(ParameterError, match=f"{var}={value!r} must be a positive"):
         Limits.from_env({var: value})
@@ -79,8 +83,13 @@ def test_check_points_over_budget_says_limit_variable_and_sample():
     assert isinstance(e, ResourceLimitError) and isinstance(e, viz_app.VizAppError)
     assert (e.reducer, e.n_samples, e.budget) == ("tsne", 80_000, 50_000)
     msg = str(e)
-    for word in ("t-SNE on 80,000 points", "limit of 50,000", "EMBEDDING_LENS_MAX_POINTS_TSNE",
-                 "seeded sample of 50,000 points", "transform"):  # fmt: skip
+    for word in (
+        "t-SNE on 80,000 points",
+        "limit of 50,000",
+        "EMBEDDING_LENS_MAX_POINTS_TSNE",
+        "seeded sample of 50,000 points",
+        "transform",
+    ):
         assert word in msg, msg
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from viz_app import DataFormatError, EmbeddingSet, ParameterError, UnknownIdError, VizAppError
-from viz_app.model import Projection, ProjectionParams, fingerprint_vectors
+from viz_app.data.model import Projection, ProjectionParams, fingerprint_vectors
 
 
 def test_vectors_are_float32_readonly_and_fingerprinted():
@@ -66,5 +66,11 @@ def test_projection_checks_shape_and_describes_params():
     with pytest.raises(ParameterError):
         Projection(np.zeros((5, 3)), p, "fp")
     assert p.describe() == "UMAP 2D, n_neighbors=15, min_dist=0.1, cosine, seed 0"
-    assert p.as_dict() == {"reducer": "umap", "n_components": 2, "metric": "cosine", "n_neighbors": 15,
-                           "min_dist": 0.1, "random_state": 0}
+    assert p.as_dict() == {
+        "reducer": "umap",
+        "n_components": 2,
+        "metric": "cosine",
+        "n_neighbors": 15,
+        "min_dist": 0.1,
+        "random_state": 0,
+    }

@@ -7,15 +7,15 @@ import time
 import numpy as np
 import pytest
 
-from viz_app import neighbors as nb
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError, UnknownIdError
-from viz_app.model import EmbeddingSet
-from viz_app.neighbors import get_index, index_cache_info, knn_indices, most_similar, suggest_labels
+from viz_app.explore import neighbors as nb
+from viz_app.explore.neighbors import get_index, index_cache_info, knn_indices, most_similar, suggest_labels
 
 
 @pytest.fixture(scope="module")
 def glove_50k():
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     return glove(50_000)
 
@@ -105,7 +105,9 @@ def test_exact_ties_keep_row_order_and_zero_vectors_give_no_nan():
         for k in (5, 30):  # more ties than candidates kept (k + max(k, 10)), and fewer
             assert most_similar(es, 7, k=k, metric=metric)["row"].tolist() == list(range(50, 50 + k)), metric
             assert knn_indices(es, [7, 50], k=k, metric=metric).tolist() == [
-                list(range(50, 50 + k)), [7, *range(51, 50 + k)]]  # fmt: skip
+                list(range(50, 50 + k)),
+                [7, *range(51, 50 + k)],
+            ]
     assert most_similar(es, 150, k=5)["row"].tolist() == [0, 1, 2, 3, 4]
     zero = most_similar(es, 150, k=199)
     assert not zero["similarity"].isna().any() and (zero["similarity"] == 0).all()
@@ -173,7 +175,7 @@ def test_bad_queries(glove_50k):
 @pytest.mark.slow
 def test_approximate_index_recall_and_reuse():
     """pynndescent path forced on 20k GloVe words: recall@10 vs exact, one build for many queries."""
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     es = glove(20_000)
     nb.clear_index_cache()
@@ -198,7 +200,7 @@ def test_approximate_index_recall_and_reuse():
 @pytest.mark.slow
 def test_approximate_euclidean_and_dot_recall():
     """Dot product searched as euclidean after the Bachrach et al. (2014) transform."""
-    from viz_app.samples import glove
+    from viz_app.data.samples import glove
 
     es = glove(5_000)
     rows = np.random.default_rng(4).choice(es.n_samples, 100, replace=False)
@@ -212,7 +214,7 @@ def test_approximate_euclidean_and_dot_recall():
 
 @pytest.mark.slow
 def test_news_reviews_neighbours_share_the_category(minilm):
-    from viz_app.samples import load_sample
+    from viz_app.data.samples import load_sample
 
     es = load_sample("news-reviews")
     cat = es.metadata["category"].to_numpy()
@@ -227,9 +229,9 @@ def test_news_reviews_neighbours_share_the_category(minilm):
 
 @pytest.mark.slow
 def test_index_built_in_background_once():
+    from viz_app.data.samples import glove
     from viz_app.errors import ParameterError
-    from viz_app.neighbors import build_index_in_background, has_index
-    from viz_app.samples import glove
+    from viz_app.explore.neighbors import build_index_in_background, has_index
 
     es = glove(3_000)
     nb.clear_index_cache()

@@ -1,19 +1,19 @@
-"""Placing vectors on a map (viz_app.place), fit-on-a-sample projections, expression overlays."""
+"""Placing vectors on a map (viz_app.explore.place), fit-on-a-sample projections, expression overlays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from viz_app import samples
-from viz_app.arithmetic import operands
+from viz_app.data import samples
+from viz_app.data.limits import PointBudgetError, sample_fit_rows
+from viz_app.data.model import Projection
 from viz_app.errors import ExpressionError, ParameterError
-from viz_app.figures import scatter_map
-from viz_app.overlays import expression_overlay
-from viz_app.limits import PointBudgetError, sample_fit_rows
-from viz_app.model import Projection
-from viz_app.place import expression_on_map, place, placement_normalize
-from viz_app.project import make_params, project, project_with, transform
+from viz_app.explore.arithmetic import operands
+from viz_app.explore.place import expression_on_map, place, placement_normalize
+from viz_app.map.figures import scatter_map
+from viz_app.map.overlays import expression_overlay
+from viz_app.reduce.project import make_params, project, project_with, transform
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,11 @@ def test_pca_analogy_is_an_exact_parallelogram(glove):
     (b, c, kind1), (a, r, kind2) = drawn.arrows
     assert (kind1, kind2) == ("offset", "result")
     row = glove.index_of(["king", "man", "woman"])
-    assert np.allclose(a, proj.coords[row[0]]) and np.allclose(b, proj.coords[row[1]]) and np.allclose(c, proj.coords[row[2]])
+    assert (
+        np.allclose(a, proj.coords[row[0]])
+        and np.allclose(b, proj.coords[row[1]])
+        and np.allclose(c, proj.coords[row[2]])
+    )
     assert np.allclose(c - b, r - a, atol=1e-5)  # PCA is linear: man -> woman equals king -> result
     # read back from the disk cache (no model): PCA is refitted, same placement
     again = expression_on_map(glove, _bare(proj), "king - man + woman")
@@ -82,7 +86,7 @@ def test_approximate_placement_is_inside_its_neighbours_hull(glove2k):
     v = glove2k.vectors[glove2k.index_of(["paris"])[0]]
     got = place(glove2k, tsne_like, v, k=5)
     assert got.approximate
-    from viz_app.neighbors import most_similar
+    from viz_app.explore.neighbors import most_similar
 
     nn = proj.coords[most_similar(glove2k, v, k=5)["row"].to_numpy()]
     assert np.all(got.coords[0] >= nn.min(axis=0) - 1e-6) and np.all(got.coords[0] <= nn.max(axis=0) + 1e-6)
@@ -111,7 +115,7 @@ def test_placement_normalize_follows_the_map():
 def test_operands_reconstruct_the_vector(glove):
     ops = operands(glove, "0.5 * (king + queen) - man")
     assert [(o.label, o.coefficient) for o in ops] == [("king", 0.5), ("queen", 0.5), ("man", -1.0)]
-    from viz_app.arithmetic import vector
+    from viz_app.explore.arithmetic import vector
 
     v = vector(glove, "0.5 * (king + queen) - man")
     assert np.allclose(sum(o.coefficient * o.values for o in ops), v.values, atol=1e-6)
@@ -165,6 +169,8 @@ def test_expression_overlay_traces_arrows_and_escaping(glove2k):
     assert near.text[0] == "<b>x</b>" and near.hovertext[0] == "&lt;b&gt;x&lt;/b&gt;"  # WebGL text vs hover
     assert fig.layout.xaxis.range is not None  # zoomed to the expression
     assert not any("approximate" in (a.text or "") for a in fig.layout.annotations)
-    approx = expression_on_map(glove2k, Projection(proj.coords, make_params("umap"), glove2k.fingerprint), "king - man + woman")
+    approx = expression_on_map(
+        glove2k, Projection(proj.coords, make_params("umap"), glove2k.fingerprint), "king - man + woman"
+    )
     fig2 = expression_overlay(scatter_map(proj.coords, ids=glove2k.ids, labels=glove2k.labels), approx)
     assert any("approximate" in (a.text or "") for a in fig2.layout.annotations)

@@ -38,7 +38,9 @@ def test_different_seed_gives_a_different_umap(digits_small):
 
 def test_progress_is_reported_for_tsne(digits_small):
     seen = []
-    project(digits_small.subset(np.arange(200)), reducer="tsne", perplexity=10, progress=lambda f, m: seen.append((f, m)))
+    project(
+        digits_small.subset(np.arange(200)), reducer="tsne", perplexity=10, progress=lambda f, m: seen.append((f, m))
+    )
     fracs = [f for f, _ in seen]
     assert len(seen) >= 10 and fracs == sorted(fracs) and fracs[-1] == 1.0
     assert any("iteration" in m for _, m in seen)
@@ -65,9 +67,11 @@ def test_bad_parameters_raise(digits_small, kw, words):
 
 @pytest.mark.parametrize(
     "reducer, kw, words",
-    [("umap", {}, "UMAP with n_neighbors=15 needs more than 15 points, got 3"),
-     ("tsne", {}, "t-SNE with perplexity=30 needs more than 91 points, got 3"),
-     ("tsne", {"perplexity": 2}, "needs more than 7 points")],
+    [
+        ("umap", {}, "UMAP with n_neighbors=15 needs more than 15 points, got 3"),
+        ("tsne", {}, "t-SNE with perplexity=30 needs more than 91 points, got 3"),
+        ("tsne", {"perplexity": 2}, "needs more than 7 points"),
+    ],
 )
 def test_too_few_points_is_a_message_not_a_crash(digits_small, reducer, kw, words):
     with pytest.raises(ParameterError, match=words):

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import viz_app
-from viz_app.limits import ENV, Limits
-from viz_app.model import EmbeddingSet
-from viz_app.neighbors import most_similar
+from viz_app.data.limits import ENV, Limits
+from viz_app.data.model import EmbeddingSet
+from viz_app.explore.neighbors import most_similar
 
 EXTENSIONS = (".csv", ".tsv", ".txt", ".npy", ".npz", ".parquet", ".vec")
 # Small budgets: whatever a random file declares, the test never allocates much.
@@ -48,8 +48,18 @@ def _seeds() -> dict[str, bytes]:
 
 
 SEEDS = _seeds()
-MAGIC = (b"\x93NUMPY\x01\x00", b"\x93NUMPY\x02\x00", b"PK\x03\x04", b"PK\x05\x06", b"PAR1", b"\xef\xbb\xbf",
-         b"\xff\xfe", b"\xfe\xff", b"\xff\xfe\x00\x00", b"")  # fmt: skip
+MAGIC = (
+    b"\x93NUMPY\x01\x00",
+    b"\x93NUMPY\x02\x00",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"PAR1",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"\xfe\xff",
+    b"\xff\xfe\x00\x00",
+    b"",
+)
 TEXTISH = st.text(alphabet="0123456789.,;\t\n\r \"'eE-+[]abNnIifé\x00\x85", max_size=300)
 
 
@@ -128,8 +138,12 @@ def _neighbours(es: EmbeddingSet, query, k: int, metric: str) -> tuple[list[str]
 
 
 @OTHER
-@given(data=vector_sets(), metric=st.sampled_from(["cosine", "euclidean", "dot"]), k_frac=st.floats(0, 1),
-       query_row=st.integers(0, 1 << 10))  # fmt: skip
+@given(
+    data=vector_sets(),
+    metric=st.sampled_from(["cosine", "euclidean", "dot"]),
+    k_frac=st.floats(0, 1),
+    query_row=st.integers(0, 1 << 10),
+)
 def test_most_similar_is_finite_and_row_order_invariant(data, metric, k_frac, query_row):
     x, perm = data
     n = len(x)

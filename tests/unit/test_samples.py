@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from viz_app import ParameterError, load_sample
-from viz_app.samples import SAMPLES, glove, glove_full
+from viz_app.data.samples import SAMPLES, glove, glove_full
 
 
 def test_glove_default_sample_is_the_most_frequent_words(glove_10k):

@@ -14,8 +14,7 @@ import pytest
 
 import viz_app
 from viz_app import DataFormatError, EmbeddingSet, ParameterError
-from viz_app.project import project_with
-from viz_app.settings import (
+from viz_app.export.settings import (
     check_fingerprint,
     embed_in_html,
     embed_in_png,
@@ -27,6 +26,7 @@ from viz_app.settings import (
     settings_for,
     validate_settings,
 )
+from viz_app.reduce.project import project_with
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,22 +36,37 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 # the smallest valid PNG: one white RGB pixel
-PNG_1X1 = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-           + _chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + _chunk(b"IEND", b""))  # fmt: skip
+PNG_1X1 = (
+    b"\x89PNG\r\n\x1a\n"
+    + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    + _chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff"))
+    + _chunk(b"IEND", b"")
+)
 
 
 @pytest.fixture(scope="module")
 def pca_settings(digits_small):
     proj = viz_app.project(digits_small, reducer="pca")
-    return digits_small, proj, settings_for(digits_small, proj, dataset_ref={"kind": "sample", "key": "digits"},
-                                            color_by="digit", extra={"focus": "3"})  # fmt: skip
+    return (
+        digits_small,
+        proj,
+        settings_for(
+            digits_small, proj, dataset_ref={"kind": "sample", "key": "digits"}, color_by="digit", extra={"focus": "3"}
+        ),
+    )
 
 
 def test_settings_record_data_projection_and_versions(pca_settings):
     es, proj, s = pca_settings
     assert s["format"] == "embedding-lens/settings" and s["version"] == 1
-    assert s["dataset"] == {"name": es.name, "fingerprint": es.fingerprint, "n_samples": 600, "n_features": 64,
-                            "model_name": None, "ref": {"kind": "sample", "key": "digits"}}  # fmt: skip
+    assert s["dataset"] == {
+        "name": es.name,
+        "fingerprint": es.fingerprint,
+        "n_samples": 600,
+        "n_features": 64,
+        "model_name": None,
+        "ref": {"kind": "sample", "key": "digits"},
+    }
     assert s["projection"] == {"reducer": "pca", "n_components": 2, "random_state": 0}
     assert s["view"] == {"color_by": "digit"} and s["extra"] == {"focus": "3"}
     v = s["versions"]
@@ -63,7 +78,7 @@ def test_settings_record_data_projection_and_versions(pca_settings):
 
 def test_settings_for_imports_no_heavy_library():
     code = (
-        "import sys, numpy as np, viz_app; from viz_app.settings import settings_for\n"
+        "import sys, numpy as np, viz_app; from viz_app.export.settings import settings_for\n"
         "es = viz_app.EmbeddingSet(np.eye(5, dtype=np.float32))\n"
         "p = viz_app.Projection(np.zeros((5, 2)), viz_app.make_params('pca'), es.fingerprint)\n"
         "s = settings_for(es, p)\n"
@@ -140,8 +155,20 @@ def test_malformed_files_are_refused(tmp_path):
 
 def test_out_of_bounds_parameters_are_refused(pca_settings):
     _, _, s = pca_settings
-    bad = json.loads(_mutated(s, "projection", {"reducer": "umap", "n_components": 2, "random_state": 0,
-                                               "metric": "cosine", "n_neighbors": 500, "min_dist": 0.1}))  # fmt: skip
+    bad = json.loads(
+        _mutated(
+            s,
+            "projection",
+            {
+                "reducer": "umap",
+                "n_components": 2,
+                "random_state": 0,
+                "metric": "cosine",
+                "n_neighbors": 500,
+                "min_dist": 0.1,
+            },
+        )
+    )
     with pytest.raises(ParameterError, match="n_neighbors must be in"):
         params_from_settings(bad)
     bad["projection"] = {"reducer": "pca", "n_components": 2, "random_state": 0, "perplexity": 30}
@@ -169,8 +196,9 @@ def test_carriers_round_trip_and_html_cannot_be_broken_out_of(pca_settings):
 def test_settings_reproduce_a_umap_map_exactly(digits_small, tmp_path):
     """UMAP (umap-learn, single-threaded, seeded) on 600 real digits: settings -> same coordinates."""
     proj = viz_app.project(digits_small, reducer="umap", n_neighbors=12, min_dist=0.2, random_state=7)
-    path = save_settings(settings_for(digits_small, proj, dataset_ref={"kind": "sample", "key": "digits"}),
-                         tmp_path / "s.json")  # fmt: skip
+    path = save_settings(
+        settings_for(digits_small, proj, dataset_ref={"kind": "sample", "key": "digits"}), tmp_path / "s.json"
+    )
     loaded = load_settings(path)
     check_fingerprint(digits_small, loaded)
     params = params_from_settings(loaded)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 
 from viz_app import make_params
-from viz_app.model import Projection
-from viz_app.store import ProjectionDiskCache
+from viz_app.data.model import Projection
+from viz_app.reduce.store import ProjectionDiskCache
 
 
 def test_round_trip_and_keys(tmp_path):

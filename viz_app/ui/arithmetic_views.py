@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from viz_app.analogy import evaluate_analogies, read_analogies
-from viz_app.arithmetic import evaluate, mean_vector
-from viz_app.axes import axis_projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
-from viz_app.figures import scatter_map
-from viz_app.overlays import extreme_rows, label_points
-from viz_app.model import EmbeddingSet
+from viz_app.explore.analogy import evaluate_analogies, read_analogies
+from viz_app.explore.arithmetic import evaluate, mean_vector
+from viz_app.explore.axes import axis_projection
+from viz_app.map.figures import scatter_map
+from viz_app.map.overlays import extreme_rows, label_points
 from viz_app.ui import cache, safe, state
 
 
@@ -18,13 +18,21 @@ def expression_box(es: EmbeddingSet) -> None:
     """An expression such as ``king - man + woman``; the nearest items to its vector."""
     st.subheader("Vector arithmetic")
     c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
-    expr = c1.text_input("Expression", key="expr", placeholder='king - man + woman, mean(a, b), "new york" - usa + france')
-    method = c2.selectbox("Method", ["3cosadd", "3cosmul"], key="expr_method",
-                          help="3CosAdd (Mikolov et al. 2013) or 3CosMul (Levy & Goldberg 2014, a - b + c only).")
+    expr = c1.text_input(
+        "Expression", key="expr", placeholder='king - man + woman, mean(a, b), "new york" - usa + france'
+    )
+    method = c2.selectbox(
+        "Method",
+        ["3cosadd", "3cosmul"],
+        key="expr_method",
+        help="3CosAdd (Mikolov et al. 2013) or 3CosMul (Levy & Goldberg 2014, a - b + c only).",
+    )
     k = c3.number_input("k", 1, 50, 10, key="expr_k")
     if not expr:
-        st.caption("Operands are left out of the results, as in the analogy literature. Quote multi-word labels; "
-                   "with a text model, quoted free text is embedded on the fly.")
+        st.caption(
+            "Operands are left out of the results, as in the analogy literature. Quote multi-word labels; "
+            "with a text model, quoted free text is embedded on the fly."
+        )
         return
     sel = state.for_set(state.SELECTION, es.fingerprint)
     named = {"selection": mean_vector(es, list(sel), name="selection")} if sel else {}
@@ -37,8 +45,11 @@ def expression_box(es: EmbeddingSet) -> None:
         return
     st.text(f"{res.attrs.get('expr', expr)}  →  {res['label'].iloc[0]}")
     st.dataframe(res.drop(columns=[c for c in ("row",) if c in res.columns]), hide_index=True, width="stretch")
-    if st.button("Show on the Explore map", key="expr_to_map",
-                 help="Draws the result with arrows from its operands on the current map."):
+    if st.button(
+        "Show on the Explore map",
+        key="expr_to_map",
+        help="Draws the result with arrows from its operands on the current map.",
+    ):
         state.put(state.MAP_EXPR, expr)
         st.session_state.pop(f"_w_{state.MAP_EXPR}", None)
         st.switch_page("pages/explore.py")
@@ -48,20 +59,29 @@ def analogy_benchmark(es: EmbeddingSet) -> None:
     """Google analogy set (gensim's test data) accuracy per section, over the N most frequent rows."""
     st.subheader("Analogy benchmark (Google analogy set)")
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    n = c1.slider("Vocabulary: the N first rows (most frequent words for GloVe)", 1000, es.n_samples,
-                  min(30_000, es.n_samples), step=1000, key="analogy_n")
+    n = c1.slider(
+        "Vocabulary: the N first rows (most frequent words for GloVe)",
+        1000,
+        es.n_samples,
+        min(30_000, es.n_samples),
+        step=1000,
+        key="analogy_n",
+    )
     if not c2.button("Run", key="analogy_run"):
         return
     try:
         with st.spinner(f"Evaluating 19,544 questions over {n:,} words"):
-            result = cache.projections().get_or_compute(("analogy", es.fingerprint, n),
-                                                        lambda: evaluate_analogies(es, read_analogies(), restrict_vocab=n))
+            result = cache.projections().get_or_compute(
+                ("analogy", es.fingerprint, n), lambda: evaluate_analogies(es, read_analogies(), restrict_vocab=n)
+            )
     except VizAppError as exc:
         safe.error(exc)
         return
-    st.markdown(f"**Overall accuracy {result.accuracy:.1%}** ({result.correct:,} / {result.total:,}; "
-                f"{result.skipped:,} questions skipped: a word outside the vocabulary) — same semantics as "
-                "gensim's `evaluate_word_analogies`.")
+    st.markdown(
+        f"**Overall accuracy {result.accuracy:.1%}** ({result.correct:,} / {result.total:,}; "
+        f"{result.skipped:,} questions skipped: a word outside the vocabulary) — same semantics as "
+        "gensim's `evaluate_word_analogies`."
+    )
     st.dataframe(result.sections, hide_index=True, width="stretch")
     st.caption(f"Failures ({len(result.failures):,}), first 500:")
     st.dataframe(result.failures.head(500), hide_index=True, width="stretch", height=300)
@@ -70,22 +90,30 @@ def analogy_benchmark(es: EmbeddingSet) -> None:
 def semantic_axes(es: EmbeddingSet) -> None:
     """Items placed on two directions (B − A), e.g. man → woman by poor → rich."""
     st.subheader("Semantic axes")
-    st.caption("Each axis is the direction from A to B (each an expression). Embeddings carry the biases of "
-               "their training data: this view is one way to look at them.")
+    st.caption(
+        "Each axis is the direction from A to B (each an expression). Embeddings carry the biases of "
+        "their training data: this view is one way to look at them."
+    )
     c = st.columns(4)
     xa = c[0].text_input("x from", "man", key="ax_xa")
     xb = c[1].text_input("x to", "woman", key="ax_xb")
     ya = c[2].text_input("y from", "poor", key="ax_ya")
     yb = c[3].text_input("y to", "rich", key="ax_yb")
-    mode = st.radio("Coordinate", ["cosine", "scalar"], horizontal=True, key="ax_mode",
-                    format_func={"cosine": "cosine with the direction", "scalar": "scalar projection"}.get)
+    mode = st.radio(
+        "Coordinate",
+        ["cosine", "scalar"],
+        horizontal=True,
+        key="ax_mode",
+        format_func={"cosine": "cosine with the direction", "scalar": "scalar projection"}.get,
+    )
     try:
         ax = axis_projection(es, x=(xa, xb), y=(ya, yb), mode=mode)
     except VizAppError as exc:
         safe.error(exc)
         return
-    fig = scatter_map(ax.coords, ids=es.ids, labels=es.labels, point_size=4, opacity=0.6,
-                      revision=f"axes-{es.fingerprint}")
+    fig = scatter_map(
+        ax.coords, ids=es.ids, labels=es.labels, point_size=4, opacity=0.6, revision=f"axes-{es.fingerprint}"
+    )
     fig.update_yaxes(scaleanchor=None)  # two unrelated directions: no shared scale (before the labels' layout)
     label_points(fig, ax.coords, es.labels, extreme_rows(ax.coords, 6), name="axis ends")
     fig.update_xaxes(showticklabels=True, title={"text": ax.x_label}, zeroline=True)

@@ -7,23 +7,29 @@ Datasets and projections are kept in ``st.cache_resource``-held stores rather th
 for it (``st.cache_data`` would replay the progress bar on a cache hit), and (b) they are
 frozen objects with read-only arrays, safe to share without pickling a copy on every rerun.
 A per-key lock makes a second session wait for the first one's computation instead of
-repeating it. Projections are also kept on disk (``viz_app.store``), so a server restart
+repeating it. Projections are also kept on disk (``viz_app.reduce.store``), so a server restart
 re-shows a map without recomputing it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from viz_app import samples
-from viz_app.model import EmbeddingSet, Projection, ProjectionParams
-from viz_app.project import project_with, warm_up
-from viz_app.store import ProjectionDiskCache
+from viz_app.data import samples
+from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.embed.encoders import get_encoder
+from viz_app.export.figure import start_renderer
+from viz_app.reduce.project import project_with, warm_up
+from viz_app.reduce.store import ProjectionDiskCache
+
+log = logging.getLogger(__name__)
 
 
 class LRUStore:
@@ -84,14 +90,13 @@ def expressions() -> LRUStore:
 
 @st.cache_resource
 def disk_cache() -> ProjectionDiskCache:
-    """On-disk projection cache (see ``viz_app.store``)."""
+    """On-disk projection cache (see ``viz_app.reduce.store``)."""
     return ProjectionDiskCache()
 
 
 @st.cache_resource
 def encoder(name: str | None = None) -> Any:
     """The sentence-transformers encoder, loaded once per server process."""
-    from viz_app.embed import get_encoder
 
     return get_encoder(name)
 
@@ -108,8 +113,13 @@ def projection(
     return _projection_in(projections(), disk_cache(), es, params, progress)
 
 
-def _projection_in(store: LRUStore, disk: ProjectionDiskCache, es: EmbeddingSet, params: ProjectionParams,
-                   progress: Callable[[float, str], None] | None = None) -> Projection:
+def _projection_in(
+    store: LRUStore,
+    disk: ProjectionDiskCache,
+    es: EmbeddingSet,
+    params: ProjectionParams,
+    progress: Callable[[float, str], None] | None = None,
+) -> Projection:
     def compute() -> Projection:
         cached = disk.get(es.fingerprint, params)
         if cached is not None:
@@ -121,8 +131,14 @@ def _projection_in(store: LRUStore, disk: ProjectionDiskCache, es: EmbeddingSet,
     return store.get_or_compute((es.fingerprint, params), compute)
 
 
-def refit(es: EmbeddingSet, params: ProjectionParams, progress: Callable[[float, str], None] | None = None,
-          *, only_if_same: bool = False, store: LRUStore | None = None) -> Projection:
+def refit(
+    es: EmbeddingSet,
+    params: ProjectionParams,
+    progress: Callable[[float, str], None] | None = None,
+    *,
+    only_if_same: bool = False,
+    store: LRUStore | None = None,
+) -> Projection:
     """Fit the projection again (same seed) to keep the fitted reducer in memory, so new vectors
     can be placed with its own transform; stores it in place of the cached one (which, read from
     disk, has no reducer). With ``only_if_same``, it is stored only if the coordinates are
@@ -152,11 +168,9 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
         es = data.get_or_compute(("sample", key), lambda: samples.load_sample(key))
         proj = _projection_in(store, disk, es, default_params)
         try:  # the shared Chromium for PNG/SVG/PDF export (absent Chrome: the panel says so)
-            from viz_app.export import start_renderer
-
             start_renderer()
-        except Exception:  # noqa: BLE001 - export is optional; the panel reports the reason
-            pass
+        except Exception as exc:  # noqa: BLE001 - export is optional; the panel reports the reason
+            log.warning("image renderer not started: %s", exc)
         warm_up()
         # the default map from disk has no fitted reducer: fit it again (deterministic: same
         # coordinates), so vector arithmetic places results with UMAP's own transform

@@ -7,13 +7,14 @@ which it is re-initialised when the page is shown again.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
+from viz_app.data.model import EmbeddingSet, ProjectionParams
 from viz_app.errors import ParameterError
-from viz_app.model import EmbeddingSet, ProjectionParams
-from viz_app.project import BOUNDS, DEFAULTS, METRICS, make_params
+from viz_app.reduce.project import BOUNDS, DEFAULTS, METRICS, make_params
 from viz_app.ui import safe, state
 
 REDUCER_NAMES = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
@@ -45,9 +46,17 @@ def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
     """Reducer, dimensions and the reducer's parameters (bounded to what ``es`` allows)."""
     n = es.n_samples
     st.subheader("Projection")
-    reducer = _choice("Reducer", state.REDUCER, list(REDUCER_NAMES), "umap", radio=True, horizontal=True,
-                      format_func=REDUCER_NAMES.get,
-                      help="PCA: linear, instant. t-SNE (openTSNE): local clusters. UMAP (umap-learn): local and some global structure.")
+    reducer = _choice(
+        "Reducer",
+        state.REDUCER,
+        list(REDUCER_NAMES),
+        "umap",
+        radio=True,
+        horizontal=True,
+        format_func=REDUCER_NAMES.get,
+        help="PCA: linear, instant. t-SNE (openTSNE): local clusters. "
+        "UMAP (umap-learn): local and some global structure.",
+    )
     dims = _choice("Dimensions", state.DIMS, [2, 3], 2, radio=True, horizontal=True, format_func=lambda d: f"{d}D")
     kw: dict[str, Any] = {}
     if reducer != "pca":
@@ -55,27 +64,50 @@ def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
     if reducer == "tsne":
         hi = float(min(BOUNDS["perplexity"][1], (n - 2) // 3))  # t-SNE needs n > 3 * perplexity + 1
         if hi > 2:
-            kw["perplexity"] = persistent(st.slider, "Perplexity", state.PERPLEXITY, min(DEFAULTS["perplexity"], hi),
-                                          min_value=2.0, max_value=hi, step=1.0,
-                                          help="Effective number of neighbours each point attends to (5-50 is usual).")
+            kw["perplexity"] = persistent(
+                st.slider,
+                "Perplexity",
+                state.PERPLEXITY,
+                min(DEFAULTS["perplexity"], hi),
+                min_value=2.0,
+                max_value=hi,
+                step=1.0,
+                help="Effective number of neighbours each point attends to (5-50 is usual).",
+            )
         else:
             kw["perplexity"] = 2.0
     if reducer == "umap":
         hi = int(min(BOUNDS["n_neighbors"][1], n - 1))  # UMAP needs n_neighbors < n
         if hi > 2:
-            kw["n_neighbors"] = persistent(st.slider, "n_neighbors", state.N_NEIGHBORS, min(DEFAULTS["n_neighbors"], hi),
-                                           min_value=2, max_value=hi,
-                                           help="Local neighbourhood size: small = fine detail, large = global shape.")
+            kw["n_neighbors"] = persistent(
+                st.slider,
+                "n_neighbors",
+                state.N_NEIGHBORS,
+                min(DEFAULTS["n_neighbors"], hi),
+                min_value=2,
+                max_value=hi,
+                help="Local neighbourhood size: small = fine detail, large = global shape.",
+            )
         else:
             kw["n_neighbors"] = 2
-        kw["min_dist"] = persistent(st.slider, "min_dist", state.MIN_DIST, DEFAULTS["min_dist"], min_value=0.0,
-                                    max_value=1.0, step=0.05, help="How tightly points may pack in the map.")
+        kw["min_dist"] = persistent(
+            st.slider,
+            "min_dist",
+            state.MIN_DIST,
+            DEFAULTS["min_dist"],
+            min_value=0.0,
+            max_value=1.0,
+            step=0.05,
+            help="How tightly points may pack in the map.",
+        )
     seed = persistent(st.number_input, "Random seed", state.SEED, 0, min_value=0, max_value=2**31 - 1, step=1)
     chosen = state.get(state.FIT_SAMPLE)
     if chosen and chosen[0] == es.fingerprint and chosen[1] == reducer and chosen[2] < n:
         kw["fit_sample"] = int(chosen[2])
-        st.info(f"{REDUCER_NAMES[reducer]} is fitted on a seeded sample of {chosen[2]:,} of the {n:,} points; "
-                "the others are placed with its transform.")
+        st.info(
+            f"{REDUCER_NAMES[reducer]} is fitted on a seeded sample of {chosen[2]:,} of the {n:,} points; "
+            "the others are placed with its transform."
+        )
         if st.button("Fit on all points instead", key="fit_all"):
             state.put(state.FIT_SAMPLE, None)
             st.rerun()
@@ -92,8 +124,16 @@ def cluster_controls(es: EmbeddingSet) -> dict | None:
     """Clustering method and its parameter; None when clustering is off."""
     st.subheader("Clusters")
     names = {"none": "off", "kmeans": "KMeans", "hdbscan": "HDBSCAN"}
-    method = _choice("Method", "cluster_method", list(names), "none", radio=True, horizontal=True, format_func=names.get,
-                     help="KMeans (k clusters) or HDBSCAN (density; sparse points are noise), scikit-learn.")
+    method = _choice(
+        "Method",
+        "cluster_method",
+        list(names),
+        "none",
+        radio=True,
+        horizontal=True,
+        format_func=names.get,
+        help="KMeans (k clusters) or HDBSCAN (density; sparse points are noise), scikit-learn.",
+    )
     if method == "none" or es.n_samples < 4:
         state.put("_clusters_on", False)
         return None
@@ -103,16 +143,33 @@ def cluster_controls(es: EmbeddingSet) -> dict | None:
         st.session_state.pop(f"_w_{state.COLOR_BY}", None)
     out: dict = {"method": method}
     if method == "kmeans":
-        out["k"] = persistent(st.slider, "k (clusters)", "cluster_k", 8, min_value=2, max_value=int(min(50, es.n_samples - 1)))
+        out["k"] = persistent(
+            st.slider, "k (clusters)", "cluster_k", 8, min_value=2, max_value=int(min(50, es.n_samples - 1))
+        )
     else:
-        out["min_cluster_size"] = persistent(st.slider, "min_cluster_size", "cluster_mcs", 15, min_value=2,
-                                             max_value=int(max(3, min(500, es.n_samples // 2))))
-    out["space"] = _choice("Cluster in", "cluster_space", ["original", "projection"], "original", radio=True,
-                           horizontal=True, format_func={"original": "original space", "projection": "the map"}.get)
+        out["min_cluster_size"] = persistent(
+            st.slider,
+            "min_cluster_size",
+            "cluster_mcs",
+            15,
+            min_value=2,
+            max_value=int(max(3, min(500, es.n_samples // 2))),
+        )
+    out["space"] = _choice(
+        "Cluster in",
+        "cluster_space",
+        ["original", "projection"],
+        "original",
+        radio=True,
+        horizontal=True,
+        format_func={"original": "original space", "projection": "the map"}.get,
+    )
     return out
 
 
-def display_controls(es: EmbeddingSet, default_color: str | None, extra: Sequence[str] = ()) -> tuple[str | None, float, float]:
+def display_controls(
+    es: EmbeddingSet, default_color: str | None, extra: Sequence[str] = ()
+) -> tuple[str | None, float, float]:
     """Colour-by column (``extra`` adds computed columns such as ``cluster``), point size (px), opacity."""
     st.subheader("Display")
     cols = [state.NO_COLOR] + list(extra) + [c for c in es.metadata.columns if c != es.text_column and c not in extra]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 
-from viz_app import io, samples
+from viz_app.data import io, samples
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
-from viz_app.model import EmbeddingSet
-from viz_app.ui import cache, safe, state
+from viz_app.ui import cache, safe, state, viewstate
 
 
 def sample_picker() -> None:
@@ -29,7 +29,9 @@ def _embed_with_progress(raw: io.RawData) -> EmbeddingSet:
         return io.to_embedding_set(raw)
     with st.status(f"Embedding {raw.n_samples:,} texts from {raw.name} with all-MiniLM-L6-v2", expanded=True) as s:
         bar = st.progress(0.0, text="loading the model")
-        es = io.to_embedding_set(raw, progress=lambda d, t: bar.progress(d / max(t, 1), text=f"Embedded {d:,} / {t:,} texts"))
+        es = io.to_embedding_set(
+            raw, progress=lambda d, t: bar.progress(d / max(t, 1), text=f"Embedded {d:,} / {t:,} texts")
+        )
         s.update(label=f"Embedded {es.n_samples:,} texts from {raw.name}", state="complete", expanded=False)
     return es
 
@@ -43,15 +45,23 @@ def uploader() -> None:
     A bad file shows one error naming the file and the problem; the session keeps its data.
     """
     rnd = state.get(UPLOAD_ROUND, 0)
-    main = st.file_uploader("Upload embeddings", key=f"upload_main_{rnd}",
-                            help="CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, plain text, .npy, .npz, .parquet")
-    meta = st.file_uploader("Optional metadata TSV (Embedding Projector pair)", key=f"upload_meta_{rnd}",
-                            type=["tsv", "txt", "csv"],
-                            help="One row per vector, in the same order. Upload it before (or with) the "
-                                 "tensors file it belongs to; it is joined to the next embeddings file.")
+    main = st.file_uploader(
+        "Upload embeddings",
+        key=f"upload_main_{rnd}",
+        help="CSV, TSV, Embedding Projector TSV, word2vec/GloVe text, plain text, .npy, .npz, .parquet",
+    )
+    meta = st.file_uploader(
+        "Optional metadata TSV (Embedding Projector pair)",
+        key=f"upload_meta_{rnd}",
+        type=["tsv", "txt", "csv"],
+        help="One row per vector, in the same order. Upload it before (or with) the "
+        "tensors file it belongs to; it is joined to the next embeddings file.",
+    )
     if main is None:
         if meta is not None:
-            st.caption(f"Metadata ready: {safe.md(meta.name)}. It will be joined to the next embeddings file you upload.")
+            st.caption(
+                f"Metadata ready: {safe.md(meta.name)}. It will be joined to the next embeddings file you upload."
+            )
         return
     sig = (rnd, main.file_id, getattr(meta, "file_id", None))
     if state.get(state.UPLOAD_SIG) == sig:
@@ -80,10 +90,16 @@ def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
         return False
     cache.datasets().put(("upload", es.fingerprint), es)
     state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
-    embedded = (f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}."
-                if raw.vectors is None else "")
+    embedded = f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}." if raw.vectors is None else ""
     note = " ".join(_sentence(n) for n in raw.notices + ((embedded,) if embedded else ()))
-    state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} point{'s' if es.n_samples != 1 else ''} × {es.n_features} dims ({raw.format}). {note}".strip()))
+    state.put(
+        state.UPLOAD_MSG,
+        (
+            "success",
+            f"Loaded {es.name}: {es.n_samples:,} point{'s' if es.n_samples != 1 else ''} × {es.n_features} dims "
+            f"({raw.format}). {note}".strip(),
+        ),
+    )
     return True
 
 
@@ -106,6 +122,7 @@ def column_choices(es: EmbeddingSet) -> None:
     cols = [c for c in es.metadata.columns]
     if ds.get("kind") != "upload" or not cols:
         return
+
     def apply() -> None:  # only when the choice changes: with_labels re-hashes the vectors
         choice = st.session_state["label_column"]
         if choice != "(keep current labels)":
@@ -123,10 +140,12 @@ def preview(es: EmbeddingSet, rows: int = 500) -> None:
 
 def settings_loader(current: Callable[[], EmbeddingSet | None]) -> None:
     """Upload a settings JSON (or an exported PNG/SVG/HTML that embeds it) to re-create a map."""
-    from viz_app.ui import viewstate
 
-    f = st.file_uploader("Load settings (.settings.json, or an exported PNG/SVG/HTML)", key="upload_settings",
-                         type=["json", "png", "svg", "html"])
+    f = st.file_uploader(
+        "Load settings (.settings.json, or an exported PNG/SVG/HTML)",
+        key="upload_settings",
+        type=["json", "png", "svg", "html"],
+    )
     if f is None or state.get("_settings_sig") == f.file_id:
         return
     state.put("_settings_sig", f.file_id)

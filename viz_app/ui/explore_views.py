@@ -14,14 +14,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from viz_app.data.model import EmbeddingSet, Projection
 from viz_app.errors import VizAppError
-from viz_app.figures import scatter_map
-from viz_app.labels import add_labels
-from viz_app.overlays import expression_overlay, overlay
-from viz_app.model import EmbeddingSet, Projection
-from viz_app import neighbors as nbrs
-from viz_app.neighbors import METRICS, build_index_in_background, has_index, most_similar
-from viz_app.search import search
+from viz_app.explore import neighbors as nbrs
+from viz_app.explore.arithmetic import evaluate, mean_vector
+from viz_app.explore.neighbors import METRICS, build_index_in_background, has_index, most_similar
+from viz_app.explore.place import expression_on_map, placement_normalize
+from viz_app.explore.search import search
+from viz_app.export.projector import map_table, neutralise_formulas
+from viz_app.map.figures import scatter_map
+from viz_app.map.labels import add_labels
+from viz_app.map.overlays import expression_overlay, overlay
 from viz_app.ui import cache, click3d, controls, export_views, safe, state, views, viewstate
 
 
@@ -76,8 +79,12 @@ def _matches_panel(es: EmbeddingSet, matches: np.ndarray) -> None:
     st.caption(f"{len(matches):,} match{'es' if len(matches) != 1 else ''} highlighted on the map")
     if len(matches):
         shown = matches[:500]
-        pick = st.selectbox("Focus a match", [None] + [int(r) for r in shown], key="match_pick",
-                            format_func=lambda r: "—" if r is None else str(es.labels[r]))
+        pick = st.selectbox(
+            "Focus a match",
+            [None] + [int(r) for r in shown],
+            key="match_pick",
+            format_func=lambda r: "—" if r is None else str(es.labels[r]),
+        )
         if pick is not None and es.ids[pick] != state.for_set(state.FOCUS, es.fingerprint):
             set_focus(es, str(es.ids[pick]))
             st.session_state.pop("match_pick", None)
@@ -88,28 +95,42 @@ def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | Non
     st.subheader("Nearest neighbours")
     c1, c2 = st.columns(2)
     k = c1.slider("k", 1, min(50, es.n_samples - 1), min(10, es.n_samples - 1), key=state.K)
-    metric = c2.selectbox("Metric", METRICS, key=state.NN_METRIC, help="In the original embedding space, not on the map.")
+    metric = c2.selectbox(
+        "Metric", METRICS, key=state.NN_METRIC, help="In the original embedding space, not on the map."
+    )
     limit = nbrs.EXACT_MAX_ELEMENTS  # read now: tests lower it
     approximate = es.n_samples * es.n_features > limit
     building = approximate and not has_index(es, metric)
     if building:  # start it now, so it is ready (or under way) before the first click
         build_index_in_background(es, metric)
-        st.caption(f"Building the approximate neighbour index (pynndescent) over {es.n_samples:,} vectors "
-                   f"({metric}) in the background, once per dataset and metric; for large sets this takes "
-                   "minutes. The first neighbour list waits for it.")
+        st.caption(
+            f"Building the approximate neighbour index (pynndescent) over {es.n_samples:,} vectors "
+            f"({metric}) in the background, once per dataset and metric; for large sets this takes "
+            "minutes. The first neighbour list waits for it."
+        )
     if focus is None:
-        st.info("Click a point on the map (or search and pick a match) to see its nearest neighbours "
-                "in the original space.")
+        st.info(
+            "Click a point on the map (or search and pick a match) to see its nearest neighbours in the original space."
+        )
         return None
     st.text(f"Focus: {es.labels[focus]}")
     t0 = time.perf_counter()
-    waiting = st.spinner(f"Waiting for the neighbour index over {es.n_samples:,} vectors…") if building else nullcontext()
+    waiting = (
+        st.spinner(f"Waiting for the neighbour index over {es.n_samples:,} vectors…") if building else nullcontext()
+    )
     with waiting:
         nn = most_similar(es, int(focus), k=k, metric=metric, exact_max_elements=limit)
     ms = (time.perf_counter() - t0) * 1000
     table = nn.drop(columns=["row"] + (["id"] if (nn["id"] == nn["label"]).all() else []))
-    ev = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                      key=f"nn_table_{es.fingerprint[:8]}_{es.ids[focus]}", height=min(38 + 35 * len(table), 420))
+    ev = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"nn_table_{es.fingerprint[:8]}_{es.ids[focus]}",
+        height=min(38 + 35 * len(table), 420),
+    )
     how = "Approximate (pynndescent index)" if approximate else "Exact"
     st.caption(f"{how} search over {es.n_samples:,} vectors ({metric}) in {ms:.0f} ms. Click a row to move the focus.")
     rows = ev.selection.rows if ev is not None else []
@@ -124,7 +145,6 @@ def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | Non
 
 def named_vectors(es: EmbeddingSet, clusters: np.ndarray | None, *, normalize: bool = True) -> dict:
     """``$selection`` (mean of the box/lasso selection) and ``$clusterN`` (mean of cluster N)."""
-    from viz_app.arithmetic import mean_vector
 
     out = {}
     sel = state.for_set(state.SELECTION, es.fingerprint)
@@ -132,51 +152,82 @@ def named_vectors(es: EmbeddingSet, clusters: np.ndarray | None, *, normalize: b
         out["selection"] = mean_vector(es, list(sel), name="selection", normalize=normalize)
     if clusters is not None:
         for c in sorted(set(int(x) for x in np.unique(clusters)) - {-1}):
-            out[f"cluster{c}"] = mean_vector(es, es.ids[np.asarray(clusters) == c].tolist(), name=f"cluster{c}",
-                                             normalize=normalize)
+            out[f"cluster{c}"] = mean_vector(
+                es, es.ids[np.asarray(clusters) == c].tolist(), name=f"cluster{c}", normalize=normalize
+            )
     return out
 
 
 def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None):
     """Expression box: the nearest items (table) and the expression drawn on the map."""
-    from viz_app.arithmetic import evaluate
-    from viz_app.place import expression_on_map, placement_normalize
 
     expr = state.get(state.MAP_EXPR) or ""
     with st.expander("Vector arithmetic", expanded=bool(expr)):
-        expr = controls.persistent(st.text_input, "Expression", state.MAP_EXPR, "",
-                                   placeholder="king - man + woman",
-                                   help="Items by id or label; quote multi-word labels; numbers scale; mean(a, b). "
-                                        "$selection and $clusterN are the means of the selection and of a cluster.")
+        expr = controls.persistent(
+            st.text_input,
+            "Expression",
+            state.MAP_EXPR,
+            "",
+            placeholder="king - man + woman",
+            help="Items by id or label; quote multi-word labels; numbers scale; mean(a, b). "
+            "$selection and $clusterN are the means of the selection and of a cluster.",
+        )
         uses_named = "$" in expr
         names = (["$selection"] if state.for_set(state.SELECTION, es.fingerprint) else []) + (
-            [f"$cluster{c}" for c in np.unique(clusters) if c >= 0] if clusters is not None else [])
+            [f"$cluster{c}" for c in np.unique(clusters) if c >= 0] if clusters is not None else []
+        )
         if names:
             st.caption(f"Available: {', '.join(names)[:300]}")
         if not expr:
             return None
         # every click reruns this fragment: evaluate and place once per expression, map and inputs
-        sig = (state.for_set(state.SELECTION, es.fingerprint),
-               hash(np.asarray(clusters).tobytes()) if clusters is not None else None) if uses_named else None
+        sig = (
+            (
+                state.for_set(state.SELECTION, es.fingerprint),
+                hash(np.asarray(clusters).tobytes()) if clusters is not None else None,
+            )
+            if uses_named
+            else None
+        )
         key = (es.fingerprint, proj.params, proj.model is not None, expr, sig)
         try:
-            res, drawn = cache.expressions().get_or_compute(key, lambda: (
-                evaluate(es, expr, k=10, named=named_vectors(es, clusters) if uses_named else {}),
-                expression_on_map(es, proj, expr, k=10, named=named_vectors(
-                    es, clusters, normalize=placement_normalize(proj.params)) if uses_named else None)))
+            res, drawn = cache.expressions().get_or_compute(
+                key,
+                lambda: (
+                    evaluate(es, expr, k=10, named=named_vectors(es, clusters) if uses_named else {}),
+                    expression_on_map(
+                        es,
+                        proj,
+                        expr,
+                        k=10,
+                        named=named_vectors(es, clusters, normalize=placement_normalize(proj.params))
+                        if uses_named
+                        else None,
+                    ),
+                ),
+            )
         except VizAppError as exc:
             safe.error(exc)
             return None
         st.text(f"{res.attrs.get('expr', expr)}  →  {res['label'].iloc[0]}")
         table = res.drop(columns=["row"] + (["id"] if (res["id"] == res["label"]).all() else []))
-        ev = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                          key=f"expr_table_{es.fingerprint[:8]}_{abs(hash(expr))}", height=min(38 + 35 * len(table), 420))
+        ev = st.dataframe(
+            table,
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"expr_table_{es.fingerprint[:8]}_{abs(hash(expr))}",
+            height=min(38 + 35 * len(table), 420),
+        )
         rows = ev.selection.rows if ev is not None else []
         if rows:
             set_focus(es, str(res.iloc[rows[0]]["id"]))
             st.rerun(scope="fragment")
-        st.caption(f"Operands left out of the list (3CosAdd, cosine). The black diamond on the map is the result, "
-                   f"placed by {drawn.method}. Click a row to focus it.")
+        st.caption(
+            f"Operands left out of the list (3CosAdd, cosine). The black diamond on the map is the result, "
+            f"placed by {drawn.method}. Click a row to focus it."
+        )
         if drawn.approximate:
             views.refit_button(es, proj)
         return drawn, res
@@ -192,10 +243,15 @@ def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
     table = es.table().iloc[rows].reset_index(drop=True)
     st.dataframe(table, hide_index=True, width="stretch", height=min(38 + 35 * len(table), 360))
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Download CSV", data=_selection_csv(es, proj, rows), file_name="selection.csv",
-                       mime="text/csv", key="sel_csv")
-    if c2.button("Isolate (re-project these)", key="isolate", disabled=len(rows) < 5,
-                 help="Make the selection the current dataset and project it on its own."):
+    c1.download_button(
+        "Download CSV", data=_selection_csv(es, proj, rows), file_name="selection.csv", mime="text/csv", key="sel_csv"
+    )
+    if c2.button(
+        "Isolate (re-project these)",
+        key="isolate",
+        disabled=len(rows) < 5,
+        help="Make the selection the current dataset and project it on its own.",
+    ):
         isolate(es, rows, f"{es.name} — selection of {len(rows):,}")
     if c3.button("Clear selection", key="clear_sel"):
         state.put(state.SELECTION, None)
@@ -203,7 +259,6 @@ def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
 
 
 def _selection_csv(es: EmbeddingSet, proj: Projection, rows: np.ndarray) -> bytes:
-    from viz_app.export_projector import map_table, neutralise_formulas
 
     df = map_table(es, proj).iloc[rows]
     for c in df.columns:
@@ -217,15 +272,31 @@ def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
     sub = es.subset(np.asarray(rows), name=name)
     cache.datasets().put(("upload", sub.fingerprint), sub)
     parent = state.get(state.DATASET)
-    state.put(state.DATASET, {"kind": "subset", "key": sub.fingerprint, "name": name,
-                              "parent": parent if parent and parent.get("kind") != "subset" else (parent or {}).get("parent")})
+    state.put(
+        state.DATASET,
+        {
+            "kind": "subset",
+            "key": sub.fingerprint,
+            "name": name,
+            "parent": parent if parent and parent.get("kind") != "subset" else (parent or {}).get("parent"),
+        },
+    )
     st.rerun()
 
 
 @st.fragment
-def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_name: str | None,
-             size: float, opacity: float, annotations: list | None = None, clusters=None, params=None,
-             cluster_table: pd.DataFrame | None = None) -> None:
+def explorer(
+    es: EmbeddingSet,
+    proj: Projection,
+    color: pd.Series | None,
+    color_name: str | None,
+    size: float,
+    opacity: float,
+    annotations: list | None = None,
+    clusters=None,
+    params=None,
+    cluster_table: pd.DataFrame | None = None,
+) -> None:
     """Map + panels; reruns on its own when the user clicks, searches or selects."""
     map_key = f"map2d_{es.fingerprint[:8]}"
     # the chart's last selection is in session_state before this rerun draws anything: handle it
@@ -248,30 +319,54 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
             nn = None
         found = _arithmetic_panel(es, proj, clusters)
     sel_ids = state.for_set(state.SELECTION, es.fingerprint) or ()
-    fig = scatter_map(proj.coords, ids=es.ids, labels=es.labels, color=color, color_name=color_name,
-                      point_size=size, opacity=opacity,
-                      revision=f"{es.fingerprint}-{hash(proj.params)}" + (f"-{found[0].expr}" if found else ""))
+    fig = scatter_map(
+        proj.coords,
+        ids=es.ids,
+        labels=es.labels,
+        color=color,
+        color_name=color_name,
+        point_size=size,
+        opacity=opacity,
+        revision=f"{es.fingerprint}-{hash(proj.params)}" + (f"-{found[0].expr}" if found else ""),
+    )
     if found is not None:  # first: it may zoom the map, and the focus's labels are laid out at that scale
         top = found[1]["row"].to_numpy()[:5]
         expression_overlay(fig, found[0], point_size=size, nearest=(proj.coords[top], es.ids[top], es.labels[top]))
-    overlay(fig, proj.coords, ids=es.ids, labels=es.labels, focus=focus,
-            neighbors=nn["row"].tolist() if nn is not None else (), matches=matches,
-            selected=es.index_of(list(sel_ids)) if sel_ids else (), point_size=size)
+    overlay(
+        fig,
+        proj.coords,
+        ids=es.ids,
+        labels=es.labels,
+        focus=focus,
+        neighbors=nn["row"].tolist() if nn is not None else (),
+        matches=matches,
+        selected=es.index_of(list(sel_ids)) if sel_ids else (),
+        point_size=size,
+    )
     if annotations and proj.n_components == 3:
         fig.update_layout(scene_annotations=annotations)
     if annotations and proj.n_components == 2:  # cluster labels at their centres, moved aside where they would overlap
-        add_labels(fig, np.array([[a["x"], a["y"]] for a in annotations], dtype=np.float64),
-                   [a["text"] for a in annotations], color="#111", centered=True)
+        add_labels(
+            fig,
+            np.array([[a["x"], a["y"]] for a in annotations], dtype=np.float64),
+            [a["text"] for a in annotations],
+            color="#111",
+            centered=True,
+        )
     with left:
         if proj.n_components == 2:
-            event = st.plotly_chart(fig, key=map_key, width="stretch", on_select="rerun",
-                                    selection_mode=("points", "box", "lasso"),
-                                    config={"displaylogo": False, "scrollZoom": True})
+            event = st.plotly_chart(
+                fig,
+                key=map_key,
+                width="stretch",
+                on_select="rerun",
+                selection_mode=("points", "box", "lasso"),
+                config={"displaylogo": False, "scrollZoom": True},
+            )
             if _handle_map_event(es, event):
                 st.rerun(scope="fragment")
         else:
-            st.plotly_chart(fig, key=f"map3d_{es.fingerprint[:8]}", width="stretch",
-                            config={"displaylogo": False})
+            st.plotly_chart(fig, key=f"map3d_{es.fingerprint[:8]}", width="stretch", config={"displaylogo": False})
             clicked = click3d.clicked_id()
             if clicked is not None and clicked != state.for_set(state.FOCUS, es.fingerprint):
                 set_focus(es, clicked)
@@ -281,6 +376,11 @@ def explorer(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_
         st.subheader(f"Clusters ({int((cluster_table['cluster'] >= 0).sum())})")
         st.dataframe(cluster_table, hide_index=True, width="stretch", height=min(38 + 35 * len(cluster_table), 360))
     export_views.export_panel(
-        es, proj, color_by=color_name, focus=str(es.ids[focus]) if focus is not None else None,
-        labels_for=nn["id"].tolist() if nn is not None else [], dataset_ref=state.get(state.DATASET) or {},
-        clusters=clusters)
+        es,
+        proj,
+        color_by=color_name,
+        focus=str(es.ids[focus]) if focus is not None else None,
+        labels_for=nn["id"].tolist() if nn is not None else [],
+        dataset_ref=state.get(state.DATASET) or {},
+        clusters=clusters,
+    )

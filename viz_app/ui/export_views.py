@@ -7,15 +7,16 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
-from viz_app.export import CHROME_HELP, figure_bytes, find_chrome, report_figure
-from viz_app.export_projector import export_projector, export_table
-from viz_app.model import EmbeddingSet, Projection
-from viz_app.settings import settings_for, settings_json
+from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.export.figure import CHROME_HELP, figure_bytes, find_chrome, report_figure
+from viz_app.export.projector import export_projector, export_table
+from viz_app.export.settings import settings_for, settings_json
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html"}
 
@@ -41,8 +42,16 @@ def _projector_zip(es: EmbeddingSet, proj: Projection) -> bytes:
         return buf.getvalue()
 
 
-def export_panel(es: EmbeddingSet, proj: Projection, *, color_by: str | None, focus: str | None,
-                 labels_for: Sequence[str], dataset_ref: dict, clusters: Sequence[Any] | None = None) -> None:
+def export_panel(
+    es: EmbeddingSet,
+    proj: Projection,
+    *,
+    color_by: str | None,
+    focus: str | None,
+    labels_for: Sequence[str],
+    dataset_ref: dict,
+    clusters: Sequence[Any] | None = None,
+) -> None:
     """Download buttons for the current view; every file carries (or comes with) its settings."""
     with st.expander("Export: report figure, interactive HTML, data, settings"):
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
@@ -55,30 +64,75 @@ def export_panel(es: EmbeddingSet, proj: Projection, *, color_by: str | None, fo
 
         def render(fmt: str) -> Callable[[], bytes]:
             def make() -> bytes:
-                fig = report_figure(es, proj, color_by=color_by, focus=focus, labels_for=labels_for, title=title,
-                                    width=width, height=height)
+                fig = report_figure(
+                    es,
+                    proj,
+                    color_by=color_by,
+                    focus=focus,
+                    labels_for=labels_for,
+                    title=title,
+                    width=width,
+                    height=height,
+                )
                 return figure_bytes(fig, fmt, scale=scale, settings=settings)
+
             return make
 
         chrome = find_chrome() is not None
         if not chrome:
             st.warning(CHROME_HELP)
-        st.caption("Figure (white background, title, caption with dataset and parameters; focus and neighbours labelled)")
+        st.caption(
+            "Figure (white background, title, caption with dataset and parameters; focus and neighbours labelled)"
+        )
         cols = st.columns(4)
         for col, fmt in zip(cols, ("png", "svg", "pdf", "html")):
-            col.download_button(fmt.upper(), data=render(fmt), file_name=f"{base}.{fmt}", mime=_MIME[fmt],
-                                key=f"dl_{fmt}", disabled=(fmt != "html" and not chrome), width="stretch",
-                                on_click="ignore")
+            col.download_button(
+                fmt.upper(),
+                data=render(fmt),
+                file_name=f"{base}.{fmt}",
+                mime=_MIME[fmt],
+                key=f"dl_{fmt}",
+                disabled=(fmt != "html" and not chrome),
+                width="stretch",
+                on_click="ignore",
+            )
         st.caption("Data (coordinates, cluster, metadata; CSV formulas neutralised) and settings")
         cols = st.columns(4)
-        cols[0].download_button("CSV", data=lambda: _table_bytes(es, proj, "csv", clusters, settings),
-                                file_name=f"{base}.csv", mime="text/csv", key="dl_csv", width="stretch", on_click="ignore")
-        cols[1].download_button("Parquet", data=lambda: _table_bytes(es, proj, "parquet", clusters, settings),
-                                file_name=f"{base}.parquet", mime="application/octet-stream", key="dl_parquet",
-                                width="stretch", on_click="ignore")
-        cols[2].download_button("Projector (.zip)", data=lambda: _projector_zip(es, proj), file_name=f"{base}-projector.zip",
-                                mime="application/zip", key="dl_projector", width="stretch", on_click="ignore",
-                                help="tensors.tsv + metadata.tsv + projector_config.json for projector.tensorflow.org")
-        cols[3].download_button("Settings JSON", data=settings_json(settings), file_name=f"{base}.settings.json",
-                                mime="application/json", key="dl_settings", width="stretch", on_click="ignore",
-                                help="Load it on the Data page to re-create this map (same data, same coordinates).")
+        cols[0].download_button(
+            "CSV",
+            data=lambda: _table_bytes(es, proj, "csv", clusters, settings),
+            file_name=f"{base}.csv",
+            mime="text/csv",
+            key="dl_csv",
+            width="stretch",
+            on_click="ignore",
+        )
+        cols[1].download_button(
+            "Parquet",
+            data=lambda: _table_bytes(es, proj, "parquet", clusters, settings),
+            file_name=f"{base}.parquet",
+            mime="application/octet-stream",
+            key="dl_parquet",
+            width="stretch",
+            on_click="ignore",
+        )
+        cols[2].download_button(
+            "Projector (.zip)",
+            data=lambda: _projector_zip(es, proj),
+            file_name=f"{base}-projector.zip",
+            mime="application/zip",
+            key="dl_projector",
+            width="stretch",
+            on_click="ignore",
+            help="tensors.tsv + metadata.tsv + projector_config.json for projector.tensorflow.org",
+        )
+        cols[3].download_button(
+            "Settings JSON",
+            data=settings_json(settings),
+            file_name=f"{base}.settings.json",
+            mime="application/json",
+            key="dl_settings",
+            width="stretch",
+            on_click="ignore",
+            help="Load it on the Data page to re-create this map (same data, same coordinates).",
+        )

@@ -12,8 +12,8 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from viz_app.reduce.project import DEFAULT_VIEW
 from viz_app.ui.cache import start_warm_up
-from viz_app.warmup import DEFAULT_VIEW
 
 
 def run_app() -> None:

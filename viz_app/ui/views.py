@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from viz_app import samples
+from viz_app.data import samples
+from viz_app.data.limits import PointBudgetError, check_points
+from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
 from viz_app.errors import VizAppError
-from viz_app.limits import PointBudgetError, check_points
-from viz_app.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.explore.clusters import centroids_2d, cluster, cluster_table
+from viz_app.map.figures import safe_text
 from viz_app.ui import cache, safe, state
 
 DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit"}
@@ -27,8 +30,12 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
             slot = st.empty()
             with slot.container():
                 bar = st.progress(0.0, text=f"Loading sample: {samples.SAMPLES[ds['key']].title}")
-                es = cache.sample(ds["key"], progress=lambda d, t: bar.progress(
-                    d / max(t, 1), text=f"Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}"))
+                es = cache.sample(
+                    ds["key"],
+                    progress=lambda d, t: bar.progress(
+                        d / max(t, 1), text=f"Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}"
+                    ),
+                )
             slot.empty()
         return es, DEFAULT_COLOR.get(ds["key"])
     es = cache.datasets().get(("upload", ds["key"]))
@@ -75,8 +82,12 @@ def compute_projection(es: EmbeddingSet, params: ProjectionParams) -> Projection
 def _offer_sample(es: EmbeddingSet, params: ProjectionParams, exc: PointBudgetError) -> None:
     safe.error(exc)
     name = params.describe().split(" ")[0]
-    if st.button(f"Fit {name} on a seeded sample of {exc.budget:,} points and place the other "
-                 f"{exc.n_samples - exc.budget:,} with its transform", key="fit_sample_offer", type="primary"):
+    if st.button(
+        f"Fit {name} on a seeded sample of {exc.budget:,} points and place the other "
+        f"{exc.n_samples - exc.budget:,} with its transform",
+        key="fit_sample_offer",
+        type="primary",
+    ):
         state.put(state.FIT_SAMPLE, (es.fingerprint, params.reducer, exc.budget))
         st.rerun()
 
@@ -109,20 +120,26 @@ def describe(es: EmbeddingSet, proj: Projection) -> str:
     model = f" · model {safe.md(es.model_name)}" if es.model_name else ""
     took = f" · fit took {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
 
-    return (f"**{safe.md(es.name)}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
-            f"{proj.params.describe()}{q}{took}")
+    return (
+        f"**{safe.md(es.name)}** · {es.n_samples:,} points · {es.n_features} dims{model} · "
+        f"{proj.params.describe()}{q}{took}"
+    )
 
 
 def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
     """Clustering, its table and one label per cluster (cached per dataset and settings)."""
-    from viz_app.clusters import cluster, cluster_table
 
-    key = ("clusters", es.fingerprint, tuple(sorted(settings.items())),
-           proj.params if settings.get("space") == "projection" else None)
+    key = (
+        "clusters",
+        es.fingerprint,
+        tuple(sorted(settings.items())),
+        proj.params if settings.get("space") == "projection" else None,
+    )
 
     def compute():
-        c = cluster(es, coords=proj if settings.get("space") == "projection" else None,
-                    **{k: v for k, v in settings.items()})
+        c = cluster(
+            es, coords=proj if settings.get("space") == "projection" else None, **{k: v for k, v in settings.items()}
+        )
         return c, cluster_table(es, c)
 
     try:
@@ -133,25 +150,30 @@ def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
         return None
 
 
-def cluster_colors(clustering, table) -> "pd.Series":
+def cluster_colors(clustering, table) -> pd.Series:
     """Categorical colour column: "<id>: <label>" per cluster, in cluster order; noise last."""
-    import pandas as pd
 
-    names = {int(r.cluster): ("noise" if r.cluster == -1 else f"{r.cluster}: {r.label}"[:48]) for r in table.itertuples()}
+    names = {
+        int(r.cluster): ("noise" if r.cluster == -1 else f"{r.cluster}: {r.label}"[:48]) for r in table.itertuples()
+    }
     order = [names[c] for c in sorted(names) if c != -1] + (["noise"] if -1 in names else [])
     return pd.Series(pd.Categorical([names[int(c)] for c in clustering.labels_], categories=order, ordered=True))
 
 
 def cluster_annotations(proj: Projection, clustering, table) -> list[dict]:
     """Keyword labels drawn at each cluster's centre (median of its members' coordinates)."""
-    from viz_app.clusters import centroids_2d
-    from viz_app.figures import safe_text
 
     labels = {int(r.cluster): str(r.label) for r in table.itertuples()}
     out = []
     for r in centroids_2d(proj, clustering.labels_).itertuples():
-        a = {"text": safe_text([labels.get(int(r.cluster), str(r.cluster))], max_chars=40)[0], "showarrow": False,
-             "font": {"size": 12, "color": "#111"}, "bgcolor": "rgba(255,255,255,0.75)", "x": r.x, "y": r.y}
+        a = {
+            "text": safe_text([labels.get(int(r.cluster), str(r.cluster))], max_chars=40)[0],
+            "showarrow": False,
+            "font": {"size": 12, "color": "#111"},
+            "bgcolor": "rgba(255,255,255,0.75)",
+            "x": r.x,
+            "y": r.y,
+        }
         if proj.n_components == 3:
             a["z"] = r.z
         out.append(a)

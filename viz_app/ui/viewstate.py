@@ -3,7 +3,7 @@
 The query string holds the bundled sample, reducer, its parameters, colour and focus, so a
 copied link reopens the same view (uploads cannot be fetched from a link: their settings JSON
 re-creates the map once the same file is loaded). Values from a URL or a settings file pass
-through :func:`viz_app.project.make_params`; anything invalid is ignored with a notice.
+through :func:`viz_app.reduce.project.make_params`; anything invalid is ignored with a notice.
 """
 
 from __future__ import annotations
@@ -12,17 +12,21 @@ from typing import Any
 
 import streamlit as st
 
-from viz_app import samples
+from viz_app.data import samples
+from viz_app.data.model import EmbeddingSet, ProjectionParams
 from viz_app.errors import VizAppError
-from viz_app.model import EmbeddingSet, ProjectionParams
-from viz_app.project import make_params
-from viz_app.settings import check_fingerprint, load_settings, params_from_settings
+from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings
+from viz_app.reduce.project import make_params
 from viz_app.ui import safe, state
 
 _PENDING_FOCUS = "_pending_focus"
 _APPLIED = "_url_applied"
-_PARAM_KEYS = {"perplexity": state.PERPLEXITY, "n_neighbors": state.N_NEIGHBORS, "min_dist": state.MIN_DIST,
-               "metric": state.METRIC}
+_PARAM_KEYS = {
+    "perplexity": state.PERPLEXITY,
+    "n_neighbors": state.N_NEIGHBORS,
+    "min_dist": state.MIN_DIST,
+    "metric": state.METRIC,
+}
 
 
 def _apply_params(p: ProjectionParams, color_by: str | None) -> None:
@@ -53,9 +57,15 @@ def apply_query_params() -> None:
             if name in qp:
                 kw[name] = conv(qp[name])
         reducer = qp.get("reducer", "umap")
-        own = {"pca": (), "tsne": ("perplexity", "metric"), "umap": ("n_neighbors", "min_dist", "metric")}.get(reducer, ())
-        p = make_params(reducer, n_components=int(qp.get("dims", 2)), random_state=int(qp.get("seed", 0)),
-                        **{k: v for k, v in kw.items() if k in own})
+        own = {"pca": (), "tsne": ("perplexity", "metric"), "umap": ("n_neighbors", "min_dist", "metric")}.get(
+            reducer, ()
+        )
+        p = make_params(
+            reducer,
+            n_components=int(qp.get("dims", 2)),
+            random_state=int(qp.get("seed", 0)),
+            **{k: v for k, v in kw.items() if k in own},
+        )
         _apply_params(p, qp.get("color"))
         if qp.get("focus"):
             state.put(_PENDING_FOCUS, qp["focus"])
@@ -76,8 +86,12 @@ def write_query_params(params: ProjectionParams, color_by: str | None, focus: st
         if st.query_params:
             st.query_params.clear()
         return
-    qp = {"sample": ds["key"], "reducer": params.reducer, "dims": str(params.n_components),
-          "seed": str(params.random_state)}
+    qp = {
+        "sample": ds["key"],
+        "reducer": params.reducer,
+        "dims": str(params.n_components),
+        "seed": str(params.random_state),
+    }
     for k, v in params.as_dict().items():
         if k in ("perplexity", "n_neighbors", "min_dist", "metric"):
             qp[k] = f"{v:g}" if isinstance(v, float) else str(v)

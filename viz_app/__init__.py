@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from viz_app._version import __version__
 from viz_app.data.io import FORMATS, RawData, load, read, to_embedding_set
-from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.data.samples import SAMPLES, load_sample
 from viz_app.data.texts import embed_texts
 from viz_app.embed import DEFAULT_MODEL, available_encoders, encode, register_encoder
@@ -36,7 +36,8 @@ from viz_app.export.figure import export_figure, figure_bytes, report_figure
 from viz_app.export.projector import export_projector, export_table, load_projector
 from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings, save_settings, settings_for
 from viz_app.map.figures import scatter_map
-from viz_app.reduce.project import REDUCERS, make_params, project, transform, trustworthiness, warm_up
+from viz_app.reduce import REDUCERS, Projection, ProjectionParams, make_params, warm_up
+from viz_app.reduce.project import project, transform, trustworthiness
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 
 from viz_app.data.samples import DEFAULT_SAMPLE, load_sample
-from viz_app.reduce.project import DEFAULT_VIEW, project_with, warm_up
+from viz_app.reduce import warm_up
+from viz_app.reduce.project import DEFAULT_VIEW, project_with
 from viz_app.reduce.store import ProjectionDiskCache
 
 __all__ = ["DEFAULT_VIEW", "main"]

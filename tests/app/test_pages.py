@@ -69,7 +69,7 @@ def test_tsne_controls_and_bounds_for_a_small_dataset():
     cache.datasets().put(("upload", es.fingerprint), es)
     at = _explore(dataset={"kind": "upload", "key": es.fingerprint, "name": "tiny"}, reducer="tsne")
     assert not at.exception
-    slider = at.sidebar.slider(key="_w_perplexity")
+    slider = at.sidebar.slider(key="_w_tsne_perplexity")
     assert slider.max <= (40 - 2) / 3  # bounded so t-SNE cannot fail on 40 points
     assert "t-SNE 2D" in at.markdown[0].value and "40 points" in at.markdown[0].value
 

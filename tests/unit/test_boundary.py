@@ -42,6 +42,7 @@ def test_no_unsafe_loading_in_the_package():
 LAYERS = {
     "_version": 0,
     "errors": 0,
+    "progress": 0,
     "cache": 0,
     "embed": 1,
     "data": 2,

@@ -22,3 +22,9 @@ def test_ruff_check_is_clean():
 def test_ruff_format_is_clean():
     out = _ruff("format", "--check")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_mypy_on_the_core_is_clean():
+    """``mypy`` (settings in pyproject.toml: ``viz_app`` without ``ui/``)."""
+    out = subprocess.run([sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]

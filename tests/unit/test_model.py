@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from viz_app import DataFormatError, EmbeddingSet, ParameterError, UnknownIdError, VizAppError
-from viz_app.data.model import Projection, ProjectionParams, fingerprint_vectors
+from viz_app.data.model import fingerprint_vectors
+from viz_app.reduce import Projection, make_params
 
 
 def test_vectors_are_float32_readonly_and_fingerprinted():
@@ -60,7 +61,7 @@ def test_index_of_subset_and_with_labels():
 
 
 def test_projection_checks_shape_and_describes_params():
-    p = ProjectionParams("umap", 2, 0, "cosine", None, 15, 0.1)
+    p = make_params("umap")
     proj = Projection(np.zeros((5, 2)), p, "fp")
     assert proj.coords.dtype == np.float32 and not proj.coords.flags.writeable
     with pytest.raises(ParameterError):

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from viz_app.data import samples
-from viz_app.data.limits import PointBudgetError, sample_fit_rows
-from viz_app.data.model import Projection
 from viz_app.errors import ExpressionError, ParameterError
 from viz_app.explore.arithmetic import operands
 from viz_app.explore.place import expression_on_map, place, placement_normalize
 from viz_app.map.figures import scatter_map
 from viz_app.map.overlays import expression_overlay
-from viz_app.reduce.project import make_params, project, project_with, transform
+from viz_app.reduce import PointBudgetError, Projection, make_params, sample_fit_rows
+from viz_app.reduce.project import project, project_with, transform
 
 
 @pytest.fixture(scope="module")

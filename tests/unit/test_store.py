@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from viz_app import make_params
-from viz_app.data.model import Projection
+from viz_app.reduce import Projection
 from viz_app.reduce.store import ProjectionDiskCache
 
 

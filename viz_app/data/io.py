@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 from viz_app.data.limits import Limits, get_limits
@@ -229,7 +230,7 @@ def _dispatch(data: bytes, fname: str, options: ReadOptions, limits: Limits) -> 
     elif kind.format in ("csv", "tsv"):
         raw = read_table(
             text,
-            sep=kind.sep,
+            sep=kind.sep or ",",
             header=kind.header,
             file=fname,
             fmt=kind.format,
@@ -338,7 +339,7 @@ def read(
     if raw.texts is not None:
         limits.check_texts(len(raw.texts), file=fname)
     else:
-        notes = vector_notices(raw.vectors)
+        notes = vector_notices(raw.vectors) if raw.vectors is not None else ()
         raw = replace(raw, notices=raw.notices + notes) if notes else raw
     return raw
 
@@ -363,16 +364,16 @@ def to_embedding_set(
         ids ``"0".."n-1"`` (rows; labels may repeat); vectors ``(n, d) float32``, ``(n, 384)``
         for texts embedded by the default sentence-transformers model.
     """
-    ids = [str(i) for i in range(raw.n_samples)]
+    ids = np.array([str(i) for i in range(raw.n_samples)], dtype=object)
     model_name = None
     vectors = raw.vectors
     if vectors is None:
-        vectors = encode(raw.texts, model=model, progress=progress)
+        vectors = encode(raw.texts or [], model=model, progress=progress)
         model_name = model or DEFAULT_MODEL
     return EmbeddingSet(
         vectors,
         ids=ids,
-        labels=raw.labels,
+        labels=np.asarray(raw.labels, dtype=object),
         metadata=raw.metadata,
         name=raw.name,
         model_name=model_name,

@@ -26,25 +26,13 @@ max_npz_members    ``EMBEDDING_LENS_MAX_NPZ_MEMBERS`` 64             an ``.npz``
 max_texts          ``EMBEDDING_LENS_MAX_TEXTS``       50,000         texts per embedding job: MiniLM on
                                                                      2 CPU cores embeds a few hundred
                                                                      sentences/s, so 50k is minutes.
-max_points_pca     ``EMBEDDING_LENS_MAX_POINTS_PCA``  2,000,000      scikit-learn PCA is one pass over
-                                                                     the matrix (seconds); bounded by
-                                                                     memory, not time.
-max_points_tsne    ``EMBEDDING_LENS_MAX_POINTS_TSNE`` 50,000         openTSNE (FFT) is linear per
-                                                                     iteration but runs 750 of them:
-                                                                     a few minutes at 50k on 2 cores.
-max_points_umap    ``EMBEDDING_LENS_MAX_POINTS_UMAP`` 200,000        umap-learn runs single-threaded
-                                                                     (reproducible): minutes at 200k.
 =================  =================================  =============  ====================================
 
 The ``_MB`` variables are in MiB (2**20 bytes) and may be fractional (``0.5``); the others are
 integers. A value that is not a positive number raises :class:`~viz_app.errors.ParameterError`
 naming the variable.
 
-Over a point budget, :func:`check_points` raises :class:`PointBudgetError`; its message offers
-the sampled path, which the caller must choose explicitly (never sampled silently): fit the
-reducer on ``sample_fit_rows(n, budget, random_state)`` and place the other rows with the
-fitted reducer's ``transform`` (scikit-learn ``PCA.transform``, openTSNE
-``TSNEEmbedding.transform``, umap-learn ``UMAP.transform``).
+The reducers' point budgets are in their specs (:mod:`viz_app.reduce.budget`).
 """
 
 from __future__ import annotations
@@ -54,18 +42,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
-from numpy.typing import NDArray
 
 from viz_app.errors import ParameterError, ResourceLimitError
 
-__all__ = [
-    "ENV",
-    "Limits",
-    "PointBudgetError",
-    "check_points",
-    "get_limits",
-    "sample_fit_rows",
-]
+__all__ = ["ENV", "Limits", "get_limits"]
 
 _MIB = 1 << 20
 #: Environment variable of each :class:`Limits` field.
@@ -75,28 +55,7 @@ ENV: dict[str, str] = {
     "max_inflated_bytes": "EMBEDDING_LENS_MAX_INFLATED_MB",
     "max_npz_members": "EMBEDDING_LENS_MAX_NPZ_MEMBERS",
     "max_texts": "EMBEDDING_LENS_MAX_TEXTS",
-    "max_points_pca": "EMBEDDING_LENS_MAX_POINTS_PCA",
-    "max_points_tsne": "EMBEDDING_LENS_MAX_POINTS_TSNE",
-    "max_points_umap": "EMBEDDING_LENS_MAX_POINTS_UMAP",
 }
-_REDUCER_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
-
-
-class PointBudgetError(ResourceLimitError):
-    """More points than a reducer's budget (:func:`check_points`).
-
-    Attributes
-    ----------
-    reducer : {"pca", "tsne", "umap"}
-    n_samples : int
-        Points asked for.
-    budget : int
-        Largest number of points the reducer may fit; the size of the offered sample.
-    """
-
-    def __init__(self, message: str, *, reducer: str, n_samples: int, budget: int) -> None:
-        super().__init__(message)
-        self.reducer, self.n_samples, self.budget = reducer, n_samples, budget
 
 
 @dataclass(frozen=True)
@@ -115,8 +74,6 @@ class Limits:
         Largest number of members (arrays) in an ``.npz``.
     max_texts : int
         Largest number of texts embedded in one job.
-    max_points_pca, max_points_tsne, max_points_umap : int
-        Largest number of points each reducer fits.
     """
 
     max_upload_bytes: int = 1024 * _MIB
@@ -124,9 +81,6 @@ class Limits:
     max_inflated_bytes: int = 4096 * _MIB
     max_npz_members: int = 64
     max_texts: int = 50_000
-    max_points_pca: int = 2_000_000
-    max_points_tsne: int = 50_000
-    max_points_umap: int = 200_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -160,12 +114,6 @@ class Limits:
                 raise ParameterError(f"environment variable {var}={raw!r} must be {kind}")
             values[name] = max(1, int(number * scale))
         return cls(**values)
-
-    def max_points(self, reducer: str) -> int:
-        """Point budget of ``reducer`` (``"pca"``, ``"tsne"`` or ``"umap"``)."""
-        if reducer not in _REDUCER_NAMES:
-            raise ParameterError(f"unknown reducer {reducer!r}; use one of {tuple(_REDUCER_NAMES)}")
-        return int(getattr(self, f"max_points_{reducer}"))
 
     # -- checks; each raises ResourceLimitError saying the limit and how to change it ----------
 
@@ -212,20 +160,6 @@ class Limits:
                 f"{_how('max_texts')}, or embed a part of the file"
             )
 
-    def check_points(self, reducer: str, n_samples: int) -> None:
-        """See :func:`check_points`."""
-        budget = self.max_points(reducer)
-        if n_samples > budget:
-            name = _REDUCER_NAMES[reducer]
-            raise PointBudgetError(
-                f"{name} on {n_samples:,} points is over the limit of {budget:,} points; "
-                f"{_how('max_points_' + reducer)}. Or fit {name} on a seeded sample of {budget:,} "
-                f"points and place the rest with the reducer's transform",
-                reducer=reducer,
-                n_samples=int(n_samples),
-                budget=budget,
-            )
-
 
 def _mib(n_bytes: int) -> str:
     return f"{n_bytes:,} bytes" if n_bytes < _MIB else f"{n_bytes / _MIB:,.1f} MiB"
@@ -239,60 +173,3 @@ def _how(field: str) -> str:
 def get_limits() -> Limits:
     """The budgets in force: :class:`Limits` defaults overridden by the environment."""
     return Limits.from_env()
-
-
-def check_points(reducer: str, n_samples: int, *, limits: Limits | None = None) -> None:
-    """Refuse to fit ``reducer`` on more points than its budget, before any work is done.
-
-    Parameters
-    ----------
-    reducer : {"pca", "tsne", "umap"}
-    n_samples : int
-        Points to fit.
-    limits : Limits, optional
-        Default :func:`get_limits`.
-
-    Raises
-    ------
-    PointBudgetError
-        ``n_samples`` > the budget. The message names the limit, the environment variable that
-        raises it, and offers fitting on a seeded sample (:func:`sample_fit_rows`) and placing
-        the rest with the reducer's ``transform``; ``.budget`` is the sample size to offer.
-    ParameterError
-        Unknown reducer.
-    """
-    (limits or get_limits()).check_points(reducer, n_samples)
-
-
-def sample_fit_rows(n: int, budget: int, random_state: int) -> NDArray[np.intp]:
-    """Rows to fit a reducer on when ``n`` points exceed its ``budget``: a seeded sample.
-
-    The other rows are then placed with the fitted reducer's ``transform``. Only called when
-    the user chose this path (the UI offers it after a :class:`PointBudgetError`).
-
-    Parameters
-    ----------
-    n : int, >= 1
-        Number of points.
-    budget : int, >= 1
-        Sample size (e.g. ``PointBudgetError.budget``).
-    random_state : int, >= 0
-        Seed of ``numpy.random.default_rng``; the same arguments give the same rows.
-
-    Returns
-    -------
-    ndarray of shape (min(n, budget),), dtype intp
-        Distinct row indices in ``0..n-1``, sorted ascending; all rows when ``n <= budget``.
-
-    Raises
-    ------
-    ParameterError
-        ``n`` or ``budget`` < 1, or ``random_state`` not an integer >= 0.
-    """
-    for name, v, low in (("n", n, 1), ("budget", budget, 1), ("random_state", random_state, 0)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-            raise ParameterError(f"{name} must be an integer >= {low}, got {v!r}")
-    if n <= budget:
-        return np.arange(n, dtype=np.intp)
-    rows = np.random.default_rng(int(random_state)).choice(int(n), size=int(budget), replace=False)
-    return np.sort(rows).astype(np.intp)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +17,7 @@ from numpy.typing import NDArray
 
 from viz_app.errors import DataFormatError, ParameterError, UnknownIdError
 
-__all__ = ["EmbeddingSet", "Projection", "ProjectionParams", "fingerprint_vectors"]
+__all__ = ["EmbeddingSet", "fingerprint_vectors", "readonly"]
 
 
 def fingerprint_vectors(vectors: NDArray[np.float32]) -> str:
@@ -36,11 +35,11 @@ def fingerprint_vectors(vectors: NDArray[np.float32]) -> str:
     arr = np.ascontiguousarray(vectors)
     h = hashlib.sha256()
     h.update(f"{arr.shape}|{arr.dtype.str}|".encode())
-    h.update(memoryview(arr).cast("B"))
+    h.update(arr.tobytes() if not arr.flags.c_contiguous else memoryview(arr).cast("B"))  # type: ignore[arg-type]
     return h.hexdigest()
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
 
@@ -83,7 +82,7 @@ class EmbeddingSet:
     vectors: NDArray[np.float32]
     ids: NDArray[np.object_] = None  # type: ignore[assignment]
     labels: NDArray[np.object_] = None  # type: ignore[assignment]
-    metadata: pd.DataFrame = None  # type: ignore[assignment]
+    metadata: pd.DataFrame = None
     name: str = "embeddings"
     model_name: str | None = None
     text_column: str | None = None
@@ -120,9 +119,9 @@ class EmbeddingSet:
         meta = pd.DataFrame(index=range(n)) if self.metadata is None else self.metadata.reset_index(drop=True)
         if len(meta) != n:
             raise DataFormatError(f"metadata has {len(meta)} rows but there are {n} vectors", file=self.name)
-        object.__setattr__(self, "vectors", _readonly(vec))
-        object.__setattr__(self, "ids", _readonly(ids))
-        object.__setattr__(self, "labels", _readonly(labels))
+        object.__setattr__(self, "vectors", readonly(vec))
+        object.__setattr__(self, "ids", readonly(ids))
+        object.__setattr__(self, "labels", readonly(labels))
         object.__setattr__(self, "metadata", meta)
         object.__setattr__(self, "fingerprint", fingerprint_vectors(vec))
 
@@ -217,110 +216,3 @@ class EmbeddingSet:
             model_name=self.model_name,
             text_column=self.text_column,
         )
-
-
-@dataclass(frozen=True)
-class ProjectionParams:
-    """Validated settings of one projection (hashable; keys the projection cache).
-
-    Parameters
-    ----------
-    reducer : {"pca", "tsne", "umap"}
-    n_components : {2, 3}
-    random_state : int
-        Seed of every stochastic step; the same seed gives identical coordinates.
-    metric : {"cosine", "euclidean"}
-        Distance in the original space (t-SNE, UMAP). PCA ignores it (always linear).
-    perplexity : float or None
-        t-SNE only: effective number of neighbours, 2 <= perplexity < (n_samples - 1) / 3.
-    n_neighbors : int or None
-        UMAP only: size of the local neighbourhood, 2 <= n_neighbors < n_samples.
-    min_dist : float or None
-        UMAP only: minimum distance between embedded points, 0 <= min_dist <= 1.
-    fit_sample : int or None
-        Over a reducer's point budget (:mod:`viz_app.data.limits`), the user may choose to fit the
-        reducer on a seeded sample of this many points (``sample_fit_rows(n, fit_sample,
-        random_state)``) and place the other points with the fitted reducer's ``transform``.
-        None (default): fit on every point.
-    """
-
-    reducer: str = "pca"
-    n_components: int = 2
-    random_state: int = 0
-    metric: str = "cosine"
-    perplexity: float | None = None
-    n_neighbors: int | None = None
-    min_dist: float | None = None
-    fit_sample: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Only the parameters that apply to this reducer, as plain Python values."""
-        d: dict[str, Any] = {"reducer": self.reducer, "n_components": self.n_components}
-        if self.reducer != "pca":
-            d["metric"] = self.metric
-        if self.reducer == "tsne":
-            d["perplexity"] = self.perplexity
-        if self.reducer == "umap":
-            d["n_neighbors"] = self.n_neighbors
-            d["min_dist"] = self.min_dist
-        d["random_state"] = self.random_state
-        if self.fit_sample is not None:  # absent otherwise: keys of maps cached before it existed hold
-            d["fit_sample"] = self.fit_sample
-        return d
-
-    def describe(self) -> str:
-        """One line for captions, e.g. ``"UMAP 2D, n_neighbors=15, min_dist=0.1, cosine, seed 0"``."""
-        name = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}.get(self.reducer, self.reducer)
-        parts = [f"{name} {self.n_components}D"]
-        if self.reducer == "tsne":
-            parts.append(f"perplexity={self.perplexity:g}")
-        if self.reducer == "umap":
-            parts += [f"n_neighbors={self.n_neighbors}", f"min_dist={self.min_dist:g}"]
-        if self.reducer != "pca":
-            parts.append(self.metric)
-        parts.append(f"seed {self.random_state}")
-        if self.fit_sample is not None:
-            parts.append(f"fitted on a seeded sample of {self.fit_sample:,} points, the rest placed by transform")
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True, eq=False)
-class Projection:
-    """Low-dimensional coordinates of an :class:`EmbeddingSet`.
-
-    Attributes
-    ----------
-    coords : ndarray of shape (n_samples, n_components), dtype float32
-        Read-only; row i is item i of the source set.
-    params : ProjectionParams
-    source_fingerprint : str
-        ``EmbeddingSet.fingerprint`` of the projected set.
-    quality : mapping of str to float
-        E.g. ``explained_variance_ratio`` (PCA, fraction in [0, 1]) or ``kl_divergence``
-        (t-SNE, nats).
-    elapsed_s : float
-        Wall time of the fit, seconds.
-    model : object or None
-        The fitted reducer, kept in memory (never on disk) so new vectors can be placed on
-        this map with its own ``transform`` (:func:`viz_app.explore.place.place`):
-        ``sklearn.decomposition.PCA``, ``openTSNE.TSNEEmbedding`` or ``umap.UMAP``. None for
-        a projection read from the disk cache.
-    """
-
-    coords: NDArray[np.float32]
-    params: ProjectionParams
-    source_fingerprint: str
-    quality: Mapping[str, float] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-    model: Any = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        c = np.ascontiguousarray(np.asarray(self.coords, dtype=np.float32))
-        if c.ndim != 2 or c.shape[1] != self.params.n_components:
-            raise ParameterError(f"coords of shape {c.shape} do not match n_components={self.params.n_components}")
-        object.__setattr__(self, "coords", _readonly(c))
-
-    @property
-    def n_components(self) -> int:
-        """2 or 3."""
-        return self.params.n_components

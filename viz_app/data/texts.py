@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from viz_app.data.model import EmbeddingSet
@@ -46,5 +47,10 @@ def embed_texts(
         meta["text"] = texts
     labs = list(labels) if labels is not None else [t if len(t) <= 80 else t[:79] + "…" for t in texts]
     return EmbeddingSet(
-        vecs, labels=labs, metadata=meta, name=name, model_name=model or DEFAULT_MODEL, text_column="text"
+        vecs,
+        labels=np.asarray(labs, dtype=object),
+        metadata=meta,
+        name=name,
+        model_name=model or DEFAULT_MODEL,
+        text_column="text",
     )

@@ -219,9 +219,9 @@ def _gensim_queries(u: NDArray[np.float32], rows: NDArray[np.intp]) -> NDArray[n
     from scipy.linalg.blas import dnrm2, dscal
 
     m = (u[rows[:, 1]].astype(np.float64) + u[rows[:, 2]]).astype(np.float32)
-    m = ((m.astype(np.float64) - u[rows[:, 0]]).astype(np.float32)).astype(np.float64) / 3.0
-    out = np.empty(m.shape, dtype=np.float32)
-    for i, v in enumerate(m):
+    m64 = ((m.astype(np.float64) - u[rows[:, 0]]).astype(np.float32)).astype(np.float64) / 3.0
+    out = np.empty(m64.shape, dtype=np.float32)
+    for i, v in enumerate(m64):
         length = dnrm2(v)
         out[i] = dscal(1.0 / length, v.copy()) if length > 0 else v
     return out
@@ -290,7 +290,7 @@ def _predict(x, rows, key_row, method) -> NDArray[np.intp]:
     step = max(1, _BLOCK // (width * (1 if method == "3cosadd" else 3)))
     for a in range(0, m if n > 3 + kk else 0, step):
         r = rows[a : a + step]
-        if method == "3cosadd":
+        if queries is not None:  # 3CosAdd
             s = queries[a : a + step] @ u_pad.T
         else:
             s, pc, pa = (u[r[:, j]] @ u_pad.T for j in (1, 2, 0))  # cosines with b, c, a
@@ -308,18 +308,18 @@ def _predict(x, rows, key_row, method) -> NDArray[np.intp]:
         j = np.where(ignored.all(axis=1), _TOP - 1, np.argmax(~ignored, axis=1))
         out[a : a + len(r)] = cand[np.arange(len(r)), j]
         sure = np.cumprod(sc[:, :-1] - sc[:, 1:] > tol, axis=1)[np.arange(len(r)), j].astype(bool)
-        if method == "3cosadd":
+        if queries is not None:
             for i in np.flatnonzero(~sure):
                 exclude = [int(v) for v in r[i, :3]]
                 out[a + i] = _walk(_gensim_top(x, norms, queries[a + i], exclude), set(r[i, :3]), key_row)
     if n <= 3 + kk:  # a tiny vocabulary: gensim's path (3cosadd) or a full sort (3cosmul) per question
-        for i in range(m):
-            exclude = [int(v) for v in rows[i, :3]]
+        for q in range(m):
+            exclude = [int(v) for v in rows[q, :3]]
             if method == "3cosadd":
-                top = _gensim_top(x, norms, _gensim_queries(u, rows[i : i + 1])[0], exclude)
+                top = _gensim_top(x, norms, _gensim_queries(u, rows[q : i + 1])[0], exclude)
             else:
-                s = np.prod([(u @ u[rows[i, j]] + 1.0) / 2.0 for j in (1, 2)], axis=0)
-                s = s / ((u @ u[rows[i, 0]] + 1.0) / 2.0 + COSMUL_EPSILON)
+                s = np.prod([(u @ u[rows[q, j]] + 1.0) / 2.0 for j in (1, 2)], axis=0)
+                s = s / ((u @ u[rows[q, 0]] + 1.0) / 2.0 + COSMUL_EPSILON)
                 top = [int(c) for c in np.lexsort((np.arange(n), -s)) if c not in exclude][:_TOP]
-            out[i] = _walk(top, set(rows[i, :3]), key_row)
+            out[q] = _walk(top, set(rows[q, :3]), key_row)
     return out

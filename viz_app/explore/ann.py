@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.reduce.project import use_numba_disk_cache
+from viz_app.reduce import use_numba_disk_cache
 
 __all__ = [
     "INDEX_CACHE_SIZE",

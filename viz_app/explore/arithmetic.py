@@ -143,7 +143,10 @@ def _leaves(node: Node) -> list[Node]:
 
 def _resolve(es, src, tree, named, normalize):
     """Leaf vectors (pos -> float64 (d,)), display names, item ids -> rows, embedded texts."""
-    vecs, names, terms, free = {}, {}, {}, {}
+    vecs: dict[int, NDArray[np.float64]] = {}
+    names: dict[int, str] = {}
+    terms: dict[str, int] = {}
+    free: dict[str, list[int]] = {}
     for leaf in _leaves(tree):
         if leaf.op == "named":
             if named is None or leaf.text not in named:
@@ -169,7 +172,8 @@ def _resolve(es, src, tree, named, normalize):
         texts = list(free)
         enc = encode(texts, model=es.model_name).astype(np.float64)
         for text, v in zip(texts, enc):
-            vecs.update(dict.fromkeys(free[text], v))
+            for pos in free[text]:
+                vecs[pos] = v
     for pos, v in vecs.items():
         if v.shape != (es.n_features,):
             raise _error(src, pos, f"this term has {v.shape[0]} dimensions; the set has {es.n_features}")

@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.explore.arithmetic import operands, vector
 from viz_app.explore.neighbors import most_similar
+from viz_app.reduce import Projection, ProjectionParams
 from viz_app.reduce.project import project_with, transform
 
 __all__ = ["ExpressionOnMap", "Placement", "expression_on_map", "place", "placement_normalize"]
@@ -65,11 +66,12 @@ def placement_normalize(params: ProjectionParams) -> bool:
     (``T(a - b + c) = T(a) - T(b) + T(c)``); a cosine UMAP/t-SNE ignores length, so the
     normalised combination (the vector 3CosAdd ranks by) is placed; euclidean maps use raw vectors.
     """
-    return params.reducer != "pca" and params.metric == "cosine"
+    return params.spec.uses_metric and params.metric == "cosine"
 
 
-def _pca_model(es: EmbeddingSet, proj: Projection) -> Any | None:
-    """The PCA behind ``proj`` (kept, or refitted and checked); None if the refit differs."""
+def _exact_model(es: EmbeddingSet, proj: Projection) -> Any | None:
+    """The exact reducer (PCA) behind ``proj``: kept, or refitted (cheap, deterministic) and checked
+    against the map; None if the refit differs."""
     if proj.model is not None:
         return proj.model
     key = (es.fingerprint, proj.params)
@@ -122,14 +124,13 @@ def place(es: EmbeddingSet, proj: Projection, vectors: NDArray[np.floating], *, 
     if not np.isfinite(x).all():
         raise ParameterError("vectors to place must be finite")
     p = proj.params
-    if p.reducer == "pca":
-        model = _pca_model(es, proj)
+    spec = p.spec
+    if spec.transform_is_exact:
+        model = _exact_model(es, proj)
         if model is not None:
-            return Placement(transform(model, p, x), False, "PCA transform (scikit-learn), exact")
+            return Placement(transform(model, p, x), False, f"{spec.display} transform ({spec.library}), exact")
     elif proj.model is not None:
-        lib = "openTSNE" if p.reducer == "tsne" else "umap-learn"
-        name = "t-SNE" if p.reducer == "tsne" else "UMAP"
-        return Placement(transform(proj.model, p, x), False, f"{name} transform ({lib})")
+        return Placement(transform(proj.model, p, x), False, f"{spec.display} transform ({spec.library})")
     return Placement(
         _from_neighbours(es, proj, x, k), True, f"similarity-weighted mean of its {k} nearest neighbours' map positions"
     )
@@ -139,7 +140,7 @@ def _from_neighbours(es: EmbeddingSet, proj: Projection, x: NDArray[np.float32],
 
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= es.n_samples:
         raise ParameterError(f"k must be an integer in 1..{es.n_samples}, got {k!r}")
-    metric = "euclidean" if proj.params.reducer == "pca" or proj.params.metric == "euclidean" else "cosine"
+    metric = "euclidean" if not proj.params.spec.uses_metric or proj.params.metric == "euclidean" else "cosine"
     out = np.empty((len(x), proj.n_components), np.float32)
     for i, v in enumerate(x):
         nn = most_similar(es, v, k=int(k), metric=metric)

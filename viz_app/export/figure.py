@@ -27,13 +27,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.export import render
 from viz_app.export.projector import check_pair, export_projector, export_table, load_projector
 from viz_app.export.render import CHROME_HELP, ImageRenderer, find_chrome, start_renderer, stop_renderer
 from viz_app.export.settings import embed_in_html, embed_in_png, embed_in_svg, save_settings, sidecar_path
 from viz_app.map.figures import safe_text, scatter_map
+from viz_app.reduce import Projection
 
 __all__ = [
     "CHROME_HELP",

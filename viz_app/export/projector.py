@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 
 from viz_app.data.io import read, to_embedding_set
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.export.settings import save_settings, sidecar_path
+from viz_app.reduce import Projection
 
 __all__ = [
     "TABLE_FORMATS",
@@ -142,7 +143,7 @@ def export_table(
     """
     is_path = isinstance(path_or_buffer, (str, os.PathLike))
     if fmt is None and is_path:
-        fmt = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(Path(path_or_buffer).suffix.lower())
+        fmt = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(Path(path_or_buffer).suffix.lower())  # type: ignore[arg-type]
     if fmt not in TABLE_FORMATS:
         raise ParameterError(f"table format must be one of {TABLE_FORMATS} (from fmt= or the file suffix), got {fmt!r}")
     df = map_table(es, projection, clusters=clusters)
@@ -156,7 +157,7 @@ def export_table(
     if not is_path:
         path_or_buffer.write(data)  # type: ignore[union-attr]
         return None
-    out = Path(path_or_buffer)
+    out = Path(path_or_buffer)  # type: ignore[arg-type]
     out.write_bytes(data)
     if settings:
         save_settings(settings, sidecar_path(out))
@@ -314,13 +315,16 @@ def load_projector(config_path: str | os.PathLike[str], *, tensor_name: str | No
     meta = _inside(folder, emb["metadataPath"], "metadataPath", fname) if emb.get("metadataPath") else None
     raw = read(tensors, metadata=meta)
     shape = emb.get("tensorShape")
-    if shape is not None and list(shape) != [raw.n_samples, raw.vectors.shape[1]]:
+    width = raw.vectors.shape[1] if raw.vectors is not None else 0
+    if shape is not None and list(shape) != [raw.n_samples, width]:
         raise DataFormatError(
-            f"tensorShape {shape} does not match {tensors.name} ({raw.n_samples} x {raw.vectors.shape[1]})", file=fname
+            f"tensorShape {shape} does not match {tensors.name} ({raw.n_samples} x {width})", file=fname
         )
     es = to_embedding_set(raw)
     md = es.metadata
-    ids = md["id"].astype(str).to_numpy(dtype=object) if "id" in md.columns and md["id"].astype(str).is_unique else None
+    ids: Any = (
+        md["id"].astype(str).to_numpy(dtype=object) if "id" in md.columns and md["id"].astype(str).is_unique else None
+    )
     drop = [c for c in ("label", "id") if c in md.columns and (c == "label" or ids is not None)]
     return EmbeddingSet(
         es.vectors,

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from viz_app._version import __version__
-from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.export import carriers
-from viz_app.reduce.project import make_params
+from viz_app.reduce import Projection, ProjectionParams, get_reducer, make_params, reducer_names
 
 __all__ = [
     "HTML_ELEMENT_ID",
@@ -92,17 +92,23 @@ _SCHEMA: dict[str, Any] = {
             "n_components": ((int,), True),
             "random_state": ((int,), True),
             "metric": ((str,), False),
-            "perplexity": ((float, int), False),
-            "n_neighbors": ((int,), False),
-            "min_dist": ((float, int), False),
             "fit_sample": ((int,), False),
-        },
+        },  # + every registered reducer's parameters: see _schema()
         True,
     ),
     "view": ({"color_by": ((str, _NONE), False)}, False),
     "versions": ((dict,), False),
     "extra": ((dict,), False),
 }
+
+
+def _schema() -> dict[str, Any]:
+    """:data:`_SCHEMA` with every registered reducer's parameters in ``projection``."""
+    projection = dict(_SCHEMA["projection"][0])
+    for name in reducer_names():
+        for p in get_reducer(name).params:
+            projection[p.name] = ((float, int) if p.kind is float else (int,), False)
+    return {**_SCHEMA, "projection": (projection, True)}
 
 
 def library_versions() -> dict[str, str | None]:
@@ -243,7 +249,7 @@ def validate_settings(settings: Any, *, file: str | None = None) -> dict[str, An
     """
     if not isinstance(settings, dict):
         raise DataFormatError(f"settings must be a JSON object, got {type(settings).__name__}", file=file)
-    _check(settings, _SCHEMA, "", file)
+    _check(settings, _schema(), "", file)
     if settings["format"] != SETTINGS_FORMAT:
         raise DataFormatError(f"key 'format' must be {SETTINGS_FORMAT!r}, got {settings['format']!r}", file=file)
     if not 1 <= settings["version"] <= SETTINGS_VERSION:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from viz_app.data.model import Projection, ProjectionParams
+from viz_app.reduce.project import Projection
+from viz_app.reduce.registry import ProjectionParams
 
 __all__ = ["ProjectionDiskCache", "default_cache_dir"]
 

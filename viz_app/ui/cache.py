@@ -23,10 +23,11 @@ import numpy as np
 import streamlit as st
 
 from viz_app.data import samples
-from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import get_encoder
 from viz_app.export.figure import start_renderer
-from viz_app.reduce.project import project_with, warm_up
+from viz_app.reduce import Projection, ProjectionParams, warm_up
+from viz_app.reduce.project import project_with
 from viz_app.reduce.store import ProjectionDiskCache
 
 log = logging.getLogger(__name__)

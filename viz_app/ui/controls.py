@@ -12,22 +12,40 @@ from typing import Any
 
 import streamlit as st
 
-from viz_app.data.model import EmbeddingSet, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.reduce.project import BOUNDS, DEFAULTS, METRICS, make_params
+from viz_app.reduce import (
+    DEFAULT_VIEW,
+    METRICS,
+    Param,
+    ProjectionParams,
+    ReducerSpec,
+    get_reducer,
+    make_params,
+    reducer_names,
+)
+from viz_app.reduce.registry import MAX_SEED
 from viz_app.ui import safe, state
-
-REDUCER_NAMES = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}
 
 
 def persistent(widget: Callable[..., Any], label: str, name: str, default: Any, **kw: Any) -> Any:
-    """Render ``widget`` bound to the permanent session key ``name`` (initial value ``default``)."""
+    """Render ``widget`` bound to the permanent session key ``name`` (initial value ``default``).
+
+    A stored value outside the widget's bounds (a smaller dataset lowers a bound; a link or a
+    settings file asked for more) is brought within them and the page says so once.
+    """
     wkey = f"_w_{name}"
     if wkey not in st.session_state:
         st.session_state[wkey] = state.get(name, default)
     lo, hi = kw.get("min_value"), kw.get("max_value")
-    if lo is not None and hi is not None:  # a smaller dataset may lower the bound: clip, never fail
-        st.session_state[wkey] = type(st.session_state[wkey])(min(max(st.session_state[wkey], lo), hi))
+    if lo is not None and hi is not None:
+        old = st.session_state[wkey]
+        new = type(old)(min(max(old, lo), hi))
+        if new != old:
+            st.session_state[wkey] = new
+            st.toast(
+                safe.md(f"{label} = {old:g} is outside what this dataset allows ({lo:g} to {hi:g}); using {new:g}.")
+            )
     # on_change stores the value before any script runs, so a choice survives leaving the page
     value = widget(label, key=wkey, on_change=lambda: state.put(name, st.session_state[wkey]), **kw)
     state.put(name, value)
@@ -42,70 +60,50 @@ def _choice(label: str, name: str, options: Sequence[Any], default: Any, radio: 
     return persistent(st.radio if radio else st.selectbox, label, name, default, options=opts, **kw)
 
 
+def _param_widget(spec: ReducerSpec, param: Param, n: int) -> Any:
+    """A slider for one reducer parameter, bounded to what ``n`` points allow."""
+    hi = param.upper(n)
+    if hi <= param.low:  # too few points for a choice: the only value allowed
+        return param.low
+    return persistent(
+        st.slider,
+        param.label,
+        state.param_key(spec.name, param.name),
+        min(param.default, hi),
+        min_value=param.kind(param.low),
+        max_value=param.kind(hi),
+        step=param.kind(param.step),
+        help=param.help,
+    )
+
+
 def projection_controls(es: EmbeddingSet) -> ProjectionParams | None:
-    """Reducer, dimensions and the reducer's parameters (bounded to what ``es`` allows)."""
+    """Reducer, dimensions and the reducer's parameters, from the reducer registry (bounded to
+    what ``es`` allows)."""
     n = es.n_samples
     st.subheader("Projection")
+    names = reducer_names()
     reducer = _choice(
         "Reducer",
         state.REDUCER,
-        list(REDUCER_NAMES),
-        "umap",
+        names,
+        DEFAULT_VIEW.reducer,
         radio=True,
         horizontal=True,
-        format_func=REDUCER_NAMES.get,
-        help="PCA: linear, instant. t-SNE (openTSNE): local clusters. "
-        "UMAP (umap-learn): local and some global structure.",
+        format_func=lambda r: get_reducer(r).display,
+        help=" ".join(get_reducer(r).summary for r in names),
     )
+    spec = get_reducer(reducer)
     dims = _choice("Dimensions", state.DIMS, [2, 3], 2, radio=True, horizontal=True, format_func=lambda d: f"{d}D")
-    kw: dict[str, Any] = {}
-    if reducer != "pca":
-        kw["metric"] = _choice("Metric (original space)", state.METRIC, METRICS, DEFAULTS["metric"])
-    if reducer == "tsne":
-        hi = float(min(BOUNDS["perplexity"][1], (n - 2) // 3))  # t-SNE needs n > 3 * perplexity + 1
-        if hi > 2:
-            kw["perplexity"] = persistent(
-                st.slider,
-                "Perplexity",
-                state.PERPLEXITY,
-                min(DEFAULTS["perplexity"], hi),
-                min_value=2.0,
-                max_value=hi,
-                step=1.0,
-                help="Effective number of neighbours each point attends to (5-50 is usual).",
-            )
-        else:
-            kw["perplexity"] = 2.0
-    if reducer == "umap":
-        hi = int(min(BOUNDS["n_neighbors"][1], n - 1))  # UMAP needs n_neighbors < n
-        if hi > 2:
-            kw["n_neighbors"] = persistent(
-                st.slider,
-                "n_neighbors",
-                state.N_NEIGHBORS,
-                min(DEFAULTS["n_neighbors"], hi),
-                min_value=2,
-                max_value=hi,
-                help="Local neighbourhood size: small = fine detail, large = global shape.",
-            )
-        else:
-            kw["n_neighbors"] = 2
-        kw["min_dist"] = persistent(
-            st.slider,
-            "min_dist",
-            state.MIN_DIST,
-            DEFAULTS["min_dist"],
-            min_value=0.0,
-            max_value=1.0,
-            step=0.05,
-            help="How tightly points may pack in the map.",
-        )
-    seed = persistent(st.number_input, "Random seed", state.SEED, 0, min_value=0, max_value=2**31 - 1, step=1)
+    kw: dict[str, Any] = {p.name: _param_widget(spec, p, n) for p in spec.params}
+    if spec.uses_metric:
+        kw["metric"] = _choice("Metric (original space)", state.METRIC, METRICS, DEFAULT_VIEW.metric)
+    seed = persistent(st.number_input, "Random seed", state.SEED, 0, min_value=0, max_value=MAX_SEED, step=1)
     chosen = state.get(state.FIT_SAMPLE)
     if chosen and chosen[0] == es.fingerprint and chosen[1] == reducer and chosen[2] < n:
         kw["fit_sample"] = int(chosen[2])
         st.info(
-            f"{REDUCER_NAMES[reducer]} is fitted on a seeded sample of {chosen[2]:,} of the {n:,} points; "
+            f"{spec.display} is fitted on a seeded sample of {chosen[2]:,} of the {n:,} points; "
             "the others are placed with its transform."
         )
         if st.button("Fit on all points instead", key="fit_all"):

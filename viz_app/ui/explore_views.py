@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.explore import neighbors as nbrs
 from viz_app.explore.arithmetic import evaluate, mean_vector
@@ -25,6 +25,7 @@ from viz_app.export.projector import map_table, neutralise_formulas
 from viz_app.map.figures import scatter_map
 from viz_app.map.labels import add_labels
 from viz_app.map.overlays import expression_overlay, overlay
+from viz_app.reduce import Projection
 from viz_app.ui import cache, click3d, controls, export_views, safe, state, views, viewstate
 
 

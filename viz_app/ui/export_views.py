@@ -13,10 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.export.figure import CHROME_HELP, figure_bytes, find_chrome, report_figure
 from viz_app.export.projector import export_projector, export_table
 from viz_app.export.settings import settings_for, settings_json
+from viz_app.reduce import Projection
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html"}
 

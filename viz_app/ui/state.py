@@ -10,9 +10,6 @@ import streamlit as st
 DATASET = "dataset"  # dict(kind="sample"|"upload", key=str, name=str)
 REDUCER = "reducer"
 DIMS = "n_components"
-PERPLEXITY = "perplexity"
-N_NEIGHBORS = "n_neighbors"
-MIN_DIST = "min_dist"
 METRIC = "metric"
 SEED = "random_state"
 COLOR_BY = "color_by"
@@ -50,3 +47,8 @@ def for_set(key: str, fingerprint: str):
     """The value stored as ``(fingerprint, value)`` under ``key`` if it belongs to this set."""
     v = st.session_state.get(key)
     return v[1] if isinstance(v, tuple) and len(v) == 2 and v[0] == fingerprint else None
+
+
+def param_key(reducer: str, param: str) -> str:
+    """Session key of a reducer parameter's value (one per reducer: switching keeps each)."""
+    return f"{reducer}_{param}"

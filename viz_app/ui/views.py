@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from viz_app.data import samples
-from viz_app.data.limits import PointBudgetError, check_points
-from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.explore.clusters import centroids_2d, cluster, cluster_table
 from viz_app.map.figures import safe_text
+from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check_points
 from viz_app.ui import cache, safe, state
+from viz_app.ui.progress import bar_progress
 
 DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit"}
 
@@ -67,7 +68,7 @@ def compute_projection(es: EmbeddingSet, params: ProjectionParams) -> Projection
         with slot.container():
             st.caption(f"Projecting {es.n_samples:,} points: {params.describe()}")
             bar = st.progress(0.0, text="starting (another session may be computing the same map)")
-            proj = cache.projection(es, params, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+            proj = cache.projection(es, params, progress=bar_progress(bar))
         slot.empty()
         return proj
     except PointBudgetError as exc:
@@ -81,7 +82,7 @@ def compute_projection(es: EmbeddingSet, params: ProjectionParams) -> Projection
 
 def _offer_sample(es: EmbeddingSet, params: ProjectionParams, exc: PointBudgetError) -> None:
     safe.error(exc)
-    name = params.describe().split(" ")[0]
+    name = params.spec.display
     if st.button(
         f"Fit {name} on a seeded sample of {exc.budget:,} points and place the other "
         f"{exc.n_samples - exc.budget:,} with its transform",
@@ -96,14 +97,14 @@ def refit_button(es: EmbeddingSet, proj: Projection) -> None:
     """For a t-SNE/UMAP map read from the disk cache (no fitted reducer in memory): a button that
     fits it again (same seed: the same map) and keeps the reducer, so new vectors are placed with
     its own transform."""
-    if proj.model is not None or proj.params.reducer == "pca":
+    if proj.model is not None or proj.params.spec.transform_is_exact:
         return
     took = f" (about {proj.elapsed_s:.0f} s last time)" if proj.elapsed_s >= 1 else ""
     if not st.button(f"Re-fit the reducer to place exactly{took}", key="refit_model"):
         return
     bar = st.progress(0.0, text="re-fitting")
     try:
-        cache.refit(es, proj.params, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+        cache.refit(es, proj.params, progress=bar_progress(bar))
     except VizAppError as exc:
         safe.error(exc)
         return
@@ -112,11 +113,8 @@ def refit_button(es: EmbeddingSet, proj: Projection) -> None:
 
 def describe(es: EmbeddingSet, proj: Projection) -> str:
     """Caption: dataset, n points, dims, reducer and its parameters, quality figure."""
-    q = ""
-    if "explained_variance_ratio" in proj.quality:
-        q = f" · explained variance {proj.quality['explained_variance_ratio']:.1%}"
-    elif "kl_divergence" in proj.quality:
-        q = f" · KL divergence {proj.quality['kl_divergence']:.3f}"
+    own = proj.params.spec.quality_text(proj.quality)
+    q = f" · {own}" if own else ""
     model = f" · model {safe.md(es.model_name)}" if es.model_name else ""
     took = f" · fit took {proj.elapsed_s:.1f} s" if proj.elapsed_s >= 0.1 else ""
 

@@ -13,32 +13,50 @@ from typing import Any
 import streamlit as st
 
 from viz_app.data import samples
-from viz_app.data.model import EmbeddingSet, ProjectionParams
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings
-from viz_app.reduce.project import make_params
+from viz_app.reduce import DEFAULT_VIEW, ProjectionParams, get_reducer, make_params
 from viz_app.ui import safe, state
 
 _PENDING_FOCUS = "_pending_focus"
 _APPLIED = "_url_applied"
-_PARAM_KEYS = {
-    "perplexity": state.PERPLEXITY,
-    "n_neighbors": state.N_NEIGHBORS,
-    "min_dist": state.MIN_DIST,
-    "metric": state.METRIC,
-}
 
 
 def _apply_params(p: ProjectionParams, color_by: str | None) -> None:
     values = {state.REDUCER: p.reducer, state.DIMS: p.n_components, state.SEED: p.random_state}
-    for field, key in _PARAM_KEYS.items():
-        if getattr(p, field) is not None and (field != "metric" or p.reducer != "pca"):
-            values[key] = getattr(p, field)
+    if p.spec.uses_metric:
+        values[state.METRIC] = p.metric
+    for name, value in p.options:
+        values[state.param_key(p.reducer, name)] = value
     if color_by is not None:
         values[state.COLOR_BY] = color_by
     for key, value in values.items():
         state.put(key, value)
         st.session_state.pop(f"_w_{key}", None)  # widgets re-initialise from the new value
+
+
+def _number(raw: str) -> int | float:
+    """A URL value as a number: an int when it reads as one (``15``), else a float (``0.1``)."""
+    try:
+        return int(raw)
+    except ValueError:
+        return float(raw)
+
+
+def params_from_query(qp: dict[str, str]) -> ProjectionParams:
+    """Projection settings from a URL's query values, validated by the reducer registry.
+
+    Raises
+    ------
+    VizAppError, ValueError
+        Unknown reducer, a parameter that does not apply or is out of bounds, a non-number.
+    """
+    spec = get_reducer(qp.get("reducer", DEFAULT_VIEW.reducer))
+    kw: dict[str, Any] = {p.name: _number(qp[p.name]) for p in spec.params if p.name in qp}
+    if spec.uses_metric and "metric" in qp:
+        kw["metric"] = qp["metric"]
+    return make_params(spec.name, n_components=int(qp.get("dims", 2)), random_state=int(qp.get("seed", 0)), **kw)
 
 
 def apply_query_params() -> None:
@@ -52,25 +70,11 @@ def apply_query_params() -> None:
     try:
         if qp.get("sample") in samples.SAMPLES:
             state.put(state.DATASET, {"kind": "sample", "key": qp["sample"]})
-        kw: dict[str, Any] = {}
-        for name, conv in (("perplexity", float), ("n_neighbors", int), ("min_dist", float), ("metric", str)):
-            if name in qp:
-                kw[name] = conv(qp[name])
-        reducer = qp.get("reducer", "umap")
-        own = {"pca": (), "tsne": ("perplexity", "metric"), "umap": ("n_neighbors", "min_dist", "metric")}.get(
-            reducer, ()
-        )
-        p = make_params(
-            reducer,
-            n_components=int(qp.get("dims", 2)),
-            random_state=int(qp.get("seed", 0)),
-            **{k: v for k, v in kw.items() if k in own},
-        )
-        _apply_params(p, qp.get("color"))
+        _apply_params(params_from_query(qp.to_dict()), qp.get("color"))
         if qp.get("focus"):
             state.put(_PENDING_FOCUS, qp["focus"])
     except (VizAppError, ValueError) as exc:
-        st.toast(safe.md(f"Some link settings were ignored: {exc}"))
+        st.toast(safe.md(f"The link's projection settings were ignored: {exc}"))
 
 
 def pending_focus(es: EmbeddingSet) -> str | None:
@@ -92,9 +96,10 @@ def write_query_params(params: ProjectionParams, color_by: str | None, focus: st
         "dims": str(params.n_components),
         "seed": str(params.random_state),
     }
-    for k, v in params.as_dict().items():
-        if k in ("perplexity", "n_neighbors", "min_dist", "metric"):
-            qp[k] = f"{v:g}" if isinstance(v, float) else str(v)
+    if params.spec.uses_metric:
+        qp["metric"] = params.metric
+    for k, v in params.options:
+        qp[k] = f"{v:g}" if isinstance(v, float) else str(v)
     if color_by:
         qp["color"] = color_by
     if focus:

@@ -266,7 +266,7 @@ def numeric_vectors(
 
 def list_vectors(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> np.ndarray:
     """Vectors from one column of lists/arrays or strings ``"[0.1, 0.2]"`` / ``"[0.1 0.2]"``."""
-    rows = []
+    rows: list[np.ndarray] = []
     for i, v in enumerate(s.astype(object)):
         if is_missing(v):
             raise DataFormatError("vector cell is empty", file=file, row=row_of(i), column=s.name)

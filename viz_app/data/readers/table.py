@@ -96,7 +96,7 @@ def _scan_records(text: str, *, sep: str, quoting: int, file: str, strict: bool)
     starts: list[int] = []
     first: list[str] = []
     prev = 0
-    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting, strict=strict)
+    reader = csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting, strict=strict)  # type: ignore[arg-type]
     try:
         for fields in reader:
             start, prev = prev + 1, reader.line_num

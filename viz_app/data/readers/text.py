@@ -296,7 +296,7 @@ def read_word2vec(text: str, *, file: str, header: bool, limits: Limits | None =
         row_of=lambda r: line_of.get(words[r], r + 1),
         column_of=lambda c: c + 2,
     )
-    notices = ()
+    notices: tuple[str, ...] = ()
     if len(words) < len(body):
         notices = (f"{len(body) - len(words)} duplicated words: only the first vector of each was kept",)
     return RawData(file, "word2vec", vectors, None, words, empty_frame(len(words)), None, notices)
@@ -368,7 +368,7 @@ def read_lines(text: str, *, file: str) -> RawData:
     if not texts:
         raise DataFormatError("file is empty (no non-blank line)", file=file)
     _refuse_one_number_lines(texts, file=file)
-    notices = ()
+    notices: tuple[str, ...] = ()
     if len(texts) < len(all_lines):
         notices = (f"{len(all_lines) - len(texts)} blank lines skipped",)
     meta = pd.DataFrame({"text": texts})

@@ -176,3 +176,18 @@ def test_sample_fit_rows_is_seeded_sorted_and_distinct():
 def test_sample_fit_rows_bad_arguments(n, budget, seed):
     with pytest.raises(ParameterError):
         sample_fit_rows(n, budget, seed)
+
+
+@pytest.mark.slow
+def test_umap_progress_moves_through_its_stages_on_10k_points(glove_10k):
+    """Honest progress: on a 10,000-point UMAP the bar changes at least 10 times, names the
+    kNN-graph stage and counts layout epochs up to N."""
+    reports: list[tuple[float, str]] = []
+    project_with(glove_10k.vectors, make_params("umap"), progress=lambda f, m: reports.append((f, m)))
+    values = [f for f, _ in reports]
+    assert len(set(values)) >= 10, reports
+    text = [m for _, m in reports]
+    assert any("kNN graph" in m for m in text)
+    epochs = [m for m in text if m.startswith("UMAP layout: epoch ")]
+    assert epochs and epochs[-1].startswith("UMAP layout: epoch 500 / 500"), epochs[-3:]
+    assert any("left" in m for m in epochs[1:])

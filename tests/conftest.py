@@ -38,6 +38,15 @@ def glove_10k():
 
 
 @pytest.fixture(scope="session")
+def glove_minilm():
+    """The same 10,000 GloVe tokens embedded with all-MiniLM-L6-v2 (from the on-disk vector cache
+    after the first run or the install warm-up; minutes on 2 cores the very first time)."""
+    from viz_app.data.samples import glove_minilm
+
+    return glove_minilm()
+
+
+@pytest.fixture(scope="session")
 def minilm():
     """The offline all-MiniLM-L6-v2 encoder (loaded once)."""
     from viz_app.embed.encoders import get_encoder

@@ -13,7 +13,7 @@ from __future__ import annotations
 from viz_app._version import __version__
 from viz_app.data.io import FORMATS, RawData, load, read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
-from viz_app.data.samples import SAMPLES, load_sample
+from viz_app.data.samples import PAIRS, SAMPLES, load_pair, load_sample
 from viz_app.data.texts import embed_texts
 from viz_app.embed import DEFAULT_MODEL, available_encoders, encode, register_encoder
 from viz_app.errors import (
@@ -29,12 +29,15 @@ from viz_app.explore.analogy import AnalogyResult, evaluate_analogies, read_anal
 from viz_app.explore.arithmetic import Operand, Vector, evaluate, mean_vector, operands, parse, vector
 from viz_app.explore.axes import AxesProjection, axis_projection
 from viz_app.explore.clusters import Clustering, centroids_2d, cluster, cluster_table, keywords
+from viz_app.explore.compare import Comparison, compare, linear_cka, procrustes_disparity
 from viz_app.explore.neighbors import knn_indices, most_similar
 from viz_app.explore.place import ExpressionOnMap, Placement, expression_on_map, place
 from viz_app.explore.search import search
+from viz_app.export.comparison import export_comparison
 from viz_app.export.figure import export_figure, figure_bytes, report_figure
 from viz_app.export.projector import export_projector, export_table, load_projector
 from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings, save_settings, settings_for
+from viz_app.map.compare import LinkedMaps, linked_maps, project_pair
 from viz_app.map.figures import scatter_map
 from viz_app.reduce import REDUCERS, Projection, ProjectionParams, make_params, warm_up
 from viz_app.reduce.project import project, transform, trustworthiness
@@ -42,15 +45,18 @@ from viz_app.reduce.project import project, transform, trustworthiness
 __all__ = [
     "DEFAULT_MODEL",
     "FORMATS",
+    "PAIRS",
     "REDUCERS",
     "SAMPLES",
     "AnalogyResult",
     "AxesProjection",
     "Clustering",
+    "Comparison",
     "DataFormatError",
     "EmbeddingSet",
     "ExpressionError",
     "ExpressionOnMap",
+    "LinkedMaps",
     "MissingDependencyError",
     "Operand",
     "ParameterError",
@@ -69,10 +75,12 @@ __all__ = [
     "check_fingerprint",
     "cluster",
     "cluster_table",
+    "compare",
     "embed_texts",
     "encode",
     "evaluate",
     "evaluate_analogies",
+    "export_comparison",
     "export_figure",
     "export_projector",
     "export_table",
@@ -80,7 +88,10 @@ __all__ = [
     "figure_bytes",
     "keywords",
     "knn_indices",
+    "linear_cka",
+    "linked_maps",
     "load",
+    "load_pair",
     "load_projector",
     "load_sample",
     "load_settings",
@@ -91,7 +102,9 @@ __all__ = [
     "params_from_settings",
     "parse",
     "place",
+    "procrustes_disparity",
     "project",
+    "project_pair",
     "read",
     "read_analogies",
     "register_encoder",

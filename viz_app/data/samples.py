@@ -7,6 +7,13 @@
   each) and 200 movie-review sentences with their polarity (Pang & Lee 2005), both shipped in
   gensim's test data; embedded with all-MiniLM-L6-v2.
 - ``digits``: scikit-learn's 8x8 handwritten digits (1,797 x 64; UCI, CC BY 4.0).
+- ``glove-minilm``: the same 10,000 GloVe tokens embedded with all-MiniLM-L6-v2 (a sentence
+  model applied to single words), and ``news-reviews-lsa``: the news & reviews texts as TF-IDF +
+  truncated SVD (latent semantic analysis, Deerwester et al. 1990; scikit-learn). Each is the
+  second half of a bundled pair (:data:`PAIRS`) for comparing two embeddings of the same items.
+
+Vectors the app computes (MiniLM, LSA) are cached on disk (:mod:`viz_app.data.vector_cache`):
+computed once per machine, at install warm-up or on first use.
 """
 
 from __future__ import annotations
@@ -21,10 +28,27 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
-from viz_app.data.texts import embed_texts
+from viz_app.data.vector_cache import cached_vectors, content_key
+from viz_app.embed import DEFAULT_MODEL, encode
 from viz_app.errors import MissingDependencyError, ParameterError
 
-__all__ = ["DEFAULT_SAMPLE", "SAMPLES", "SampleInfo", "digits", "glove", "glove_full", "load_sample", "news_reviews"]
+__all__ = [
+    "DEFAULT_PAIR",
+    "DEFAULT_SAMPLE",
+    "LSA_COMPONENTS",
+    "PAIRS",
+    "SAMPLES",
+    "PairInfo",
+    "SampleInfo",
+    "digits",
+    "glove",
+    "glove_full",
+    "glove_minilm",
+    "load_pair",
+    "load_sample",
+    "news_reviews",
+    "news_reviews_lsa",
+]
 
 GLOVE_TOTAL = 400_000
 
@@ -59,8 +83,54 @@ SAMPLES: dict[str, SampleInfo] = {
         "scikit-learn's 8x8 handwritten digits (UCI Optical Recognition of Handwritten Digits, CC BY 4.0).",
         False,
     ),
+    "glove-minilm": SampleInfo(
+        "glove-minilm",
+        "GloVe's 10,000 words, embedded with MiniLM (384-d)",
+        "The 10,000 most frequent GloVe tokens, each embedded on its own with all-MiniLM-L6-v2 "
+        "(a sentence model on single words); the same ids, labels and metadata as the GloVe sample.",
+        True,
+    ),
+    "news-reviews-lsa": SampleInfo(
+        "news-reviews-lsa",
+        "News & movie reviews — 550 texts (TF-IDF + LSA, 100-d)",
+        "The news & movie-review texts as TF-IDF vectors reduced by truncated SVD to 100 dimensions "
+        "(latent semantic analysis, scikit-learn, seed 0), L2-normalised; same ids as the MiniLM sample.",
+        False,
+    ),
 }
 DEFAULT_SAMPLE = "glove"
+
+
+@dataclass(frozen=True)
+class PairInfo:
+    """Two bundled samples holding the same items embedded two ways (ids match), for comparing."""
+
+    key: str
+    title: str
+    description: str
+    a: str
+    b: str
+
+
+PAIRS: dict[str, PairInfo] = {
+    "glove-vs-minilm": PairInfo(
+        "glove-vs-minilm",
+        "10,000 words: GloVe (50-d) vs MiniLM (384-d)",
+        "Static word vectors from co-occurrence counts against a sentence model applied to single words.",
+        "glove",
+        "glove-minilm",
+    ),
+    "news-minilm-vs-lsa": PairInfo(
+        "news-minilm-vs-lsa",
+        "550 news & review texts: MiniLM (384-d) vs TF-IDF + LSA (100-d)",
+        "A neural sentence model against word counts reduced by truncated SVD.",
+        "news-reviews",
+        "news-reviews-lsa",
+    ),
+}
+DEFAULT_PAIR = "glove-vs-minilm"
+#: Dimensions of the LSA sample (truncated SVD components).
+LSA_COMPONENTS = 100
 
 
 def glove_full() -> tuple[NDArray[np.float32], NDArray[np.object_]]:
@@ -137,16 +207,8 @@ def _gensim_text(name: str, encoding: str = "latin-1") -> list[str]:
         return [line.strip() for line in f if line.strip()]
 
 
-def news_reviews(*, progress: Callable[[int, int], None] | None = None) -> EmbeddingSet:
-    """News articles and movie-review sentences, embedded with all-MiniLM-L6-v2 (384-d).
-
-    Returns
-    -------
-    EmbeddingSet
-        550 rows; metadata ``category`` (news / movie review), ``sentiment`` (positive /
-        negative / n.a.), ``source`` (gensim test-data file) and ``text``.
-    """
-
+def _news_reviews_table() -> pd.DataFrame:
+    """The 550 texts: ``category``, ``sentiment``, ``source`` and ``text``, in a fixed order."""
     rows = []
     for fname in ("lee_background.cor", "lee.cor"):
         for doc in _gensim_text(fname):
@@ -156,8 +218,114 @@ def news_reviews(*, progress: Callable[[int, int], None] | None = None) -> Embed
         rows.append(
             ("movie review", "positive" if tag == "__label__pos" else "negative", "pang_lee_polarity.cor", text)
         )
-    meta = pd.DataFrame(rows, columns=["category", "sentiment", "source", "text"])
-    return embed_texts(meta["text"].tolist(), metadata=meta, name="News & movie reviews (MiniLM)", progress=progress)
+    return pd.DataFrame(rows, columns=["category", "sentiment", "source", "text"])
+
+
+def _short(texts: list[str]) -> list[str]:
+    return [t if len(t) <= 80 else t[:79] + "…" for t in texts]
+
+
+def _minilm(name: str, texts: list[str], progress: Callable[[int, int], None] | None) -> NDArray[np.float32]:
+    """``texts`` embedded with the default encoder, through the on-disk vector cache."""
+    key = content_key(f"sentence-transformers|{DEFAULT_MODEL}|normalized", texts)
+    return cached_vectors(name, key, len(texts), lambda: encode(texts, progress=progress))
+
+
+def news_reviews(*, progress: Callable[[int, int], None] | None = None) -> EmbeddingSet:
+    """News articles and movie-review sentences, embedded with all-MiniLM-L6-v2 (384-d).
+
+    Parameters
+    ----------
+    progress : callable (done, total) -> None, optional
+        Embedding progress (not called when the vectors come from the disk cache).
+
+    Returns
+    -------
+    EmbeddingSet
+        550 rows, ids ``"0".."549"``; labels the texts (cut to 80 characters); metadata
+        ``category`` (news / movie review), ``sentiment`` (positive / negative / n.a.),
+        ``source`` (gensim test-data file) and ``text``; ``model_name`` all-MiniLM-L6-v2.
+    """
+    meta = _news_reviews_table()
+    texts = meta["text"].tolist()
+    vecs = _minilm("news-reviews-minilm", texts, progress)
+    return EmbeddingSet(
+        vecs,
+        labels=_short(texts),
+        metadata=meta,
+        name="News & movie reviews (MiniLM)",
+        model_name=DEFAULT_MODEL,
+        text_column="text",
+    )
+
+
+def news_reviews_lsa() -> EmbeddingSet:
+    """The texts of :func:`news_reviews` as TF-IDF + truncated SVD (LSA), 100-d, L2-normalised.
+
+    scikit-learn's ``TfidfVectorizer`` (sublinear tf, English stop words, words in >= 2 texts)
+    then ``TruncatedSVD(n_components=100, random_state=0)`` (randomized SVD, Halko et al. 2011)
+    and ``Normalizer``, as scikit-learn's LSA example does (Deerwester et al. 1990).
+
+    Returns
+    -------
+    EmbeddingSet
+        ``vectors`` (550, 100) float32 unit-norm, except all zeros for the 5 texts none of whose
+        words is left (stop words, or in a single text); ids, labels and metadata as
+        :func:`news_reviews`; ``model_name`` ``"TF-IDF + LSA (100-d)"``.
+    """
+    meta = _news_reviews_table()
+    texts = meta["text"].tolist()
+
+    def compute() -> NDArray[np.float32]:
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import Normalizer
+
+        tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2)
+        lsa = make_pipeline(tfidf, TruncatedSVD(n_components=LSA_COMPONENTS, random_state=0), Normalizer(copy=False))
+        return lsa.fit_transform(texts).astype(np.float32)
+
+    key = content_key(f"tfidf-sublinear-english-mindf2|svd{LSA_COMPONENTS}-seed0|l2", texts)
+    vecs = cached_vectors("news-reviews-lsa", key, len(texts), compute, n_features=LSA_COMPONENTS)
+    return EmbeddingSet(
+        vecs,
+        labels=_short(texts),
+        metadata=meta,
+        name="News & movie reviews (TF-IDF + LSA)",
+        model_name=f"TF-IDF + LSA ({LSA_COMPONENTS}-d)",
+        text_column="text",
+    )
+
+
+def glove_minilm(n: int = 10_000, *, progress: Callable[[int, int], None] | None = None) -> EmbeddingSet:
+    """The ``n`` most frequent GloVe tokens, each embedded on its own with all-MiniLM-L6-v2.
+
+    The same ids, labels and metadata as :func:`glove` (so the two sets match item by item);
+    the vectors come from the sentence model, cached on disk (minutes on 2 CPU cores the first
+    time).
+
+    Parameters
+    ----------
+    n : int, default=10000
+        1 <= n <= 400000.
+    progress : callable (done, total) -> None, optional
+
+    Returns
+    -------
+    EmbeddingSet
+        ``vectors`` (n, 384) float32 unit-norm; ``model_name`` all-MiniLM-L6-v2.
+    """
+    words = glove(n)
+    vecs = _minilm(f"glove{n}-minilm", list(words.labels), progress)
+    return EmbeddingSet(
+        vecs,
+        ids=words.ids,
+        labels=words.labels,
+        metadata=words.metadata,
+        name=f"GloVe top {n:,} words, embedded with all-MiniLM-L6-v2",
+        model_name=DEFAULT_MODEL,
+    )
 
 
 def digits() -> EmbeddingSet:
@@ -186,4 +354,27 @@ def load_sample(key: str, *, progress: Callable[[int, int], None] | None = None)
         return news_reviews(progress=progress)
     if key == "digits":
         return digits()
+    if key == "glove-minilm":
+        return glove_minilm(progress=progress)
+    if key == "news-reviews-lsa":
+        return news_reviews_lsa()
     raise ParameterError(f"unknown sample {key!r}; available: {list(SAMPLES)}")
+
+
+def load_pair(key: str, *, progress: Callable[[int, int], None] | None = None) -> tuple[EmbeddingSet, EmbeddingSet]:
+    """Load both samples of a bundled pair (see :data:`PAIRS`).
+
+    Returns
+    -------
+    (EmbeddingSet, EmbeddingSet)
+        The two embeddings of the same items; their ids match.
+
+    Raises
+    ------
+    ParameterError
+        Unknown key.
+    """
+    if key not in PAIRS:
+        raise ParameterError(f"unknown pair {key!r}; available: {list(PAIRS)}")
+    pair = PAIRS[key]
+    return load_sample(pair.a, progress=progress), load_sample(pair.b, progress=progress)

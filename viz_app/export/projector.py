@@ -34,6 +34,7 @@ __all__ = [
     "load_projector",
     "map_table",
     "neutralise_formulas",
+    "write_table",
 ]
 
 TABLE_FORMATS = ("csv", "parquet")
@@ -141,12 +142,41 @@ def export_table(
     ParameterError
         Unknown format, or see :func:`map_table`.
     """
+    out = write_table(map_table(es, projection, clusters=clusters), path_or_buffer, fmt=fmt)
+    if out is not None and settings:
+        save_settings(settings, sidecar_path(out))
+    return out
+
+
+def write_table(
+    df: pd.DataFrame, path_or_buffer: str | os.PathLike[str] | IO[bytes], *, fmt: str | None = None
+) -> Path | None:
+    """Write a table as CSV (UTF-8, formulas neutralised, no index) or parquet (pyarrow).
+
+    Parameters
+    ----------
+    df : DataFrame
+    path_or_buffer : path-like or binary file-like
+        A file path (format from the suffix: ``.csv``, ``.parquet``/``.pq``) or a buffer (then
+        ``fmt`` is required).
+    fmt : {"csv", "parquet"}, optional
+        Overrides the suffix.
+
+    Returns
+    -------
+    Path or None
+        The path written, or None for a buffer.
+
+    Raises
+    ------
+    ParameterError
+        Unknown format.
+    """
     is_path = isinstance(path_or_buffer, (str, os.PathLike))
     if fmt is None and is_path:
         fmt = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}.get(Path(path_or_buffer).suffix.lower())  # type: ignore[arg-type]
     if fmt not in TABLE_FORMATS:
         raise ParameterError(f"table format must be one of {TABLE_FORMATS} (from fmt= or the file suffix), got {fmt!r}")
-    df = map_table(es, projection, clusters=clusters)
     if fmt == "csv":
         safe = df.apply(neutralise_formulas)
         data = safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -159,8 +189,6 @@ def export_table(
         return None
     out = Path(path_or_buffer)  # type: ignore[arg-type]
     out.write_bytes(data)
-    if settings:
-        save_settings(settings, sidecar_path(out))
     return out
 
 

@@ -90,6 +90,13 @@ def expressions() -> LRUStore:
 
 
 @st.cache_resource
+def comparisons() -> LRUStore:
+    """Comparisons of two sets (``viz_app.explore.compare``), keyed by both sets' vectors, ids,
+    labels and k; at most 8."""
+    return LRUStore(8)
+
+
+@st.cache_resource
 def disk_cache() -> ProjectionDiskCache:
     """On-disk projection cache (see ``viz_app.reduce.store``)."""
     return ProjectionDiskCache()

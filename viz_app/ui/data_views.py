@@ -24,7 +24,8 @@ def sample_picker() -> None:
         state.put(state.UPLOAD_MSG, ("success", f"Loaded sample: {samples.SAMPLES[key].title}"))
 
 
-def _embed_with_progress(raw: io.RawData) -> EmbeddingSet:
+def embed_with_progress(raw: io.RawData) -> EmbeddingSet:
+    """The set of a parsed file; texts are embedded in an ``st.status`` with a progress bar."""
     if raw.vectors is not None:
         return io.to_embedding_set(raw)
     with st.status(f"Embedding {raw.n_samples:,} texts from {raw.name} with all-MiniLM-L6-v2", expanded=True) as s:
@@ -84,7 +85,7 @@ def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
     """
     try:
         raw = io.read(main, metadata=meta, name=name)
-        es = _embed_with_progress(raw)
+        es = embed_with_progress(raw)
     except VizAppError as exc:
         state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
         return False

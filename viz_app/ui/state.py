@@ -29,6 +29,14 @@ SEARCH_REGEX = "search_regex"
 CLUSTERS = "clusters"  # dict of cluster settings or None
 FIT_SAMPLE = "fit_sample"  # (fingerprint, reducer, sample size): the user chose fit-on-a-sample
 MAP_EXPR = "map_expr"  # the vector-arithmetic expression drawn on the Explore map
+SESSION_SETS = "session_sets"  # list of dataset dicts this session has opened (newest last, at most 12)
+
+CMP_SOURCE = "cmp_source"  # "pair" | "current"
+CMP_PAIR = "cmp_pair"  # key of viz_app.data.samples.PAIRS
+CMP_SECOND = "cmp_second"  # "sample:<key>" | "session:<store key>" | "upload"
+CMP_PENDING = "_cmp_pending_second"  # a freshly uploaded second set, selected on the next run
+CMP_K = "cmp_k"
+CMP_FOCUS = "cmp_focus"  # prefix of the focus widget's key (one per comparison)
 
 NO_COLOR = "(none)"
 
@@ -41,6 +49,16 @@ def get(key: str, default: Any = None) -> Any:
 def put(key: str, value: Any) -> None:
     """Set ``st.session_state[key]``."""
     st.session_state[key] = value
+
+
+def remember_set(ds: dict, limit: int = 12) -> None:
+    """Add a dataset dict (``kind``, ``key``, ``name``) to this session's list of opened sets."""
+    sets = [
+        d
+        for d in st.session_state.get(SESSION_SETS, [])
+        if (d.get("kind"), d.get("key")) != (ds.get("kind"), ds.get("key"))
+    ]
+    st.session_state[SESSION_SETS] = ([*sets, dict(ds)])[-limit:]
 
 
 def for_set(key: str, fingerprint: str):

@@ -14,7 +14,13 @@ from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check
 from viz_app.ui import cache, safe, state
 from viz_app.ui.progress import bar_progress
 
-DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit"}
+DEFAULT_COLOR = {
+    "glove": "frequency_band",
+    "news-reviews": "category",
+    "digits": "digit",
+    "glove-minilm": "frequency_band",
+    "news-reviews-lsa": "category",
+}
 
 
 def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
@@ -25,6 +31,16 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
     """
     ds = state.get(state.DATASET) or {"kind": "sample", "key": samples.DEFAULT_SAMPLE}
     state.put(state.DATASET, ds)
+    es = load_dataset(ds)
+    if es is None:
+        return None
+    state.remember_set({"kind": ds["kind"], "key": ds["key"], "name": ds.get("name") or es.name})
+    return es, DEFAULT_COLOR.get(ds["key"]) if ds["kind"] == "sample" else None
+
+
+def load_dataset(ds: dict) -> EmbeddingSet | None:
+    """The set a dataset dict names (a sample is loaded, with a progress bar, if needed); None
+    (with a message) when an uploaded set is no longer held by the server."""
     if ds["kind"] == "sample":
         es = cache.datasets().get(("sample", ds["key"]))
         if es is None:
@@ -38,12 +54,11 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
                     ),
                 )
             slot.empty()
-        return es, DEFAULT_COLOR.get(ds["key"])
+        return es
     es = cache.datasets().get(("upload", ds["key"]))
     if es is None:
         st.warning("This dataset is no longer held by the server; load or upload it again on the Data page.")
-        return None
-    return es, None
+    return es
 
 
 def reset_button() -> None:

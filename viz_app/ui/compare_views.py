@@ -145,6 +145,14 @@ def global_figures(cmp: Comparison) -> None:
         f"B: {safe.md(s['name_b'])} ({s['n_features_b']}-d, {s['metric_b']}) · "
         f"matched by {s['matched_on']} · computed in {s['elapsed_s']:.1f} s"
     )
+    with st.expander(f"How many of their {s['k']} neighbours the items keep"):
+        counts = cmp.table["n_shared"].value_counts().reindex(range(s["k"] + 1), fill_value=0)
+        st.bar_chart(
+            pd.DataFrame({"neighbours in both": counts.index, "items": counts.to_numpy()}),
+            x="neighbours in both",
+            y="items",
+            height=220,
+        )
     if s["n_unmatched"]:
         with st.expander(f"{s['n_unmatched']:,} items without a partner ({s['n_unmatched_a']:,} in A, "
                          f"{s['n_unmatched_b']:,} in B)"):  # fmt: skip

@@ -92,6 +92,16 @@ def test_matching_by_label_and_duplicate_labels(glove_2k):
     assert c.table.set_index("id").at["he", "id_b"] == f"w{list(words.ids).index('he')}"
 
 
+def test_files_without_ids_are_matched_by_label(glove_2k):
+    words = glove_2k.subset(np.arange(200))
+    order = np.random.default_rng(7).permutation(200)
+    a = EmbeddingSet(words.vectors, labels=words.labels, name="words.csv")  # ids "0".."199"
+    b = EmbeddingSet(words.vectors[order], labels=words.labels[order], name="shuffled.csv")
+    c = compare(a, b, k=5)
+    assert c.summary["matched_on"] == "label" and (c.table["jaccard"] == 1.0).all()
+    assert compare(a, b, k=5, on="id").summary["mean_jaccard"] < 0.2  # row i is another word
+
+
 def test_bad_parameters(glove_2k):
     small = glove_2k.subset(np.arange(20))
     with pytest.raises(ParameterError, match="k must be in 1..19"):

@@ -41,15 +41,23 @@ def _first_rows(keys: NDArray[np.object_]) -> tuple[pd.Index, NDArray[np.intp], 
     return pd.Index(keys[~dup]), np.flatnonzero(~dup), dup
 
 
+def _row_numbers(es: EmbeddingSet) -> bool:
+    """True when the ids are the row numbers "0".."n-1" and the labels are something else."""
+    rows = np.arange(es.n_samples).astype(str).astype(object)
+    return bool((es.ids == rows).all()) and not bool((es.labels == es.ids).all())
+
+
 def match(a: EmbeddingSet, b: EmbeddingSet, *, on: str = "auto") -> Matching:
     """Match the items of ``a`` and ``b`` by id or by label.
 
     Parameters
     ----------
     on : {"auto", "id", "label"}, default="auto"
-        ``"auto"`` uses whichever matches more items (ids on a tie). By label, a label that
-        occurs more than once in a set is matched through its first row; the other rows are
-        reported as unmatched ("duplicate label").
+        ``"auto"`` uses whichever matches more items. On a tie it uses ids, unless a set's ids
+        are only its row numbers (``"0" .. "n-1"``, what a file without an id column gets) while
+        its labels are not: two such files hold different items in row i. By label, a label
+        that occurs more than once in a set is matched through its first row; the other rows
+        are reported as unmatched ("duplicate label").
 
     Returns
     -------
@@ -65,7 +73,8 @@ def match(a: EmbeddingSet, b: EmbeddingSet, *, on: str = "auto") -> Matching:
     if on == "auto":
         by_id = int(pd.Index(a.ids).isin(b.ids).sum())
         by_label = int(pd.Index(pd.unique(a.labels)).isin(b.labels).sum())
-        on = "id" if by_id >= by_label else "label"
+        numbered = _row_numbers(a) or _row_numbers(b)
+        on = "id" if by_id > by_label or (by_id == by_label and not numbered) else "label"
     ka, kb = (a.ids, b.ids) if on == "id" else (a.labels, b.labels)
     index_a, first_a, dup_a = _first_rows(ka)
     _, first_b, dup_b = _first_rows(kb)

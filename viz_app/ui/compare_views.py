@@ -220,7 +220,7 @@ def neighbour_panel(cmp: Comparison, position: int) -> None:
     )
     for col, side in zip(st.columns(2), ("a", "b")):
         score = "similarity" if s[f"metric_{side}"] == "cosine" else "distance"
-        col.caption(f"Neighbours in {side.upper()}: {safe.md(s[f'name_{side}'])}")
+        col.caption(f"Neighbours in {side.upper()} ({s[f'n_features_{side}']}-d, {s[f'metric_{side}']})")
         frame = pd.DataFrame(
             {
                 "rank": nb["rank"],

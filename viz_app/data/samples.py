@@ -221,8 +221,8 @@ def _news_reviews_table() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["category", "sentiment", "source", "text"])
 
 
-def _short(texts: list[str]) -> list[str]:
-    return [t if len(t) <= 80 else t[:79] + "…" for t in texts]
+def _short(texts: list[str]) -> NDArray[np.object_]:
+    return np.asarray([t if len(t) <= 80 else t[:79] + "…" for t in texts], dtype=object)
 
 
 def _minilm(name: str, texts: list[str], progress: Callable[[int, int], None] | None) -> NDArray[np.float32]:

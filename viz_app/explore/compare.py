@@ -105,7 +105,11 @@ def knn_graph(es: EmbeddingSet, rows: NDArray[np.intp], *, k: int, metric: str =
         Positions into ``rows`` (not rows of ``es``), nearest first; read-only.
     """
     whole = len(rows) == es.n_samples and bool((rows == np.arange(es.n_samples)).all())
-    key = (es.fingerprint, metric, "all" if whole else hashlib.sha256(np.ascontiguousarray(rows, np.int64)).hexdigest())
+    key = (
+        es.fingerprint,
+        metric,
+        "all" if whole else hashlib.sha256(np.ascontiguousarray(rows, np.int64).tobytes()).hexdigest(),
+    )
     with _graphs_lock:
         graph = _graphs.get(key)
     if graph is None or graph.shape[1] < k:

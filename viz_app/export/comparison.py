@@ -60,6 +60,7 @@ def export_comparison(
     ParameterError
         Unknown format.
     """
-    is_path = isinstance(path_or_buffer, (str, os.PathLike))
-    kind = fmt or (Path(path_or_buffer).suffix.lower().lstrip(".") if is_path else None)
+    kind = fmt
+    if kind is None and isinstance(path_or_buffer, (str, os.PathLike)):
+        kind = Path(path_or_buffer).suffix.lower().lstrip(".")
     return write_table(comparison_table(comparison, fmt="csv" if kind == "csv" else "parquet"), path_or_buffer, fmt=fmt)

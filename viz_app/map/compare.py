@@ -133,7 +133,7 @@ class LinkedMaps:
         if side not in ("a", "b") or not 0 <= row < len(own):
             raise ParameterError(f"side must be 'a' or 'b' and row in 0..{len(own) - 1}, got {side!r}, {row}")
         row_a, row_b = (row, int(own[row])) if side == "a" else (int(own[row]), row)
-        pos = np.flatnonzero(self.rows_a == row_a) if row_a >= 0 and row_b >= 0 else []
+        pos = np.flatnonzero(self.rows_a == row_a) if row_a >= 0 and row_b >= 0 else np.empty(0, np.intp)
         if len(pos) == 0:
             empty, none = np.empty(0, np.intp), np.empty(0, bool)
             return LinkedFocus(row_a, row_b, empty, empty, none, none, None)

@@ -7,6 +7,10 @@
   each) and 200 movie-review sentences with their polarity (Pang & Lee 2005), both shipped in
   gensim's test data; embedded with all-MiniLM-L6-v2.
 - ``digits``: scikit-learn's 8x8 handwritten digits (1,797 x 64; UCI, CC BY 4.0).
+- ``movielens``: learned item embeddings of the MovieLens latest-small movies rated by at least
+  20 users (1,303 x 32), trained on the 100,004 ratings by :mod:`viz_app.embed.ratings` on first
+  use (or by ``python -m viz_app.warmup``) and then read from the disk cache
+  (:func:`viz_app.data.ratings.learned_movies`). GroupLens terms of use: ``sample_data/README.md``.
 """
 
 from __future__ import annotations
@@ -21,10 +25,21 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
+from viz_app.data.ratings import learned_movies
 from viz_app.data.texts import embed_texts
 from viz_app.errors import MissingDependencyError, ParameterError
 
-__all__ = ["DEFAULT_SAMPLE", "SAMPLES", "SampleInfo", "digits", "glove", "glove_full", "load_sample", "news_reviews"]
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "SAMPLES",
+    "SampleInfo",
+    "digits",
+    "glove",
+    "glove_full",
+    "learned_movies",
+    "load_sample",
+    "news_reviews",
+]
 
 GLOVE_TOTAL = 400_000
 
@@ -57,6 +72,14 @@ SAMPLES: dict[str, SampleInfo] = {
         "digits",
         "Handwritten digits — 1,797 images (64-d)",
         "scikit-learn's 8x8 handwritten digits (UCI Optical Recognition of Handwritten Digits, CC BY 4.0).",
+        False,
+    ),
+    "movielens": SampleInfo(
+        "movielens",
+        "MovieLens (learned item embeddings) — 1,303 movies (32-d)",
+        "Movie vectors learned by predicting 100,004 MovieLens ratings (GroupLens, Harper & Konstan 2015; "
+        "research use) with a PyTorch embedding model; the movies rated by at least 20 users. Trained once "
+        "(about half a minute), then read from the disk cache. Colour by main_genre.",
         False,
     ),
 }
@@ -186,4 +209,6 @@ def load_sample(key: str, *, progress: Callable[[int, int], None] | None = None)
         return news_reviews(progress=progress)
     if key == "digits":
         return digits()
+    if key == "movielens":
+        return learned_movies(progress=progress)
     raise ParameterError(f"unknown sample {key!r}; available: {list(SAMPLES)}")

@@ -120,7 +120,9 @@ def check_ratings(ratings: pd.DataFrame) -> None:
         values = pd.to_numeric(ratings[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            raise DataFormatError(f"not a finite number: {ratings[col].iloc[bad[0]]!r}", row=int(bad[0]) + 1, column=col)
+            raise DataFormatError(
+                f"not a finite number: {ratings[col].iloc[bad[0]]!r}", row=int(bad[0]) + 1, column=col
+            )
     for col in ("userId", "movieId"):
         bad = np.flatnonzero(ratings[col].isna().to_numpy())
         if bad.size:
@@ -129,7 +131,8 @@ def check_ratings(ratings: pd.DataFrame) -> None:
     if dup.size:
         row = ratings.iloc[dup[0]]
         raise DataFormatError(
-            f"user {row['userId']!r} rates movie {row['movieId']!r} more than once (one rating per pair)", row=int(dup[0]) + 1
+            f"user {row['userId']} rates movie {row['movieId']} more than once (one rating per pair)",
+            row=int(dup[0]) + 1,
         )
 
 
@@ -208,7 +211,9 @@ def item_table(ratings: pd.DataFrame, index: RatingIndex) -> pd.DataFrame:
     title = meta["title"].astype("string").to_numpy() if "title" in meta else np.full(n_items, pd.NA)
     year = meta["year"].astype("Int64").to_numpy() if "year" in meta else pd.array([pd.NA] * n_items, dtype="Int64")
     genres = meta["genres"].astype("string").fillna("(no genres listed)") if "genres" in meta else None
-    out = pd.DataFrame({"id": index.item_ids, "title": pd.array(title, dtype="string"), "year": pd.array(year, dtype="Int64")})
+    out = pd.DataFrame(
+        {"id": index.item_ids, "title": pd.array(title, dtype="string"), "year": pd.array(year, dtype="Int64")}
+    )
     out["genres"] = genres.to_numpy() if genres is not None else "(no genres listed)"
     out["main_genre"] = main_genres(out["genres"]).to_numpy()
     out["n_ratings"] = np.bincount(index.items, minlength=n_items)
@@ -241,7 +246,13 @@ def fit_model(
     (:func:`viz_app.embed.ratings.fit_ratings_cached`; keyword arguments go to it)."""
     m = slice(None) if mask is None else mask
     return fit_ratings_cached(
-        index.users[m], index.items[m], index.ratings[m], n_users=index.shape[0], n_items=index.shape[1], params=params, **kw
+        index.users[m],
+        index.items[m],
+        index.ratings[m],
+        n_users=index.shape[0],
+        n_items=index.shape[1],
+        params=params,
+        **kw,
     )
 
 

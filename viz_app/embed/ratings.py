@@ -277,7 +277,10 @@ def _train(torch: Any, u, i, r, n_users, n_items, p: RatingParams, progress) -> 
             err = ((pred - tr[b]) ** 2).mean()
             loss = err
             if p.missing_weight > 0:
-                mu_, mi_ = torch.randint(0, n_users, (len(b),), generator=gen), torch.randint(0, n_items, (len(b),), generator=gen)
+                mu_, mi_ = (
+                    torch.randint(0, n_users, (len(b),), generator=gen),
+                    torch.randint(0, n_items, (len(b),), generator=gen),
+                )
                 fixed = (ubias(mu_).squeeze(1) + ibias(mi_).squeeze(1)).detach()
                 missing = mu + fixed + (user(mu_) * item(mi_)).sum(1)
                 loss = loss + p.missing_weight * ((missing - p.missing_rating) ** 2).mean()
@@ -318,7 +321,9 @@ class RatingModelStore:
         self.folder = default_cache_dir() if folder == "default" else (Path(folder) if folder else None)
 
     @staticmethod
-    def key(u: NDArray[np.int64], i: NDArray[np.int64], r: NDArray[np.float32], shape: tuple[int, int], params: RatingParams) -> str:
+    def key(
+        u: NDArray[np.int64], i: NDArray[np.int64], r: NDArray[np.float32], shape: tuple[int, int], params: RatingParams
+    ) -> str:
         """SHA-256 hex of the pairs, the ratings, the table sizes, the parameters and torch's version."""
         try:
             torch_version = metadata.version("torch")
@@ -341,7 +346,10 @@ class RatingModelStore:
         except (OSError, ValueError, KeyError):
             return None
         n_users, n_items = shape
-        if arrays["user_vectors"].shape != (n_users, params.dim) or arrays["item_vectors"].shape != (n_items, params.dim):
+        if arrays["user_vectors"].shape != (n_users, params.dim) or arrays["item_vectors"].shape != (
+            n_items,
+            params.dim,
+        ):
             return None
         mean = float(arrays.pop("global_mean"))
         return RatingModel(**arrays, global_mean=mean, params=params, elapsed_s=float(meta.get("elapsed_s", 0.0)))
@@ -356,7 +364,9 @@ class RatingModelStore:
             self.folder.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.folder, suffix=".npz", delete=False) as f:
                 np.savez(f, **arrays, global_mean=np.float64(model.global_mean))
-            stem.with_suffix(".json").write_text(json.dumps({"params": model.params.as_dict(), "elapsed_s": model.elapsed_s}))
+            stem.with_suffix(".json").write_text(
+                json.dumps({"params": model.params.as_dict(), "elapsed_s": model.elapsed_s})
+            )
             os.replace(f.name, stem.with_suffix(".npz"))
         except OSError:
             return

@@ -171,7 +171,7 @@ class Recommender:
         return pd.DataFrame({"id": self.items.ids[top], "title": self.items.labels[top], "score": scores[top]})
 
     def similar_items(self, item_id: Any, *, k: int = 10) -> pd.DataFrame:
-        """"More like this": the ``k`` films most cosine-similar to ``item_id`` (itself left out).
+        """ "More like this": the ``k`` films most cosine-similar to ``item_id`` (itself left out).
 
         Returns
         -------

@@ -284,7 +284,13 @@ def one_hot_vs_learned(
     return pd.DataFrame(
         [
             ("one-hot", len(rows), genre_agreement(one_hot, genres, k=k, random_state=random_state), chance, len(rows)),
-            ("learned", items.n_features, genre_agreement(learned, genres, k=k, random_state=random_state), chance, len(rows)),
+            (
+                "learned",
+                items.n_features,
+                genre_agreement(learned, genres, k=k, random_state=random_state),
+                chance,
+                len(rows),
+            ),
         ],
         columns=["vectors", "dims", "agreement", "chance", "items"],
     )

@@ -25,6 +25,7 @@ def run_app() -> None:
             st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:", default=True),
             st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
             st.Page("pages/arithmetic.py", title="Arithmetic", icon=":material/calculate:"),
+            st.Page("pages/recommendations.py", title="Recommendations", icon=":material/movie:"),
         ]
     )
     nav.run()

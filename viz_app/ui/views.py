@@ -14,7 +14,9 @@ from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check
 from viz_app.ui import cache, safe, state
 from viz_app.ui.progress import bar_progress
 
-DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit"}
+DEFAULT_COLOR = {"glove": "frequency_band", "news-reviews": "category", "digits": "digit", "movielens": "main_genre"}
+#: What the progress bar of a sample's first load says, given (done, total).
+LOAD_STEP = {"movielens": "Learning movie vectors from MovieLens ratings: epoch {d:,} / {t:,}"}
 
 
 def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
@@ -34,7 +36,10 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
                 es = cache.sample(
                     ds["key"],
                     progress=lambda d, t: bar.progress(
-                        d / max(t, 1), text=f"Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}"
+                        d / max(t, 1),
+                        text=LOAD_STEP.get(ds["key"], "Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}").format(
+                            d=d, t=t
+                        ),
                     ),
                 )
             slot.empty()

@@ -14,10 +14,7 @@ rec = recommend_views.recommender()
 if rec is not None:
     target = recommend_views.pick_target(rec)
     if target is not None:
-        left, right = st.columns([3, 2], gap="large")
-        with left:
-            recommend_views.recommendations(rec, target)
-        with right:
-            recommend_views.rated(rec, target)
+        recommend_views.recommendations(rec, target)
+        recommend_views.rated(rec, target)
     recommend_views.evaluation(rec)
     recommend_views.one_hot_panel(rec)

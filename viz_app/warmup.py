@@ -5,7 +5,7 @@
 2. Computes the default sample's default projection (GloVe 10k, UMAP 2-D, seed 0) into the
    on-disk projection cache (:mod:`viz_app.reduce.store`), which the app reads before computing.
 3. Trains the MovieLens recommender (the "MovieLens (learned item embeddings)" sample) and its two
-   evaluation models into the on-disk model cache (:class:`viz_app.embed.ratings.RatingModelStore`).
+   evaluation models into the on-disk model cache (:class:`viz_app.embed.rating_store.RatingModelStore`).
 
 Prints the seconds each step took. Safe to run again: the second run finds both cached.
 """

@@ -18,7 +18,8 @@ import pytest
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.data.ratings import LIKED, index_ratings, learned_movies, load_movielens
-from viz_app.embed.ratings import RatingModelStore, RatingParams, fit_ratings, fit_ratings_cached
+from viz_app.embed.rating_store import RatingModelStore, fit_ratings_cached
+from viz_app.embed.ratings import RatingParams, fit_ratings
 from viz_app.errors import DataFormatError, ParameterError, UnknownIdError
 from viz_app.explore.recommend import train_recommender
 from viz_app.explore.recommend_eval import chance_agreement, one_hot_vs_learned, random_split, temporal_split

@@ -53,4 +53,4 @@ def test_news_reviews_sample_is_embedded_with_categories(minilm):
 def test_unknown_sample():
     with pytest.raises(ParameterError, match="unknown sample"):
         load_sample("nope")
-    assert set(SAMPLES) == {"glove", "news-reviews", "digits"}
+    assert set(SAMPLES) == {"glove", "news-reviews", "digits", "movielens"}

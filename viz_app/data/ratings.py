@@ -26,7 +26,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
-from viz_app.embed.ratings import RatingModel, RatingParams, fit_ratings_cached
+from viz_app.embed.rating_store import fit_ratings_cached
+from viz_app.embed.ratings import RatingModel, RatingParams
 from viz_app.errors import DataFormatError, MissingDependencyError, ResourceLimitError
 
 __all__ = [
@@ -243,7 +244,7 @@ def fit_model(
     index: RatingIndex, mask: NDArray[np.bool_] | None = None, *, params: RatingParams | None = None, **kw
 ) -> RatingModel:
     """The rating model of ``index`` (of its rows where ``mask`` is True), fitted or read from disk
-    (:func:`viz_app.embed.ratings.fit_ratings_cached`; keyword arguments go to it)."""
+    (:func:`viz_app.embed.rating_store.fit_ratings_cached`; keyword arguments go to it)."""
     m = slice(None) if mask is None else mask
     return fit_ratings_cached(
         index.users[m],

@@ -34,7 +34,8 @@ from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.data.ratings import LIKED, RatingIndex, fit_model, index_ratings, item_set, user_table
-from viz_app.embed.ratings import RatingModel, RatingModelStore, RatingParams
+from viz_app.embed.rating_store import RatingModelStore
+from viz_app.embed.ratings import RatingModel, RatingParams
 from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.explore.neighbors import most_similar
 from viz_app.explore.recommend_eval import evaluate_methods
@@ -267,7 +268,7 @@ def train_recommender(
         Other hyperparameters (default ``RatingParams()``); ``dim`` and ``random_state`` win.
     progress : callable (fraction in [0, 1], message) -> None, optional
     cache : bool, default=True
-        Keep fitted models on disk (:class:`~viz_app.embed.ratings.RatingModelStore`) and read
+        Keep fitted models on disk (:class:`~viz_app.embed.rating_store.RatingModelStore`) and read
         them back for the same data and parameters.
 
     Returns

@@ -32,7 +32,8 @@ from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.data.ratings import LIKED, RatingIndex, fit_model
-from viz_app.embed.ratings import RatingModelStore, RatingParams
+from viz_app.embed.rating_store import RatingModelStore
+from viz_app.embed.ratings import RatingParams
 from viz_app.errors import ParameterError
 
 __all__ = [

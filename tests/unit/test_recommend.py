@@ -24,7 +24,8 @@ from viz_app.errors import DataFormatError, ParameterError, UnknownIdError
 from viz_app.explore.recommend import train_recommender
 from viz_app.explore.recommend_eval import chance_agreement, one_hot_vs_learned, random_split, temporal_split
 from viz_app.explore.recommend_map import recommendation_map
-from viz_app.reduce.project import make_params, project_with
+from viz_app.reduce import make_params
+from viz_app.reduce.project import project_with
 
 
 @pytest.fixture(scope="session")

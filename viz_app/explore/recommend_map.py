@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.explore.place import place
 from viz_app.explore.recommend import Recommender
+from viz_app.reduce import Projection
 
 __all__ = ["RecommendationMap", "recommendation_map"]
 

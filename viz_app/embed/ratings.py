@@ -238,11 +238,12 @@ def fit_ratings(
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(params.random_state)
-            tables = _train(torch, u, i, r, n_users, n_items, params, progress)
+            p, q, bu, bi = _train(torch, u, i, r, n_users, n_items, params, progress)
     finally:
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)
-    return RatingModel(*tables, global_mean=float(r.mean()), params=params, elapsed_s=time.perf_counter() - t0)
+    took = time.perf_counter() - t0
+    return RatingModel(p, q, bu, bi, global_mean=float(r.mean()), params=params, elapsed_s=took)
 
 
 def _train(torch: Any, u, i, r, n_users, n_items, p: RatingParams, progress) -> list[NDArray[np.float32]]:

@@ -127,7 +127,7 @@ def recommendation_map(
         recs = rec.recommend(user_id, k=k, method=method)
         rated = rec.rated(user_id)[["id", "title", "rating"]]
         who = f"user {user_id}"
-    else:
+    elif liked_ids is not None:
         method = "average"
         recs = rec.recommend_for_items(liked_ids, k=k)
         rows = rec._item_rows(liked_ids)

@@ -52,3 +52,13 @@ def minilm():
     from viz_app.embed.encoders import get_encoder
 
     return get_encoder()
+
+
+@pytest.fixture(scope="session")
+def movielens_rec():
+    """The MovieLens recommender at its defaults, trained once per session with the disk cache off
+    (so the tests measure a real fit; about 10-20 s on 2 cores)."""
+    from viz_app.data.ratings import load_movielens
+    from viz_app.explore.recommend import train_recommender
+
+    return train_recommender(load_movielens(), cache=False)

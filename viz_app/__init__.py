@@ -13,9 +13,11 @@ from __future__ import annotations
 from viz_app._version import __version__
 from viz_app.data.io import FORMATS, RawData, load, read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
+from viz_app.data.ratings import load_movielens
 from viz_app.data.samples import PAIRS, SAMPLES, load_pair, load_sample
 from viz_app.data.texts import embed_texts
 from viz_app.embed import DEFAULT_MODEL, available_encoders, encode, register_encoder
+from viz_app.embed.ratings import RatingModel, RatingParams
 from viz_app.errors import (
     DataFormatError,
     ExpressionError,
@@ -32,6 +34,9 @@ from viz_app.explore.clusters import Clustering, centroids_2d, cluster, cluster_
 from viz_app.explore.compare import Comparison, compare, linear_cka, procrustes_disparity
 from viz_app.explore.neighbors import knn_indices, most_similar
 from viz_app.explore.place import ExpressionOnMap, Placement, expression_on_map, place
+from viz_app.explore.recommend import Recommender, train_recommender
+from viz_app.explore.recommend_eval import one_hot_vs_learned
+from viz_app.explore.recommend_map import RecommendationMap, recommendation_map
 from viz_app.explore.search import search
 from viz_app.export.comparison import export_comparison
 from viz_app.export.figure import export_figure, figure_bytes, report_figure
@@ -63,7 +68,11 @@ __all__ = [
     "Placement",
     "Projection",
     "ProjectionParams",
+    "RatingModel",
+    "RatingParams",
     "RawData",
+    "RecommendationMap",
+    "Recommender",
     "ResourceLimitError",
     "UnknownIdError",
     "Vector",
@@ -91,6 +100,7 @@ __all__ = [
     "linear_cka",
     "linked_maps",
     "load",
+    "load_movielens",
     "load_pair",
     "load_projector",
     "load_sample",
@@ -98,6 +108,7 @@ __all__ = [
     "make_params",
     "mean_vector",
     "most_similar",
+    "one_hot_vs_learned",
     "operands",
     "params_from_settings",
     "parse",
@@ -107,6 +118,7 @@ __all__ = [
     "project_pair",
     "read",
     "read_analogies",
+    "recommendation_map",
     "register_encoder",
     "report_figure",
     "save_settings",
@@ -114,6 +126,7 @@ __all__ = [
     "search",
     "settings_for",
     "to_embedding_set",
+    "train_recommender",
     "transform",
     "trustworthiness",
     "vector",

@@ -54,7 +54,7 @@ def test_news_reviews_sample_is_embedded_with_categories(minilm):
 def test_unknown_sample():
     with pytest.raises(ParameterError, match="unknown sample"):
         load_sample("nope")
-    assert set(SAMPLES) == {"glove", "news-reviews", "digits", "glove-minilm", "news-reviews-lsa"}
+    assert set(SAMPLES) == {"glove", "news-reviews", "digits", "glove-minilm", "news-reviews-lsa", "movielens"}
     with pytest.raises(ParameterError, match="unknown pair"):
         load_pair("nope")
 

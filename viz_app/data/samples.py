@@ -12,6 +12,11 @@
   truncated SVD (latent semantic analysis, Deerwester et al. 1990; scikit-learn). Each is the
   second half of a bundled pair (:data:`PAIRS`) for comparing two embeddings of the same items.
 
+- ``movielens``: learned item embeddings of the MovieLens latest-small movies rated by at least
+  20 users (1,303 x 32), trained on the 100,004 ratings by :mod:`viz_app.embed.ratings` on first
+  use (or by ``python -m viz_app.warmup``) and then read from the disk cache
+  (:func:`viz_app.data.ratings.learned_movies`). GroupLens terms of use: ``sample_data/README.md``.
+
 Vectors the app computes (MiniLM, LSA) are cached on disk (:mod:`viz_app.data.vector_cache`):
 computed once per machine, at install warm-up or on first use.
 """
@@ -28,6 +33,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
+from viz_app.data.ratings import learned_movies
 from viz_app.data.vector_cache import cached_vectors, content_key
 from viz_app.embed import DEFAULT_MODEL, encode
 from viz_app.errors import MissingDependencyError, ParameterError
@@ -44,6 +50,7 @@ __all__ = [
     "glove",
     "glove_full",
     "glove_minilm",
+    "learned_movies",
     "load_pair",
     "load_sample",
     "news_reviews",
@@ -95,6 +102,14 @@ SAMPLES: dict[str, SampleInfo] = {
         "News & movie reviews — 550 texts (TF-IDF + LSA, 100-d)",
         "The news & movie-review texts as TF-IDF vectors reduced by truncated SVD to 100 dimensions "
         "(latent semantic analysis, scikit-learn, seed 0), L2-normalised; same ids as the MiniLM sample.",
+        False,
+    ),
+    "movielens": SampleInfo(
+        "movielens",
+        "MovieLens (learned item embeddings) — 1,303 movies (32-d)",
+        "Movie vectors learned by predicting 100,004 MovieLens ratings (GroupLens, Harper & Konstan 2015; "
+        "research use) with a PyTorch embedding model; the movies rated by at least 20 users. Trained once "
+        "(about half a minute), then read from the disk cache. Colour by main_genre.",
         False,
     ),
 }
@@ -358,6 +373,8 @@ def load_sample(key: str, *, progress: Callable[[int, int], None] | None = None)
         return glove_minilm(progress=progress)
     if key == "news-reviews-lsa":
         return news_reviews_lsa()
+    if key == "movielens":
+        return learned_movies(progress=progress)
     raise ParameterError(f"unknown sample {key!r}; available: {list(SAMPLES)}")
 
 

@@ -26,6 +26,7 @@ def run_app() -> None:
             st.Page("pages/data.py", title="Data", icon=":material/folder_open:"),
             st.Page("pages/arithmetic.py", title="Arithmetic", icon=":material/calculate:"),
             st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+            st.Page("pages/recommendations.py", title="Recommendations", icon=":material/movie:"),
         ]
     )
     nav.run()

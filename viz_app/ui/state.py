@@ -70,3 +70,9 @@ def for_set(key: str, fingerprint: str):
 def param_key(reducer: str, param: str) -> str:
     """Session key of a reducer parameter's value (one per reducer: switching keeps each)."""
     return f"{reducer}_{param}"
+
+
+REC_MODE = "rec_mode"  # Recommendations page: "user" or "profile"
+REC_USER = "rec_user"  # the MovieLens user id picked
+REC_METHOD = "rec_method"  # "learned" or "average"
+REC_LIKED = "rec_liked"  # movie ids picked as liked (a profile)

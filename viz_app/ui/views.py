@@ -20,7 +20,10 @@ DEFAULT_COLOR = {
     "digits": "digit",
     "glove-minilm": "frequency_band",
     "news-reviews-lsa": "category",
+    "movielens": "main_genre",
 }
+#: What the progress bar of a sample's first load says, given (done, total).
+LOAD_STEP = {"movielens": "Learning movie vectors from MovieLens ratings: epoch {d:,} / {t:,}"}
 
 
 def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
@@ -50,7 +53,10 @@ def load_dataset(ds: dict) -> EmbeddingSet | None:
                 es = cache.sample(
                     ds["key"],
                     progress=lambda d, t: bar.progress(
-                        d / max(t, 1), text=f"Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}"
+                        d / max(t, 1),
+                        text=LOAD_STEP.get(ds["key"], "Embedding texts with all-MiniLM-L6-v2: {d:,} / {t:,}").format(
+                            d=d, t=t
+                        ),
                     ),
                 )
             slot.empty()

@@ -1,0 +1,185 @@
+"""Recommendations page blocks: pick a user or liked films, their top 10 and why, the evaluation,
+and the one-hot vs learned comparison. The core is :mod:`viz_app.explore.recommend`."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from viz_app.data.ratings import LIKED, load_movielens
+from viz_app.embed.ratings import RatingParams
+from viz_app.errors import VizAppError
+from viz_app.explore.recommend import Recommender, train_recommender
+from viz_app.explore.recommend_eval import one_hot_vs_learned
+from viz_app.ui import safe, state
+
+MODES = {"user": "A MovieLens user", "profile": "Films I like"}
+METHOD_NAMES = {"learned": "learned user vector", "average": "average of the films they rated ≥ 4"}
+MAX_LIKED = 50
+
+
+class _Holder:
+    """The server's one MovieLens recommender (a few MB) and its one-hot comparison, computed once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.values: dict[Any, Any] = {}
+
+
+@st.cache_resource
+def _holder() -> _Holder:
+    return _Holder()
+
+
+def recommender() -> Recommender | None:
+    """The MovieLens recommender at the default hyperparameters: trained once per server (with a
+    progress bar; read from the disk cache after ``python -m viz_app.warmup``). None on error."""
+    holder, key = _holder(), ("recommender", RatingParams())
+    if key in holder.values:
+        return holder.values[key]
+    slot = st.empty()
+    try:
+        with holder.lock, slot.container():
+            if key not in holder.values:
+                bar = st.progress(0.0, text="Learning movie and user vectors from 100,004 MovieLens ratings")
+                holder.values[key] = train_recommender(
+                    load_movielens(), progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m)
+                )
+    except VizAppError as exc:
+        safe.error(exc)
+        return None
+    finally:
+        slot.empty()
+    return holder.values[key]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom to recommend for: a user (with a method) or a profile of liked film ids."""
+
+    user_id: str | None = None
+    method: str = "learned"
+    liked: tuple[str, ...] = ()
+
+
+def pick_target(rec: Recommender) -> Target | None:
+    """A user (and the vector to score with) or some liked films; None until something is picked."""
+    mode = st.radio("Recommend for", list(MODES), format_func=MODES.get, key=state.REC_MODE, horizontal=True)
+    if mode == "user":
+        n = dict(zip(rec.users.ids, rec.users.metadata["n_ratings"]))
+        c1, c2 = st.columns(2)
+        user = c1.selectbox(
+            "User", list(rec.users.ids), key=state.REC_USER, format_func=lambda u: f"user {u} · {n[u]:,} ratings"
+        )
+        method = c2.radio("Score with", list(METHOD_NAMES), format_func=METHOD_NAMES.get, key=state.REC_METHOD)
+        return Target(user_id=user, method=method)
+    order = rec.items.metadata["n_ratings"].sort_values(ascending=False, kind="stable").index
+    labels = dict(zip(rec.items.ids, rec.items.labels))
+    liked = st.multiselect(
+        "Films you like (most rated first)",
+        list(rec.items.ids[order]),
+        key=state.REC_LIKED,
+        format_func=labels.get,
+        max_selections=MAX_LIKED,
+        placeholder="Type a title, e.g. Toy Story",
+    )
+    if not liked:
+        st.info("Pick a few films you like: your profile is the mean of their vectors.")
+        return None
+    return Target(liked=tuple(liked))
+
+
+def recommendation_table(rec: Recommender, target: Target, *, k: int = 10) -> pd.DataFrame:
+    """``rank``, ``title``, ``score`` and ``because`` (the liked films nearest to each, with cosine)."""
+    if target.user_id is not None:
+        recs = rec.recommend(target.user_id, k=k, method=target.method)
+        liked = rec.items.ids[rec.liked_rows(target.user_id)]
+    else:
+        recs = rec.recommend_for_items(target.liked, k=k)
+        liked = list(target.liked)
+    why = rec.because(liked, recs["id"], n=3)
+    because = [
+        ", ".join(f"{t} ({s:.2f})" for t, s in zip(b, sims)) for b, sims in zip(why["because"], why["similarity"])
+    ]
+    return pd.DataFrame(
+        {
+            "rank": range(1, len(recs) + 1),
+            "title": recs["title"],
+            "score": recs["score"].round(3),
+            "because you liked": because,
+        }
+    )
+
+
+def recommendations(rec: Recommender, target: Target) -> None:
+    """The top 10 with their scores and why."""
+    st.subheader("Top 10")
+    try:
+        table = recommendation_table(rec, target)
+    except VizAppError as exc:
+        safe.error(exc)
+        return
+    st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        "Score: the dot product of the vector with each film's vector (films already rated are left out). "
+        f"'Because you liked': the films rated ≥ {LIKED:g} (or picked) most cosine-similar to it."
+    )
+
+
+def rated(rec: Recommender, target: Target) -> None:
+    """The films the user rated (or the films picked)."""
+    if target.user_id is None:
+        st.subheader("Your films")
+        rows = rec.items.index_of(list(target.liked))
+        st.dataframe(pd.DataFrame({"title": rec.items.labels[rows]}), hide_index=True, width="stretch")
+        return
+    table = rec.rated(target.user_id)
+    st.subheader(f"Rated by user {target.user_id} ({len(table):,})")
+    table = table.assign(date=table["date"].dt.strftime("%Y-%m-%d"))
+    st.dataframe(table.drop(columns=["id"]), hide_index=True, width="stretch", height=300)
+
+
+def evaluation(rec: Recommender) -> None:
+    """RMSE, recall@10 and NDCG@10 of the three methods on held-out ratings."""
+    st.subheader("How good are they? Held-out evaluation")
+    bar = st.progress(0.0, text="Fitting the two evaluation models (once per server)")
+    try:
+        table = rec.evaluate(progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+    except VizAppError as exc:
+        safe.error(exc)
+        return
+    finally:
+        bar.empty()
+    shown = table.round(4).assign(rmse=[f"{x:.3f}" if x == x else "— (ranks only)" for x in table["rmse"]])
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption(
+        "RMSE (stars): the model fitted on a random 90% of the ratings, on the other 10%. recall@10 and "
+        "NDCG@10: the model fitted on each user's earliest 80%, asked for 10 films; relevant = the films "
+        "of the latest 20% rated ≥ 4. 'average' scores with the mean of the films a user liked; "
+        "'popularity' recommends the most-rated films."
+    )
+
+
+def one_hot_panel(rec: Recommender) -> None:
+    """One-hot vs learned vectors: how often the 10 nearest films share the main genre."""
+    st.subheader("One-hot vs learned")
+    holder, key = _holder(), ("one-hot", rec.items.fingerprint)
+    if key not in holder.values:
+        with st.spinner("Comparing the 10 nearest films of 1,303 films"):
+            holder.values[key] = one_hot_vs_learned(rec.items)
+    table = holder.values[key].set_index("vectors")
+    ratio = table.loc["learned", "agreement"] / max(table.loc["one-hot", "agreement"], 1e-12)
+    c1, c2 = st.columns(2)
+    c1.metric("One-hot vectors", f"{table.loc['one-hot', 'agreement']:.1%}", help="cosine 0 between every pair")
+    c2.metric("Learned vectors (32-d)", f"{table.loc['learned', 'agreement']:.1%}")
+    st.caption(
+        f"Share of the 10 nearest films (cosine) that have a film's main genre, over the "
+        f"{int(table.loc['learned', 'items']):,} films rated by at least 20 users. One-hot vectors are all at "
+        f"cosine 0 from each other, so their nearest films are a random draw and share the genre by chance "
+        f"({table.loc['one-hot', 'chance']:.1%} expected). The learned vectors, fitted only to ratings, "
+        f"put films of a genre together {ratio:.1f} times as often."
+    )

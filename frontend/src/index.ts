@@ -1,0 +1,31 @@
+// Entry of the live map bundle (Streamlit components v2). Streamlit calls the default export on
+// mount and again, without cleanup, whenever the component's data changes; so one LensMap per
+// parent element is kept and updated, and the returned cleanup (run on unmount) finalizes deck.gl.
+import { LensMap } from "./map";
+
+declare const __LENS_BUILD__: string;
+export const BUILD = __LENS_BUILD__;
+
+interface Args {
+  data: any;
+  parentElement: HTMLElement | ShadowRoot;
+  setStateValue: (name: string, value: unknown) => void;
+}
+
+const instances = new WeakMap<object, LensMap>();
+
+export default function mount({ data, parentElement, setStateValue }: Args): () => void {
+  let map = instances.get(parentElement);
+  if (!map) {
+    map = new LensMap(parentElement);
+    map.root.dataset.build = BUILD;
+    instances.set(parentElement, map);
+  }
+  map.report = setStateValue;
+  if (data && typeof data === "object" && data.map) map.update(data);
+  const m = map;
+  return () => {
+    m.destroy();
+    instances.delete(parentElement);
+  };
+}

@@ -1,0 +1,782 @@
+// One live map: deck.gl (WebGL 2) draws the points from binary attributes (OrthographicView +
+// ScatterplotLayer in 2D, OrbitView + billboarded ScatterplotLayer in 3D); a 2D canvas on top
+// draws labels, arrows and markers in screen space. The map's data (positions, colours, labels,
+// kNN graph) is fetched once per map by URL; each rerun brings a small "view" JSON that is
+// compared with the last one, and only what changed reaches the GPU. A click highlights the
+// focus and its neighbours (from the shipped kNN graph, or one request to the server above its
+// size) in the next frame, then reports the row to Python. State for tests sits on the root as
+// data-* attributes.
+import { Deck, OrbitView, OrthographicView } from "@deck.gl/core";
+import { ScatterplotLayer } from "@deck.gl/layers";
+import { fetchBlob, Labels } from "./blob";
+import { el, renderLegend, renderTooltip, RowDetails, STYLE } from "./dom";
+import { Box, drawLabels, LabelRequest, layoutLabels, PlacedLabel } from "./labels";
+import { css, drawArrow, drawMarker, drawShape } from "./overlay";
+import { decodeRows, encodeRows } from "./rowset";
+import { projectAll, projectOne, selectBox, selectLasso } from "./select";
+import type { MapSpec, RGBA, SetSpec, ViewSpec } from "./types";
+
+export const NO_WEBGL =
+  "This map needs WebGL, which is turned off or not available in this browser: turn on hardware " +
+  "acceleration (or WebGL) in the browser's settings, or open the app in another browser.";
+
+let webgl2: boolean | null = null;
+export function hasWebGL2(): boolean {
+  if (webgl2 === null) {
+    try {
+      const gl = document.createElement("canvas").getContext("webgl2");
+      webgl2 = !!gl;
+      gl?.getExtension("WEBGL_lose_context")?.loseContext();
+    } catch {
+      webgl2 = false;
+    }
+  }
+  return webgl2;
+}
+
+interface MapData {
+  n: number;
+  dims: 2 | 3;
+  pos: Float32Array;
+  col: Uint8Array;
+  sizes: Float32Array | null;
+  labels: Labels | null;
+  knn: Uint32Array | null;
+  knnK: number;
+  extent: number[][];
+}
+
+type Mode = "pan" | "box" | "lasso";
+type Report = (name: string, value: unknown) => void;
+
+const EMPTY = new Uint32Array(0);
+
+export class LensMap {
+  report: Report = () => {};
+  readonly root: HTMLDivElement;
+  private plot: HTMLDivElement;
+  private overlay: HTMLCanvasElement;
+  private toolbar: HTMLDivElement;
+  private legend: HTMLDivElement;
+  private tip: HTMLDivElement;
+  private msg: HTMLDivElement;
+  private count: HTMLSpanElement;
+  private buttons: Record<string, HTMLButtonElement> = {};
+  private deck: any = null;
+  private deckDims = 0;
+  private vs: any = null;
+  private view: ViewSpec | null = null;
+  private viewJson = "";
+  private mapId = "";
+  private abort: AbortController | null = null;
+  private d: MapData | null = null;
+  private focus: number | null = null;
+  private neighbors: Uint32Array = EMPTY;
+  private selection: Uint32Array | null = null;
+  private sets = new Map<string, { key: string; rows: Uint32Array }>();
+  private srvFocus = "";
+  private srvSel = "";
+  private zoomSeq = -1;
+  private applyGen = 0;
+  private mode: Mode = "pan";
+  private drawing: [number, number][] | null = null;
+  private placed: PlacedLabel[] = [];
+  private layerCache = new Map<string, any>();
+  private drawn = { focus: "", neighbors: "", selection: 0 };
+  private pendingReport: { name: string; value: unknown } | null = null;
+  private clickT0 = 0;
+  private frames = 0;
+  private layerUpdates = 0;
+  private overlayQueued = false;
+  private hoverRow = -1;
+  private details = new Map<string, RowDetails>();
+  private tipTimer = 0;
+  private resize: ResizeObserver;
+  private seq = 0;
+  private destroyed = false;
+
+  constructor(parent: HTMLElement | ShadowRoot) {
+    const style = document.createElement("style");
+    style.textContent = STYLE;
+    this.root = el("div", "lens-map");
+    this.root.dataset.testid = "lens-map";
+    this.root.dataset.ready = "0";
+    this.plot = el("div", "plot");
+    this.overlay = el("canvas", "overlay");
+    this.toolbar = el("div", "toolbar");
+    this.legend = el("div", "legend");
+    this.tip = el("div", "tooltip");
+    this.msg = el("div", "message");
+    this.count = el("span", "count");
+    this.plot.append(this.overlay, this.tip);
+    this.root.append(this.plot, this.toolbar, this.legend, this.msg);
+    parent.append(style, this.root);
+    this.buildToolbar();
+    this.resize = new ResizeObserver(() => this.scheduleOverlay());
+    this.resize.observe(this.plot);
+    this.plot.addEventListener("pointerdown", (e) => this.onPointerDown(e));
+    this.plot.addEventListener("pointermove", (e) => this.onPointerMove(e));
+    this.plot.addEventListener("pointerup", (e) => this.onPointerUp(e));
+    this.plot.addEventListener("pointerleave", () => this.hideTip());
+    this.root.addEventListener("keydown", (e) => e.key === "Escape" && this.cancelDrawing());
+    this.root.tabIndex = 0;
+    document.fonts?.ready.then(() => this.scheduleOverlay());
+    if (!hasWebGL2()) this.fail(NO_WEBGL, "no-webgl");
+    this.root.dataset.webgl = hasWebGL2() ? "1" : "0";
+    // test hook: where a row is drawn, in client (page) pixels, or null when not on screen
+    (this.root as any).lensProject = (row: number) => this.clientPosition(row);
+  }
+
+  private clientPosition(row: number): [number, number] | null {
+    const vp = this.viewport(), d = this.d;
+    if (!vp || !d || !(row >= 0 && row < d.n)) return null;
+    const p = projectOne(vp.pixelProjectionMatrix, d.pos[row * d.dims], d.pos[row * d.dims + 1], d.dims === 3 ? d.pos[row * d.dims + 2] : 0);
+    const b = this.plot.getBoundingClientRect();
+    return p ? [b.left + p[0], b.top + p[1]] : null;
+  }
+
+  // ---- view updates ------------------------------------------------------------------------
+  update(view: ViewSpec): void {
+    const json = JSON.stringify(view);
+    this.root.style.height = `${view.height}px`;
+    if (json === this.viewJson || this.destroyed) return; // unchanged rerun: nothing to the GPU
+    this.viewJson = json;
+    this.view = view;
+    if (!hasWebGL2()) return;
+    if (view.map.id !== this.mapId) this.load(view.map);
+    else if (this.d) void this.apply();
+  }
+
+  private async load(map: MapSpec): Promise<void> {
+    this.abort?.abort();
+    const abort = (this.abort = new AbortController());
+    this.mapId = map.id;
+    this.d = null;
+    this.root.dataset.ready = "0";
+    this.root.dataset.map = map.id;
+    this.showMessage("Loading the map…");
+    try {
+      const [pts, lab, knn] = await Promise.all([
+        fetchBlob(map.points, abort.signal),
+        map.labels ? fetchBlob(map.labels, abort.signal) : Promise.resolve(null),
+        map.knn ? fetchBlob(map.knn, abort.signal) : Promise.resolve(null),
+      ]);
+      if (abort.signal.aborted || this.destroyed) return;
+      const h = pts.header;
+      this.d = {
+        n: h.n,
+        dims: h.dims,
+        pos: pts.sections.positions as Float32Array,
+        col: expandColors(h, pts.sections),
+        sizes: pts.sections.sizes ? Float32Array.from(pts.sections.sizes, (v) => v / 32) : null,
+        labels: lab ? new Labels(lab.sections.offsets as Uint32Array, lab.sections.text as Uint8Array) : null,
+        knn: knn ? (knn.sections.indices as Uint32Array) : null,
+        knnK: knn ? knn.header.k : 0,
+        extent: h.extent,
+      };
+      renderLegend(this.legend, h.legend);
+      this.focus = null;
+      this.neighbors = EMPTY;
+      this.selection = null;
+      this.sets.clear();
+      this.layerCache.clear();
+      this.srvFocus = this.srvSel = "";
+      this.ensureDeck(this.d.dims);
+      this.fit(null, true);
+      this.hideMessage();
+      this.root.dataset.n = String(this.d.n);
+      this.root.dataset.dims = String(this.d.dims);
+      await this.apply();
+      this.root.dataset.ready = "1";
+    } catch (e: any) {
+      if (abort.signal.aborted) return;
+      this.fail(`The map's data could not be loaded (${e?.message ?? e}): reload the page.`, "load");
+    }
+  }
+
+  private async apply(): Promise<void> {
+    const v = this.view, d = this.d;
+    if (!v || !d) return;
+    const gen = ++this.applyGen;
+    const f = JSON.stringify(v.focus);
+    if (f !== this.srvFocus) {
+      this.srvFocus = f;
+      this.setFocus(v.focus, false);
+    } else if (this.focus !== null) {
+      this.setFocus(this.focus, false, true);
+    }
+    const s = JSON.stringify(v.selection);
+    if (s !== this.srvSel) {
+      this.srvSel = s;
+      if (v.selection) this.setSelection(await decodeRows(v.selection, d.n), false);
+    }
+    for (const spec of v.sets) {
+      const key = JSON.stringify(spec.rows);
+      if (this.sets.get(spec.name)?.key !== key) this.sets.set(spec.name, { key, rows: await decodeRows(spec.rows, d.n) });
+    }
+    for (const name of [...this.sets.keys()]) if (!v.sets.some((s) => s.name === name)) this.sets.delete(name);
+    if (gen !== this.applyGen) return;
+    if (v.zoom && v.zoom.seq !== this.zoomSeq) {
+      this.zoomSeq = v.zoom.seq;
+      const to = v.zoom.to;
+      if (typeof to === "string") this.zoomTo(to);
+      else this.fit(await decodeRows(to, d.n), false);
+    }
+    this.render();
+  }
+
+  // ---- focus, neighbours, selection --------------------------------------------------------
+  private setFocus(row: number | null, report: boolean, keepIfSame = false): void {
+    const d = this.d!, v = this.view!;
+    const valid = row !== null && Number.isInteger(row) && row >= 0 && row < d.n;
+    if (keepIfSame && this.focus === row && this.neighbors.length === Math.min(v.k, d.knnK || v.k)) return;
+    this.focus = valid ? row : null;
+    this.neighbors = EMPTY;
+    if (this.focus !== null && v.k > 0) {
+      const r = this.focus;
+      if (d.knn) {
+        const k = Math.min(v.k, d.knnK);
+        this.neighbors = d.knn.slice(r * d.knnK, r * d.knnK + k).filter((x) => x < d.n);
+      } else if (v.map.details) {
+        fetch(`${v.map.details}/knn/${r}?k=${v.k}`, { credentials: "same-origin" })
+          .then((res) => (res.ok ? res.json() : Promise.reject(new Error(String(res.status)))))
+          .then((j) => {
+            if (this.focus !== r) return;
+            this.neighbors = Uint32Array.from(j.rows as number[]);
+            this.render();
+          })
+          .catch(() => {});
+      }
+    }
+    if (report) this.pendingReport = { name: "focus", value: { row: this.focus, seq: ++this.seq } };
+  }
+
+  private setSelection(rows: Uint32Array | null, report: boolean, how = ""): void {
+    this.selection = rows && rows.length ? rows : null;
+    this.count.textContent = this.selection ? `${this.selection.length.toLocaleString()} selected` : "";
+    this.buttons.zsel.disabled = this.buttons.clear.disabled = !this.selection;
+    if (report) {
+      const r = this.selection ?? EMPTY;
+      this.pendingReport = { name: "selection", value: { ...encodeRows(r, this.d!.n), how, seq: ++this.seq } };
+    }
+  }
+
+  // ---- deck.gl -----------------------------------------------------------------------------
+  private ensureDeck(dims: 2 | 3): void {
+    if (this.deck && this.deckDims === dims) return;
+    this.deck?.finalize();
+    this.deckDims = dims;
+    const view =
+      dims === 3
+        ? new OrbitView({ id: "map", orbitAxis: "Y", fovy: 40 } as any)
+        : new OrthographicView({ id: "map", flipY: false } as any);
+    this.vs = dims === 3 ? { target: [0, 0, 0], zoom: 0, rotationX: 20, rotationOrbit: 30 } : { target: [0, 0, 0], zoom: 0 };
+    this.deck = new Deck({
+      parent: this.plot,
+      views: view,
+      viewState: this.vs,
+      controller: this.controller(),
+      layers: [],
+      useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
+      pickingRadius: 4,
+      onViewStateChange: ({ viewState }: any) => {
+        this.vs = viewState;
+        this.deck.setProps({ viewState });
+        this.scheduleOverlay();
+      },
+      onClick: (info: any) => this.onClick(info),
+      onHover: (info: any) => this.onHover(info),
+      onAfterRender: () => this.afterRender(),
+      onError: (e: Error) => this.fail(`The map could not be drawn (${e.message}).`, "deck"),
+      getCursor: ({ isDragging, isHovering }: any) =>
+        this.mode !== "pan" ? "crosshair" : isDragging ? "grabbing" : isHovering ? "pointer" : "grab",
+    } as any);
+    this.plot.insertBefore(this.overlay, null);
+  }
+
+  private controller(): any {
+    const drag = this.mode === "pan";
+    return { doubleClickZoom: false, inertia: false, dragPan: drag, dragRotate: drag, keyboard: false };
+  }
+
+  private layer(key: string, make: () => any): any {
+    let l = this.layerCache.get(key);
+    if (!l) {
+      l = make();
+      this.layerCache.set(key, l);
+    }
+    return l;
+  }
+
+  private gather(rows: ArrayLike<number>): Float32Array {
+    const d = this.d!;
+    const out = new Float32Array(rows.length * d.dims);
+    for (let i = 0; i < rows.length; i++) for (let j = 0; j < d.dims; j++) out[i * d.dims + j] = d.pos[rows[i] * d.dims + j];
+    return out;
+  }
+
+  private overlayLayer(id: string, rows: ArrayLike<number>, opts: any): any {
+    const d = this.d!;
+    return new ScatterplotLayer({
+      id,
+      data: { length: rows.length, attributes: { getPosition: { value: this.gather(rows), size: d.dims } } },
+      radiusUnits: "pixels",
+      lineWidthUnits: "pixels",
+      billboard: d.dims === 3,
+      pickable: false,
+      parameters: d.dims === 3 ? { depthCompare: "always", depthWriteEnabled: false } : {},
+      ...opts,
+    } as any);
+  }
+
+  private render(): void {
+    const d = this.d, v = this.view;
+    if (!d || !v || !this.deck) return;
+    const r = v.point_size / 2;
+    const base = this.layer(`base|${this.mapId}|${r}|${v.opacity}|${v.dim}`, () =>
+      new ScatterplotLayer({
+        id: `points-${this.mapId}`,
+        data: {
+          length: d.n,
+          attributes: {
+            getPosition: { value: d.pos, size: d.dims },
+            getFillColor: { value: d.col, size: 4, normalized: true },
+            ...(d.sizes ? { getRadius: { value: d.sizes, size: 1 } } : {}),
+          },
+        },
+        ...(d.sizes ? {} : { getRadius: 1 }),
+        radiusScale: r,
+        radiusUnits: "pixels",
+        radiusMinPixels: d.dims === 3 ? Math.max(0.75, r * 0.5) : 0.5,
+        radiusMaxPixels: d.dims === 3 ? r * 2.5 : 1000,
+        billboard: d.dims === 3,
+        pickable: true,
+        opacity: v.opacity * (v.dim ?? 1),
+        antialiasing: true,
+      } as any),
+    );
+    const layers: any[] = [base];
+    for (const spec of v.sets) {
+      const rows = this.sets.get(spec.name)?.rows;
+      if (rows?.length) layers.push(this.layer(`set|${spec.name}|${JSON.stringify(spec)}|${r}`, () => this.setLayer(spec, rows, r)));
+    }
+    if (this.selection) {
+      const c = v.colors.selection;
+      layers.push(this.layer(`sel|${this.selection.length}|${this.selection[0]}|${this.selection[this.selection.length - 1]}|${r}|${c}`, () =>
+        this.overlayLayer("selection", this.selection!, { getFillColor: c, getRadius: r + 1, stroked: false })));
+    }
+    if (this.focus !== null) {
+      const nk = `${this.focus}|${this.neighbors.join(",")}|${r}`;
+      layers.push(this.layer(`nb|${nk}`, () =>
+        this.overlayLayer("neighbors", this.neighbors, {
+          filled: true, getFillColor: [255, 255, 255, 150], stroked: true, getLineColor: v.colors.neighbors,
+          getLineWidth: 2, getRadius: r + 4,
+        })));
+      layers.push(this.layer(`focus|${nk}`, () =>
+        this.overlayLayer("focus", [this.focus!], {
+          filled: true, getFillColor: v.colors.focus, stroked: true, getLineColor: [255, 255, 255, 255],
+          getLineWidth: 2, getRadius: r + 6,
+        })));
+    }
+    this.trimCache(layers);
+    this.drawn = {
+      focus: this.focus === null ? "" : String(this.focus),
+      neighbors: Array.from(this.neighbors).join(","),
+      selection: this.selection?.length ?? 0,
+    };
+    if (!this.sameLayers(layers)) {
+      this.layerUpdates++;
+      this.deck.setProps({ layers });
+    }
+    this.scheduleOverlay();
+  }
+
+  private lastLayers: any[] = [];
+  private sameLayers(layers: any[]): boolean {
+    const same = layers.length === this.lastLayers.length && layers.every((l, i) => l === this.lastLayers[i]);
+    this.lastLayers = layers;
+    return same;
+  }
+
+  private trimCache(keep: any[]): void {
+    for (const [k, l] of this.layerCache) if (!keep.includes(l)) this.layerCache.delete(k);
+  }
+
+  private setLayer(spec: SetSpec, rows: Uint32Array, r: number): any {
+    const c = spec.color;
+    const rr = r * spec.size;
+    if (spec.style === "ring")
+      return this.overlayLayer(`set-${spec.name}`, rows, { filled: false, stroked: true, getLineColor: c, getLineWidth: 2, getRadius: rr + 3 });
+    if (spec.style === "halo")
+      return this.overlayLayer(`set-${spec.name}`, rows, { filled: true, stroked: false, getFillColor: [c[0], c[1], c[2], 90], getRadius: rr + 5 });
+    return this.overlayLayer(`set-${spec.name}`, rows, { filled: true, stroked: false, getFillColor: c, getRadius: rr + 1 });
+  }
+
+  private afterRender(): void {
+    this.frames++;
+    const a = this.root.dataset;
+    a.frames = String(this.frames);
+    a.layerUpdates = String(this.layerUpdates);
+    if (a.focus !== this.drawn.focus || a.neighbors !== this.drawn.neighbors) {
+      a.focus = this.drawn.focus;
+      a.neighbors = this.drawn.neighbors;
+      if (this.clickT0) {
+        a.clickMs = (performance.now() - this.clickT0).toFixed(1);
+        this.clickT0 = 0;
+      }
+    }
+    a.selectionCount = String(this.drawn.selection);
+    this.drawOverlay();
+    if (this.pendingReport) {
+      const { name, value } = this.pendingReport;
+      this.pendingReport = null;
+      setTimeout(() => this.report(name, value), 0); // after the highlighted frame
+    }
+  }
+
+  // ---- view fitting --------------------------------------------------------------------------
+  private size(): [number, number] {
+    return [Math.max(this.plot.clientWidth, 10), Math.max(this.plot.clientHeight, 10)];
+  }
+
+  private fit(rows: ArrayLike<number> | null, resetRotation: boolean): void {
+    const d = this.d;
+    if (!d || !this.deck) return;
+    let lo: number[], hi: number[];
+    if (rows === null) {
+      lo = d.extent.map((e) => e[0]);
+      hi = d.extent.map((e) => e[1]);
+    } else {
+      if (!rows.length) return;
+      lo = Array(d.dims).fill(Infinity);
+      hi = Array(d.dims).fill(-Infinity);
+      for (let i = 0; i < rows.length; i++)
+        for (let j = 0; j < d.dims; j++) {
+          const x = d.pos[rows[i] * d.dims + j];
+          lo[j] = Math.min(lo[j], x);
+          hi[j] = Math.max(hi[j], x);
+        }
+    }
+    const [W, H] = this.size();
+    const target = [0, 1, 2].map((j) => (j < d.dims ? (lo[j] + hi[j]) / 2 : 0));
+    const minSpan = 0.12;
+    let zoom: number;
+    if (d.dims === 2) {
+      const dx = Math.max(hi[0] - lo[0], minSpan), dy = Math.max(hi[1] - lo[1], minSpan);
+      zoom = Math.log2(Math.min(W / (dx * 1.12), H / (dy * 1.12)));
+    } else {
+      const rad = Math.max(Math.hypot(...lo.map((l, j) => hi[j] - l)) / 2, minSpan);
+      zoom = Math.log2(Math.min(W, H) / (2 * rad * 1.1));
+    }
+    this.vs = { ...this.vs, target, zoom, ...(resetRotation && d.dims === 3 ? { rotationX: 20, rotationOrbit: 30 } : {}) };
+    this.deck.setProps({ viewState: this.vs });
+    this.scheduleOverlay();
+  }
+
+  zoomTo(to: "focus" | "selection" | "all"): void {
+    if (to === "all") this.fit(null, true);
+    else if (to === "focus" && this.focus !== null) this.fit([this.focus, ...this.neighbors], false);
+    else if (to === "selection" && this.selection) this.fit(this.selection, false);
+  }
+
+  private viewport(): any {
+    return this.deck?.getViewports()?.[0] ?? null;
+  }
+
+  // ---- overlay: labels, arrows, markers ----------------------------------------------------
+  private scheduleOverlay(): void {
+    if (this.overlayQueued) return;
+    this.overlayQueued = true;
+    requestAnimationFrame(() => {
+      this.overlayQueued = false;
+      this.drawOverlay();
+    });
+  }
+
+  private drawOverlay(): void {
+    const vp = this.viewport(), v = this.view, d = this.d;
+    if (!vp || !v || !d) return;
+    const [W, H] = this.size();
+    const dpr = window.devicePixelRatio || 1;
+    const c = this.overlay;
+    if (c.width !== Math.round(W * dpr) || c.height !== Math.round(H * dpr)) {
+      c.width = Math.round(W * dpr);
+      c.height = Math.round(H * dpr);
+      c.style.width = `${W}px`;
+      c.style.height = `${H}px`;
+    }
+    const ctx = c.getContext("2d")!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, W, H);
+    const m = vp.pixelProjectionMatrix;
+    const P = (p: number[]) => projectOne(m, p[0], p[1], d.dims === 3 ? p[2] ?? 0 : 0);
+    const Prow = (row: number) => projectOne(m, d.pos[row * d.dims], d.pos[row * d.dims + 1], d.dims === 3 ? d.pos[row * d.dims + 2] : 0);
+    const style = getComputedStyle(this.root);
+    const text = style.color || "#262730";
+    const halo = style.getPropertyValue("--st-background-color").trim() || "#ffffff";
+    const family = style.fontFamily || "sans-serif";
+    for (const a of v.arrows) {
+      const p0 = P(a.from), p1 = P(a.to);
+      if (p0 && p1) drawArrow(ctx, p0[0], p0[1], p1[0], p1[1], a.color, a.width, halo);
+    }
+    const obstacles: Box[] = this.chromeBoxes();
+    const reqs: LabelRequest[] = [];
+    const fp = v.font_px, r = v.point_size / 2;
+    const add = (p: [number, number] | null, t: string, priority: number, kind: string, extra: Partial<LabelRequest> = {}) => {
+      if (p && t) reqs.push({ x: p[0], y: p[1], text: t, priority, gap: r + 3, color: text, size: fp, weight: 400, kind, ...extra });
+    };
+    for (const mk of v.markers) {
+      const p = P(mk.at);
+      if (!p) continue;
+      drawMarker(ctx, p[0], p[1], mk.shape, mk.size, mk.color, halo);
+      obstacles.push({ x: p[0] - mk.size, y: p[1] - mk.size, w: 2 * mk.size, h: 2 * mk.size });
+      if (mk.label) add(p, mk.label, mk.priority, "marker", { gap: mk.size + 2, weight: 600 });
+    }
+    const lab = (row: number) => d.labels?.get(row) ?? String(row);
+    if (this.focus !== null) {
+      const p = Prow(this.focus);
+      if (p) obstacles.push({ x: p[0] - r - 6, y: p[1] - r - 6, w: 2 * r + 12, h: 2 * r + 12 });
+      add(p, lab(this.focus), 900, "focus", { gap: r + 8, weight: 600, row: this.focus });
+      this.neighbors.forEach((nb, i) => {
+        const q = Prow(nb);
+        if (q) obstacles.push({ x: q[0] - r - 3, y: q[1] - r - 3, w: 2 * r + 6, h: 2 * r + 6 });
+        add(q, lab(nb), 800 - i, "neighbor", { gap: r + 5, row: nb });
+      });
+    }
+    for (const a of v.arrows) {
+      const p0 = P(a.from), p1 = P(a.to);
+      if (a.label && p0 && p1) add([(p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2], a.label, 700, "arrow", { color: css(a.color), gap: 2 });
+    }
+    for (const l of v.labels) {
+      const p = l.row !== undefined ? Prow(l.row) : l.at ? P(l.at) : null;
+      const t = l.text ?? (l.row !== undefined ? lab(l.row) : "");
+      const cl = l.style === "cluster";
+      add(p, t, l.priority, cl ? "cluster" : "label", {
+        row: l.row, centred: cl, size: cl ? fp + 2 : fp, weight: cl ? 600 : 400, ...(l.color ? { color: css(l.color) } : {}),
+      });
+    }
+    for (const spec of v.sets) {
+      if (!spec.label) continue;
+      const rows = this.sets.get(spec.name)?.rows ?? EMPTY;
+      for (let i = 0; i < Math.min(rows.length, 300); i++) add(Prow(rows[i]), lab(rows[i]), spec.priority - i * 1e-4, "set:" + spec.name, { row: rows[i] });
+    }
+    if (v.auto_labels > 0) this.autoLabels(reqs, m, W, H, v.auto_labels, (p, row) => add(p, lab(row), -1 - row / d.n, "auto", { row }));
+    this.placed = layoutLabels(ctx, reqs, W, H, obstacles, family, v.label_max_px);
+    drawLabels(ctx, this.placed, halo);
+    if (this.drawing) drawShape(ctx, this.drawing, this.mode === "box");
+    this.writeLabelState(W, H);
+  }
+
+  /** Candidate labels for points on screen, in row order (the data's own priority). */
+  private autoLabels(reqs: LabelRequest[], m: any, W: number, H: number, want: number, add: (p: [number, number], row: number) => void): void {
+    const d = this.d!;
+    const budget = Math.min(d.n, 200_000);
+    let found = 0;
+    for (let row = 0; row < budget && found < want * 4; row++) {
+      const p = projectOne(m, d.pos[row * d.dims], d.pos[row * d.dims + 1], d.dims === 3 ? d.pos[row * d.dims + 2] : 0);
+      if (!p || p[0] < 0 || p[1] < 0 || p[0] > W || p[1] > H) continue;
+      found++;
+      add(p, row);
+    }
+    void reqs;
+  }
+
+  private chromeBoxes(): Box[] {
+    const pr = this.plot.getBoundingClientRect();
+    const out: Box[] = [];
+    for (const e of [this.toolbar, this.legend]) {
+      if (e.style.display === "none") continue;
+      const b = e.getBoundingClientRect();
+      if (b.width && b.height) out.push({ x: b.left - pr.left, y: b.top - pr.top, w: b.width, h: b.height });
+    }
+    return out;
+  }
+
+  private writeLabelState(W: number, H: number): void {
+    const a = this.root.dataset, d = this.d!, vs = this.vs;
+    const q = (x: number) => Math.round(x * 10) / 10;
+    a.labels = JSON.stringify(this.placed.map((p) => ({ t: p.text, x: q(p.x), y: q(p.y), w: q(p.w), h: q(p.h), row: p.row, kind: p.kind })));
+    const mapSpec = this.view!.map;
+    const toData = (x: number, j: number) => x * mapSpec.scale + mapSpec.center[j];
+    if (d.dims === 2) {
+      const s = 2 ** vs.zoom;
+      a.view = JSON.stringify({
+        x: [toData(vs.target[0] - W / 2 / s, 0), toData(vs.target[0] + W / 2 / s, 0)],
+        y: [toData(vs.target[1] - H / 2 / s, 1), toData(vs.target[1] + H / 2 / s, 1)],
+      });
+    } else {
+      a.view = JSON.stringify({ target: vs.target, zoom: vs.zoom, rotationX: vs.rotationX, rotationOrbit: vs.rotationOrbit });
+    }
+    a.mode = this.mode;
+  }
+
+  // ---- interaction -------------------------------------------------------------------------
+  private onClick(info: any): void {
+    if (this.mode !== "pan" || !this.d) return;
+    if (info?.layer?.id?.startsWith("points-") && info.index >= 0) {
+      this.clickT0 = info.srcEvent?.timeStamp ?? performance.now();
+      this.setFocus(info.index, true);
+      this.render();
+    }
+  }
+
+  private onHover(info: any): void {
+    const v = this.view;
+    if (!v?.tooltip || this.drawing || !this.d) return this.hideTip();
+    const row = info?.layer?.id?.startsWith("points-") ? info.index : -1;
+    if (row < 0) return this.hideTip();
+    const [W] = this.size();
+    this.tip.style.display = "block";
+    this.tip.style.left = `${Math.min(info.x + 14, W - 200)}px`;
+    this.tip.style.top = `${info.y + 14}px`;
+    if (row === this.hoverRow) return;
+    this.hoverRow = row;
+    const label = this.d.labels?.get(row) ?? `row ${row}`;
+    const key = `${this.mapId}/${row}`;
+    renderTooltip(this.tip, label, this.details.get(key) ?? null);
+    this.root.dataset.hover = String(row);
+    clearTimeout(this.tipTimer);
+    if (!this.details.has(key) && v.map.details) {
+      const url = `${v.map.details}/row/${row}`;
+      this.tipTimer = window.setTimeout(() => {
+        fetch(url, { credentials: "same-origin" })
+          .then((r) => (r.ok ? r.json() : null))
+          .then((j: RowDetails | null) => {
+            if (!j) return;
+            if (this.details.size > 500) this.details.clear();
+            this.details.set(key, j);
+            if (this.hoverRow === row) renderTooltip(this.tip, label, j);
+          })
+          .catch(() => {});
+      }, 120);
+    }
+  }
+
+  private hideTip(): void {
+    this.tip.style.display = "none";
+    this.hoverRow = -1;
+    delete this.root.dataset.hover;
+  }
+
+  private local(e: PointerEvent): [number, number] {
+    const b = this.plot.getBoundingClientRect();
+    return [e.clientX - b.left, e.clientY - b.top];
+  }
+
+  private onPointerDown(e: PointerEvent): void {
+    if (this.mode === "pan" || e.button !== 0 || !this.d) return;
+    if ((e.target as HTMLElement).closest?.(".toolbar, .legend")) return;
+    this.drawing = [this.local(e)];
+    this.plot.setPointerCapture(e.pointerId);
+    this.hideTip();
+  }
+
+  private onPointerMove(e: PointerEvent): void {
+    if (!this.drawing) return;
+    const p = this.local(e), last = this.drawing[this.drawing.length - 1];
+    if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 2) return;
+    if (this.mode === "box" && this.drawing.length > 1) this.drawing[1] = p;
+    else this.drawing.push(p);
+    this.scheduleOverlay();
+  }
+
+  private onPointerUp(e: PointerEvent): void {
+    if (!this.drawing) return;
+    const pts = this.drawing;
+    pts.push(this.local(e));
+    this.drawing = null;
+    const vp = this.viewport(), d = this.d;
+    if (!vp || !d) return;
+    const big = pts.length > 2 || Math.hypot(pts[0][0] - pts[pts.length - 1][0], pts[0][1] - pts[pts.length - 1][1]) > 3;
+    if (!big) return this.scheduleOverlay();
+    const xy = projectAll(vp.pixelProjectionMatrix, d.pos, d.dims);
+    const rows =
+      this.mode === "box" ? selectBox(xy, pts[0][0], pts[0][1], pts[pts.length - 1][0], pts[pts.length - 1][1]) : selectLasso(xy, pts);
+    this.setSelection(rows, true, this.mode);
+    this.render();
+  }
+
+  private cancelDrawing(): void {
+    this.drawing = null;
+    this.scheduleOverlay();
+  }
+
+  setMode(mode: Mode): void {
+    this.mode = mode;
+    for (const k of ["pan", "box", "lasso"]) this.buttons[k].setAttribute("aria-pressed", String(k === mode));
+    this.deck?.setProps({ controller: this.controller() });
+    this.root.dataset.mode = mode;
+  }
+
+  private buildToolbar(): void {
+    const b = (key: string, text: string, title: string, fn: () => void) => {
+      const btn = el("button", "", text);
+      btn.type = "button";
+      btn.title = title;
+      btn.dataset.action = key;
+      btn.addEventListener("click", (e) => {
+        e.stopPropagation();
+        fn();
+      });
+      this.buttons[key] = btn;
+      return btn;
+    };
+    this.toolbar.append(
+      b("pan", "Pan", "Drag to move (3D: to rotate; right-drag to move); scroll to zoom", () => this.setMode("pan")),
+      b("box", "Box", "Drag a rectangle to select points", () => this.setMode("box")),
+      b("lasso", "Lasso", "Draw around points to select them", () => this.setMode("lasso")),
+      el("span", "sep"),
+      b("zfocus", "Zoom to focus", "Fit the clicked point and its neighbours", () => this.zoomTo("focus")),
+      b("zsel", "Zoom to selection", "Fit the selected points", () => this.zoomTo("selection")),
+      b("reset", "Reset view", "Show all points", () => this.zoomTo("all")),
+      b("clear", "Clear selection", "Forget the selection", () => {
+        this.setSelection(null, true);
+        this.render();
+      }),
+      this.count,
+    );
+    this.buttons.pan.setAttribute("aria-pressed", "true");
+    this.buttons.zsel.disabled = this.buttons.clear.disabled = true;
+  }
+
+  // ---- messages, teardown --------------------------------------------------------------------
+  private showMessage(text: string): void {
+    this.msg.textContent = text;
+    this.msg.style.display = "flex";
+  }
+
+  private hideMessage(): void {
+    this.msg.style.display = "none";
+  }
+
+  private fail(text: string, code: string): void {
+    this.showMessage(text);
+    this.root.dataset.error = code;
+    this.toolbar.style.display = "none";
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.abort?.abort();
+    this.resize.disconnect();
+    clearTimeout(this.tipTimer);
+    this.deck?.finalize();
+    this.deck = null;
+    this.root.remove();
+  }
+}
+
+function expandColors(h: any, sec: Record<string, any>): Uint8Array {
+  const n = h.n;
+  const c = h.color ?? { kind: "constant", rgba: [31, 119, 180, 255] };
+  if (c.kind === "rgba") return sec.rgba as Uint8Array;
+  const out = new Uint8Array(4 * n);
+  if (c.kind === "codes") {
+    const codes = sec.codes as Uint8Array | Uint16Array;
+    const pal: RGBA[] = c.palette;
+    for (let i = 0; i < n; i++) out.set(pal[codes[i]] ?? [128, 128, 128, 255], 4 * i);
+  } else {
+    for (let i = 0; i < n; i++) out.set(c.rgba, 4 * i);
+  }
+  return out;
+}

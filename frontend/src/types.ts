@@ -1,0 +1,81 @@
+// The per-rerun "view" JSON, written by viz_app/map/view.py (``MapView.payload``). Positions of
+// arrows, markers and free labels are already in the map's normalised coordinates.
+import type { RowSpec } from "./rowset";
+
+export type RGBA = [number, number, number, number];
+
+export interface MapSpec {
+  id: string; // content token of the map's data
+  n: number;
+  dims: 2 | 3;
+  points: string; // URL of the points file
+  labels: string | null; // URL of the labels file
+  knn: string | null; // URL of the kNN file (n <= 200,000), else null
+  knn_k: number; // neighbours per row in the kNN file
+  details: string | null; // URL prefix of the row endpoints (/row/<i>, /knn/<i>?k=)
+  center: number[]; // data = normalised * scale + center
+  scale: number;
+}
+
+export interface SetSpec {
+  name: string;
+  rows: RowSpec;
+  color: RGBA;
+  style: "ring" | "fill" | "halo";
+  size: number;
+  label: boolean;
+  priority: number;
+}
+
+export interface ArrowSpec {
+  from: number[];
+  to: number[];
+  color: RGBA;
+  label: string | null;
+  width: number;
+}
+
+export interface MarkerSpec {
+  at: number[];
+  shape: "star" | "diamond" | "cross" | "circle" | "square";
+  color: RGBA;
+  size: number;
+  label: string | null;
+  priority: number;
+}
+
+export interface LabelSpec {
+  row?: number;
+  at?: number[];
+  text?: string;
+  priority: number;
+  style: "point" | "cluster";
+  color?: RGBA | null;
+}
+
+export interface ZoomSpec {
+  to: "focus" | "selection" | "all" | RowSpec;
+  seq: number;
+}
+
+export interface ViewSpec {
+  v: number;
+  map: MapSpec;
+  focus: number | null;
+  k: number;
+  sets: SetSpec[];
+  arrows: ArrowSpec[];
+  markers: MarkerSpec[];
+  labels: LabelSpec[];
+  selection: RowSpec | null;
+  zoom: ZoomSpec | null;
+  point_size: number;
+  opacity: number;
+  dim: number | null;
+  auto_labels: number;
+  label_max_px: number;
+  font_px: number;
+  height: number;
+  tooltip: boolean;
+  colors: { focus: RGBA; neighbors: RGBA; selection: RGBA };
+}

@@ -1,0 +1,81 @@
+"""Test-only app for the live map's browser tests and measurements (not in the app's navigation).
+
+Run from the repository root with the package importable, e.g.
+``PYTHONPATH=. streamlit run tests/e2e/apps/map_app.py``. Query parameters:
+
+- ``data``: ``glove`` (default; the ``n`` most frequent GloVe words, ``n`` default 10,000),
+  ``news`` (the news & reviews sentences, MiniLM) or ``digits``;
+- ``dims``: ``2`` (default) or ``3``: a PCA map (scikit-learn) of that many components;
+- ``zoom``: a label to zoom to on the first run; ``auto``: number of automatic labels.
+
+Below the map it writes what the server received: ``server-focus: <id>``, the neighbour table
+of that id (``most_similar``), ``server-selection-count: <n>``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from viz_app.ui.map import MapView, live_map, map_data, map_routes
+
+
+@st.cache_resource(show_spinner=False)
+def _dataset(name: str, n: int):
+    from viz_app import samples
+
+    if name == "news":
+        return samples.load_sample("news-reviews")
+    if name == "digits":
+        return samples.digits()
+    if n <= 400_000:
+        return samples.glove(n)
+    from viz_app.model import EmbeddingSet  # more than all GloVe words: seeded jittered copies
+
+    vec, words = samples.glove_full()
+    reps = -(-n // len(words))
+    rng = np.random.default_rng(0)
+    big = np.concatenate([vec] + [vec + rng.normal(0, 0.05, vec.shape).astype(np.float32) for _ in range(reps - 1)])
+    labels = np.concatenate([words] + [np.char.add(words.astype(str), f"~{i}").astype(object) for i in range(1, reps)])
+    return EmbeddingSet(big[:n], ids=[str(i) for i in range(n)], labels=labels[:n], name=f"GloVe x{reps}")
+
+
+@st.cache_resource(show_spinner=False)
+def _coords(name: str, n: int, dims: int):
+    from sklearn.decomposition import PCA
+
+    return PCA(dims, random_state=0).fit_transform(_dataset(name, n).vectors).astype(np.float32)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Live map test", layout="wide")
+    qp = st.query_params
+    name, dims, n = qp.get("data", "glove"), int(qp.get("dims", "2")), int(qp.get("n", "10000"))
+    es = _dataset(name, n)
+    tooltip = ["category", "sentiment"] if name == "news" else []
+    md = map_data(es, _coords(name, n, dims), tooltip=tooltip, k=20 if es.n_samples <= 200_000 else 0,
+                  image_shape=(8, 8) if name == "digits" else None)  # fmt: skip
+    zoom = None
+    if "zoom" in qp and not st.session_state.get("zoomed"):
+        st.session_state.zoomed = True
+        zoom = [int(np.flatnonzero(es.labels == qp["zoom"])[0])]
+
+    @st.fragment
+    def panel() -> None:
+        ev = live_map(md, MapView(k=10, zoom_to=zoom, auto_labels=int(qp.get("auto", "0"))), key="map", height=560)
+        if ev.focus_id is not None:
+            from viz_app.neighbors import most_similar
+
+            st.markdown(f"server-focus: {ev.focus_id}")
+            table = most_similar(es, ev.focus_id, k=10)
+            st.markdown("server-neighbours: " + ", ".join(table["label"].astype(str)))
+        if ev.selection_rows is not None:
+            st.markdown(f"server-selection-count: {len(ev.selection_rows)}")
+
+    panel()
+
+
+if __name__ == "__main__":
+    main()
+else:  # imported by `streamlit run` (uvicorn): the ASGI app, Streamlit plus the map's routes
+    app = st.App(__file__, routes=map_routes())

@@ -333,7 +333,8 @@ export class LensMap {
     const d = this.d, v = this.view;
     if (!d || !v || !this.deck) return;
     const r = v.point_size / 2;
-    const base = this.layer(`base|${this.mapId}|${r}|${v.opacity}|${v.dim}`, () =>
+    const dim = v.dim ?? (this.selection ? 0.25 : 1);
+    const base = this.layer(`base|${this.mapId}|${r}|${v.opacity}|${dim}`, () =>
       new ScatterplotLayer({
         id: `points-${this.mapId}`,
         data: {
@@ -351,7 +352,7 @@ export class LensMap {
         radiusMaxPixels: d.dims === 3 ? r * 2.5 : 1000,
         billboard: d.dims === 3,
         pickable: true,
-        opacity: v.opacity * (v.dim ?? 1),
+        opacity: v.opacity * dim,
         antialiasing: true,
       } as any),
     );
@@ -361,9 +362,19 @@ export class LensMap {
       if (rows?.length) layers.push(this.layer(`set|${spec.name}|${JSON.stringify(spec)}|${r}`, () => this.setLayer(spec, rows, r)));
     }
     if (this.selection) {
-      const c = v.colors.selection;
-      layers.push(this.layer(`sel|${this.selection.length}|${this.selection[0]}|${this.selection[this.selection.length - 1]}|${r}|${c}`, () =>
-        this.overlayLayer("selection", this.selection!, { getFillColor: c, getRadius: r + 1, stroked: false })));
+      const sel = this.selection;
+      layers.push(this.layer(`sel|${sel.length}|${sel[0]}|${sel[sel.length - 1]}|${r}|${v.opacity}`, () => {
+        const col = new Uint8Array(sel.length * 4);
+        for (let i = 0; i < sel.length; i++) col.set(d.col.subarray(sel[i] * 4, sel[i] * 4 + 4), i * 4);
+        return new ScatterplotLayer({
+          id: "selection",
+          data: { length: sel.length, attributes: { getPosition: { value: this.gather(sel), size: d.dims },
+            getFillColor: { value: col, size: 4, normalized: true } } },
+          radiusUnits: "pixels", getRadius: r, billboard: d.dims === 3, pickable: false, opacity: v.opacity,
+          radiusMinPixels: 0.5, radiusMaxPixels: d.dims === 3 ? r * 2.5 : 1000,
+          parameters: d.dims === 3 ? { depthCompare: "always", depthWriteEnabled: false } : {},
+        } as any);
+      }));
     }
     if (this.focus !== null) {
       const nk = `${this.focus}|${this.neighbors.join(",")}|${r}`;

@@ -77,5 +77,5 @@ export interface ViewSpec {
   font_px: number;
   height: number;
   tooltip: boolean;
-  colors: { focus: RGBA; neighbors: RGBA; selection: RGBA };
+  colors: { focus: RGBA; neighbors: RGBA };
 }

@@ -70,10 +70,14 @@ class RowDetails:
         return int(self.es.vectors.nbytes + cols)
 
     def row(self, i: int) -> dict[str, Any]:
-        """``{"label", "id", "fields": [[column, text], ...], "image"?: {"w", "h", "data"}}``;
-        texts are plain (the page shows them with ``textContent``)."""
+        """``{"label", "id", "fields": [[column, text], ...], "image"?: {"w", "h", "data"}}``.
+
+        ``label`` is the item's full text (``es.text_column``) when the set has one, else its
+        label, up to 1,000 characters; texts are plain (the page shows them with ``textContent``).
+        """
         es = self.es
-        out: dict[str, Any] = {"label": clean_label(es.labels[i], MAX_TOOLTIP_CHARS), "id": clean_label(es.ids[i], 200)}
+        text = es.metadata.at[i, es.text_column] if es.text_column in es.metadata.columns else es.labels[i]
+        out: dict[str, Any] = {"label": clean_label(text, MAX_TOOLTIP_CHARS), "id": clean_label(es.ids[i], 200)}
         out["fields"] = [[clean_label(c, 60), clean_label(_fmt(es.metadata.at[i, c]), 300)] for c in self.tooltip]
         if self.image_shape is not None:
             v = (es.vectors[i] - self._lo) / ((self._hi - self._lo) or 1.0)

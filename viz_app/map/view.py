@@ -115,8 +115,8 @@ class MapView:
         Point diameter, CSS pixels (0.5-40).
     opacity : float, default=0.85
     dim : float or None
-        Multiplies the opacity of all points (not of highlights), e.g. 0.25 to make a selection
-        stand out.
+        Multiplies the opacity of all points (not of highlights). None: 0.25 while a selection
+        is shown (selected points keep their colours at full opacity), else 1.
     auto_labels : int, default=0
         Up to this many extra labels for visible points, in row order (a frequency-ordered
         vocabulary labels its commonest words first).
@@ -124,7 +124,7 @@ class MapView:
         Longer labels are shortened with an ellipsis (measured in the page).
     font_px : int, default=12
     tooltip : bool, default=True
-    focus_color, neighbor_color, selection_color : colour
+    focus_color, neighbor_color : colour
     """
 
     focus: int | None = None
@@ -145,7 +145,6 @@ class MapView:
     tooltip: bool = True
     focus_color: Color = "#d62728"
     neighbor_color: Color = "#ff7f0e"
-    selection_color: Color = "#1f77b4"
 
 
 @dataclass(frozen=True)
@@ -253,6 +252,5 @@ def view_payload(view: MapView, m: EncodedMap, urls: MapUrls, *, height: int,
         "dim": None if view.dim is None else float(view.dim),
         "auto_labels": int(view.auto_labels), "label_max_px": int(view.label_max_px), "font_px": int(view.font_px),
         "height": int(height), "tooltip": bool(view.tooltip),
-        "colors": {"focus": rgba(view.focus_color), "neighbors": rgba(view.neighbor_color),
-                   "selection": rgba(view.selection_color)},
+        "colors": {"focus": rgba(view.focus_color), "neighbors": rgba(view.neighbor_color)},
     }  # fmt: skip

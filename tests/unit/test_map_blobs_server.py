@@ -45,9 +45,19 @@ def test_objects_and_bytes_do_not_mix():
 
 def _call(app, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     path, _, qs = path.partition("?")
-    scope = {"type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "path": path,
-             "raw_path": path.encode(), "query_string": qs.encode(), "root_path": "", "server": ("t", 80),
-             "client": ("c", 1), "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}  # fmt: skip
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": qs.encode(),
+        "root_path": "",
+        "server": ("t", 80),
+        "client": ("c", 1),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    }
     out: list[dict] = []
 
     async def receive():
@@ -103,7 +113,7 @@ def test_row_routes(app_and_map):
     row = json.loads(body)
     assert status == 200 and row["label"] == md.details.es.labels[3] and row["image"]["w"] == 8
     status, _, body = _call(app, urls.details + "/knn/3?k=4")
-    from viz_app.neighbors import knn_indices
+    from viz_app.explore.neighbors import knn_indices
 
     assert json.loads(body)["rows"] == knn_indices(md.details.es, [3], k=4)[0].tolist()
     assert _call(app, urls.details + "/knn/3?k=99")[0] == 400

@@ -7,15 +7,29 @@ import pandas as pd
 import pytest
 
 from viz_app.errors import DataFormatError, ParameterError
-from viz_app.map.encode import (MAX_CATEGORIES, OTHER_COLOR, PALETTE, clean_label, encode_colors, encode_map, normalise,
-                                pack, rgba, unpack)  # fmt: skip
+from viz_app.map.encode import (
+    MAX_CATEGORIES,
+    OTHER_COLOR,
+    PALETTE,
+    clean_label,
+    encode_colors,
+    encode_map,
+    normalise,
+    pack,
+    rgba,
+    unpack,
+)
 
 RNG = np.random.default_rng(0)
 
 
 def test_pack_round_trip_aligned_sections():
-    secs = {"a": RNG.normal(size=(7, 3)).astype(np.float32), "b": np.arange(5, dtype=np.uint8),
-            "c": np.arange(9, dtype=np.uint16), "d": np.arange(4, dtype=np.uint32)}  # fmt: skip
+    secs = {
+        "a": RNG.normal(size=(7, 3)).astype(np.float32),
+        "b": np.arange(5, dtype=np.uint8),
+        "c": np.arange(9, dtype=np.uint16),
+        "d": np.arange(4, dtype=np.uint32),
+    }
     blob = pack("test", secs, n=7, note="é")
     head, out = unpack(blob)
     assert head["kind"] == "test" and head["n"] == 7 and head["note"] == "é"
@@ -92,7 +106,7 @@ def test_continuous_column_gets_a_colour_bar():
 
 def test_rgba_passthrough_and_errors():
     c = RNG.integers(0, 255, size=(4, 3), dtype=np.uint8)
-    sections, header, legend = encode_colors(c, 4)
+    sections, _, legend = encode_colors(c, 4)
     assert sections["rgba"][:, :3].tolist() == c.tolist() and (sections["rgba"][:, 3] == 255).all()
     assert legend is None
     with pytest.raises(ParameterError, match="5 points"):

@@ -7,11 +7,11 @@ import types
 import numpy as np
 import pytest
 
+from viz_app.data.model import EmbeddingSet, Projection, ProjectionParams
 from viz_app.errors import ParameterError, UnknownIdError
+from viz_app.explore.neighbors import most_similar
 from viz_app.map.encode import unpack
 from viz_app.map.prepare import RowDetails, knn_graph, map_key, prepare_map
-from viz_app.model import EmbeddingSet, Projection, ProjectionParams
-from viz_app.neighbors import most_similar
 
 
 def test_glove_graph_matches_the_neighbour_table(glove_10k):
@@ -31,8 +31,12 @@ def test_umap_graph_is_reused_when_it_can_be():
     es = EmbeddingSet(rng.normal(size=(30, 4)).astype(np.float32))
     own = np.stack([np.arange(30)] + [(np.arange(30) + j) % 30 for j in range(1, 15)], axis=1)
     params = ProjectionParams(reducer="umap", n_components=2, n_neighbors=15, min_dist=0.1)
-    proj = Projection(rng.normal(size=(30, 2)).astype(np.float32), params, es.fingerprint,
-                      model=types.SimpleNamespace(_knn_indices=own))  # fmt: skip
+    proj = Projection(
+        rng.normal(size=(30, 2)).astype(np.float32),
+        params,
+        es.fingerprint,
+        model=types.SimpleNamespace(_knn_indices=own),
+    )
     assert np.array_equal(knn_graph(es, 5, projection=proj), own[:, 1:6])
     exact = knn_graph(es, 14, projection=proj)  # UMAP has 14 neighbours besides self: k=14 fits
     assert np.array_equal(exact, own[:, 1:15])
@@ -62,8 +66,12 @@ def test_tooltip_uses_the_full_text_column():
     import pandas as pd
 
     text = "A long sentence " * 20
-    es = EmbeddingSet(np.eye(3, dtype=np.float32), labels=["short", "b", "c"],
-                      metadata=pd.DataFrame({"text": [text, "b", "c"]}), text_column="text")  # fmt: skip
+    es = EmbeddingSet(
+        np.eye(3, dtype=np.float32),
+        labels=["short", "b", "c"],
+        metadata=pd.DataFrame({"text": [text, "b", "c"]}),
+        text_column="text",
+    )
     assert RowDetails(es).row(0)["label"] == text  # the whole text, not the 5-character label
 
 

@@ -47,8 +47,10 @@ def test_as_rows_accepts_masks_and_dedups():
     assert as_rows([3, 1, 3], 5).tolist() == [1, 3]
 
 
-@pytest.mark.parametrize("rows, match", [([5], "row 5 is outside 0..4"), ([-1], "outside"), ([0.5], "integers"),
-                                         (np.array([True, False]), "mask")])  # fmt: skip
+@pytest.mark.parametrize(
+    "rows, match",
+    [([5], "row 5 is outside 0..4"), ([-1], "outside"), ([0.5], "integers"), (np.array([True, False]), "mask")],
+)
 def test_as_rows_rejects(rows, match):
     with pytest.raises(ParameterError, match=match):
         as_rows(rows, 5, what="highlight 'x'")
@@ -71,9 +73,14 @@ URLS = MapUrls(points="/p", labels="/l", knn="/k", details="/d")
 
 def test_view_payload_is_small_and_normalised(small_map):
     pos, m = small_map
-    view = MapView(focus=7, k=10, highlights=[Highlight("search", [1, 2, 3], label=True)],
-                   arrows=[Arrow(pos[1], pos[2], label="- man")], markers=[Marker(pos[3] + 1, label="result")],
-                   labels=[Label("cluster 1", position=pos[4], style="cluster"), Label(row=9)])  # fmt: skip
+    view = MapView(
+        focus=7,
+        k=10,
+        highlights=[Highlight("search", [1, 2, 3], label=True)],
+        arrows=[Arrow(pos[1], pos[2], label="- man")],
+        markers=[Marker(pos[3] + 1, label="result")],
+        labels=[Label("cluster 1", position=pos[4], style="cluster"), Label(row=9)],
+    )
     payload = view_payload(view, m, URLS, height=600)
     raw = json.dumps(payload)
     assert len(raw) < 2500

@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["BlobStore", "DEFAULT_MAX_BYTES"]
+__all__ = ["DEFAULT_MAX_BYTES", "BlobStore"]
 
 #: Default budget of a store, bytes (1M 2-D points with labels are ~20 MB).
 DEFAULT_MAX_BYTES = 512 * 2**20

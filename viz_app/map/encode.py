@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,9 +36,19 @@ from numpy.typing import NDArray
 from viz_app.errors import DataFormatError, ParameterError
 
 __all__ = [
-    "MAX_CATEGORIES", "MAX_KNN_K", "MAX_KNN_POINTS", "MAX_LABEL_CHARS", "PALETTE", "EncodedMap",
-    "pack", "unpack", "normalise", "encode_colors", "encode_map", "clean_label",
-]  # fmt: skip
+    "MAX_CATEGORIES",
+    "MAX_KNN_K",
+    "MAX_KNN_POINTS",
+    "MAX_LABEL_CHARS",
+    "PALETTE",
+    "EncodedMap",
+    "clean_label",
+    "encode_colors",
+    "encode_map",
+    "normalise",
+    "pack",
+    "unpack",
+]
 
 MAGIC = b"ELM1"
 VERSION = 1
@@ -46,16 +57,37 @@ MAX_CATEGORIES = 24
 MAX_KNN_POINTS = 200_000
 MAX_KNN_K = 50
 MAX_LABEL_CHARS = 80
-PALETTE = (
-    "#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #bcbd22 #17becf #7f7f7f "
-    "#393b79 #e7969c #637939 #d6616b #8ca252 #7b4173 #ce6dbd #3182bd #e6550d #31a354 "
-    "#756bb1 #636363 #fd8d3c #74c476"
-).split()
+PALETTE = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+    "#7f7f7f",
+    "#393b79",
+    "#e7969c",
+    "#637939",
+    "#d6616b",
+    "#8ca252",
+    "#7b4173",
+    "#ce6dbd",
+    "#3182bd",
+    "#e6550d",
+    "#31a354",
+    "#756bb1",
+    "#636363",
+    "#fd8d3c",
+    "#74c476",
+]
 OTHER_COLOR = "#c7c7c7"
 DEFAULT_COLOR = "#1f77b4"
 NOISE = "noise"
 #: Viridis (van der Walt & Smith, matplotlib; CC0), 9 evenly spaced stops.
-VIRIDIS = ("#440154 #472d7b #3b528b #2c728e #21918c #28ae80 #5ec962 #addc30 #fde725").split()
+VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"]
 _DTYPES = {"float32": np.float32, "uint8": np.uint8, "uint16": np.uint16, "uint32": np.uint32}
 
 
@@ -106,8 +138,11 @@ def pack(kind: str, sections: Mapping[str, NDArray], **header: Any) -> bytes:
     start = 0
     while True:  # offsets are absolute, so they depend on the (JSON) header's own length
         specs = {n: {"offset": start + rel[n], "dtype": names[n], "shape": list(a.shape)} for n, a in arrays.items()}
-        raw = json.dumps({"format": "lens-map", "version": VERSION, "kind": kind, **header, "sections": specs},
-                         separators=(",", ":"), allow_nan=False).encode()  # fmt: skip
+        raw = json.dumps(
+            {"format": "lens-map", "version": VERSION, "kind": kind, **header, "sections": specs},
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode()
         if _align8(8 + len(raw)) == start:
             break
         start = _align8(8 + len(raw))
@@ -215,8 +250,10 @@ def _categories(values: pd.Series) -> tuple[dict[str, NDArray], dict[str, Any], 
     codes = pd.Series(cats).map(code_of).fillna(len(keep)).to_numpy(dtype=np.uint8 if len(names) < 256 else np.uint16)
     palette = [rgba(OTHER_COLOR if c in ("(other)", NOISE) else PALETTE[i % len(PALETTE)]) for i, c in enumerate(names)]
     n_other = int(counts.iloc[MAX_CATEGORIES:].sum()) if other else 0
-    items = [{"label": clean_label(c, 40), "color": palette[i], "count": int(counts.get(c, n_other))}
-             for i, c in enumerate(names)]  # fmt: skip
+    items = [
+        {"label": clean_label(c, 40), "color": palette[i], "count": int(counts.get(c, n_other))}
+        for i, c in enumerate(names)
+    ]
     return {"codes": codes}, {"kind": "codes", "palette": palette}, {"kind": "categories", "items": items}
 
 
@@ -252,12 +289,17 @@ def encode_colors(color: Any, n: int, *, title: str | None = None) -> tuple[dict
         return {}, {"kind": "constant", "rgba": rgba(DEFAULT_COLOR)}, None
     if isinstance(color, np.ndarray) and color.ndim == 2:
         if color.shape not in ((n, 3), (n, 4)) or color.dtype != np.uint8:
-            raise ParameterError(f"RGBA colours must be a uint8 array of shape ({n}, 3|4), got {color.dtype} {color.shape}")
+            raise ParameterError(
+                f"RGBA colours must be a uint8 array of shape ({n}, 3|4), got {color.dtype} {color.shape}"
+            )
         full = np.full((n, 4), 255, dtype=np.uint8)
         full[:, : color.shape[1]] = color
         return {"rgba": full}, {"kind": "rgba"}, None
-    values = color if isinstance(color, pd.Series) else pd.Series(np.asarray(color, dtype=object) if not
-                                                                  isinstance(color, np.ndarray) else color)  # fmt: skip
+    values = (
+        color
+        if isinstance(color, pd.Series)
+        else pd.Series(np.asarray(color, dtype=object) if not isinstance(color, np.ndarray) else color)
+    )
     if len(values) != n:
         raise ParameterError(f"the colour column has {len(values)} values for {n} points")
     values = values.reset_index(drop=True)
@@ -269,7 +311,11 @@ def encode_colors(color: Any, n: int, *, title: str | None = None) -> tuple[dict
         col[:, :3] = _viridis(np.nan_to_num(t, nan=0.0))
         col[~np.isfinite(v)] = rgba(OTHER_COLOR)
         stops = [[round(i / (len(VIRIDIS) - 1), 4), rgba(c)[:3]] for i, c in enumerate(VIRIDIS)]
-        return {"rgba": col}, {"kind": "rgba"}, {"kind": "colorbar", "title": title, "min": lo, "max": hi, "stops": stops}
+        return (
+            {"rgba": col},
+            {"kind": "rgba"},
+            {"kind": "colorbar", "title": title, "min": lo, "max": hi, "stops": stops},
+        )
     sections, header, legend = _categories(values)
     legend["title"] = None if title is None else clean_label(title, 40)
     return sections, header, legend
@@ -321,7 +367,9 @@ class EncodedMap:
         """A data-space position (length ``dims``) in the page's normalised coordinates."""
         p = np.asarray(position, dtype=np.float64).ravel()
         if p.shape != (self.dims,) or not np.isfinite(p).all():
-            raise ParameterError(f"a position on this {self.dims}-D map needs {self.dims} finite numbers, got {position!r}")
+            raise ParameterError(
+                f"a position on this {self.dims}-D map needs {self.dims} finite numbers, got {position!r}"
+            )
         return [round(float(x), 7) for x in (p - np.asarray(self.center)) / self.scale]
 
 
@@ -337,11 +385,14 @@ def _encode_labels(labels: Any, n: int, max_chars: int) -> bytes:
 def _encode_knn(knn: Any, n: int) -> tuple[bytes, int]:
     g = np.asarray(knn)
     if g.ndim != 2 or g.shape[0] != n or not 1 <= g.shape[1] <= MAX_KNN_K or g.dtype.kind not in "iu":
-        raise ParameterError(f"the kNN graph must be an integer array of shape ({n}, k), 1 <= k <= {MAX_KNN_K}; "
-                             f"got {g.dtype} {g.shape}")  # fmt: skip
+        raise ParameterError(
+            f"the kNN graph must be an integer array of shape ({n}, k), 1 <= k <= {MAX_KNN_K}; got {g.dtype} {g.shape}"
+        )
     if n > MAX_KNN_POINTS:
-        raise ParameterError(f"the kNN graph is shipped for up to {MAX_KNN_POINTS:,} points, not {n:,}: "
-                             "leave knn=None and the page asks the server")  # fmt: skip
+        raise ParameterError(
+            f"the kNN graph is shipped for up to {MAX_KNN_POINTS:,} points, not {n:,}: "
+            "leave knn=None and the page asks the server"
+        )
     if g.size and (g.min() < 0 or g.max() >= n):
         raise ParameterError(f"kNN graph entries must be row indices in 0..{n - 1}, got {g.min()}..{g.max()}")
     return pack("knn", {"indices": g.astype(np.uint32)}, n=n, k=int(g.shape[1])), int(g.shape[1])
@@ -395,8 +446,19 @@ def encode_map(
             raise ParameterError(f"sizes must be {n} finite multipliers in [0, 7.9]")
         sections["sizes"] = np.round(s * 32).astype(np.uint8)
     extent = [[float(norm[:, j].min()), float(norm[:, j].max())] for j in range(dims)]
-    blobs = {"points": pack("points", sections, n=n, dims=dims, center=center.tolist(), scale=scale,
-                            extent=extent, color=col_header, legend=legend)}  # fmt: skip
+    blobs = {
+        "points": pack(
+            "points",
+            sections,
+            n=n,
+            dims=dims,
+            center=center.tolist(),
+            scale=scale,
+            extent=extent,
+            color=col_header,
+            legend=legend,
+        )
+    }
     if labels is not None:
         blobs["labels"] = _encode_labels(labels, n, max_label_chars)
     knn_k = 0
@@ -404,5 +466,14 @@ def encode_map(
         blobs["knn"], knn_k = _encode_knn(knn, n)
     digests = {k: _digest(b) for k, b in blobs.items()}
     key = _digest(json.dumps(digests, sort_keys=True).encode())
-    return EncodedMap(n=n, dims=dims, center=tuple(center.tolist()), scale=scale, knn_k=knn_k, blobs=blobs,
-                      digests=digests, key=key, legend=legend)  # fmt: skip
+    return EncodedMap(
+        n=n,
+        dims=dims,
+        center=tuple(center.tolist()),
+        scale=scale,
+        knn_k=knn_k,
+        blobs=blobs,
+        digests=digests,
+        key=key,
+        legend=legend,
+    )

@@ -3,7 +3,7 @@
 :func:`prepare_map` encodes the points, labels and colours (:func:`~viz_app.map.encode.encode_map`),
 adds the original-space kNN graph for sets up to 200,000 points (:func:`knn_graph`: UMAP's own
 graph when the map is a cosine UMAP map fitted on every point and has enough neighbours, else
-:func:`viz_app.neighbors.knn_indices`, exact below its threshold and pynndescent above), and
+:func:`viz_app.explore.neighbors.knn_indices`, exact below its threshold and pynndescent above), and
 wraps the per-row answers the server gives the page (:class:`RowDetails`: the full label, the
 chosen metadata columns and an image thumbnail in the tooltip; one row's neighbours above the
 shipped-graph size). The result, :class:`MapData`, is keyed by :func:`map_key` over everything
@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from viz_app.data.model import EmbeddingSet, Projection
 from viz_app.errors import ParameterError, UnknownIdError
+from viz_app.explore.neighbors import knn_indices
 from viz_app.map.encode import MAX_KNN_K, MAX_KNN_POINTS, EncodedMap, clean_label, encode_map
-from viz_app.model import EmbeddingSet, Projection
-from viz_app.neighbors import knn_indices
 
-__all__ = ["RowDetails", "MapData", "map_key", "knn_graph", "prepare_map"]
+__all__ = ["MapData", "RowDetails", "knn_graph", "map_key", "prepare_map"]
 
 MAX_TOOLTIP_CHARS = 1000
 
@@ -55,7 +56,9 @@ class RowDetails:
     def __init__(self, es: EmbeddingSet, *, tooltip: Sequence[str] = (), image_shape: tuple[int, int] | None = None):
         missing = [c for c in tooltip if c not in es.metadata.columns]
         if missing:
-            raise UnknownIdError(f"tooltip column(s) {missing} not in the metadata; columns: {list(es.metadata.columns)}")
+            raise UnknownIdError(
+                f"tooltip column(s) {missing} not in the metadata; columns: {list(es.metadata.columns)}"
+            )
         if image_shape is not None and (len(image_shape) != 2 or int(np.prod(image_shape)) != es.n_features):
             raise ParameterError(f"image_shape {image_shape} does not give {es.n_features} pixels")
         self.es, self.tooltip, self.image_shape = es, list(tooltip), image_shape
@@ -133,15 +136,32 @@ def _h(*parts: Any) -> str:
     return h.hexdigest()
 
 
-def map_key(es: EmbeddingSet, coords: NDArray[np.floating], *, color_by: str | None = None,
-            tooltip: Sequence[str] = (), k: int = 0, image_shape: Any = None) -> str:  # fmt: skip
+def map_key(
+    es: EmbeddingSet,
+    coords: NDArray[np.floating],
+    *,
+    color_by: str | None = None,
+    tooltip: Sequence[str] = (),
+    k: int = 0,
+    image_shape: Any = None,
+) -> str:
     """SHA-256 over everything that defines a :class:`MapData`: vectors (fingerprint), ids,
     labels, coordinates, the colour and tooltip columns' contents, ``k`` and ``image_shape``."""
     cols = [c for c in [color_by, *tooltip] if c is not None and c in es.metadata.columns]
     meta = pd.util.hash_pandas_object(es.metadata[cols], index=False).to_numpy().tobytes() if cols else b""
     c = np.ascontiguousarray(coords, dtype=np.float32)
-    return _h(es.fingerprint, "\x1f".join(es.ids), "\x1f".join(es.labels), c.shape, c.tobytes(), color_by,
-              tuple(tooltip), meta, k, image_shape)  # fmt: skip
+    return _h(
+        es.fingerprint,
+        "\x1f".join(es.ids),
+        "\x1f".join(es.labels),
+        c.shape,
+        c.tobytes(),
+        color_by,
+        tuple(tooltip),
+        meta,
+        k,
+        image_shape,
+    )
 
 
 def knn_graph(es: EmbeddingSet, k: int, *, projection: Projection | None = None) -> NDArray[np.uint32]:
@@ -149,7 +169,7 @@ def knn_graph(es: EmbeddingSet, k: int, *, projection: Projection | None = None)
 
     Reuses UMAP's graph (``umap.UMAP._knn_indices``, built by pynndescent or exactly below
     4,096 points) when ``projection`` is a UMAP map with the cosine metric fitted on every point
-    with ``n_neighbors > k``; otherwise :func:`viz_app.neighbors.knn_indices` over all rows.
+    with ``n_neighbors > k``; otherwise :func:`viz_app.explore.neighbors.knn_indices` over all rows.
 
     Raises
     ------
@@ -164,8 +184,15 @@ def knn_graph(es: EmbeddingSet, k: int, *, projection: Projection | None = None)
     p = projection.params if projection is not None else None
     model = getattr(projection, "model", None)
     own = getattr(model, "_knn_indices", None)
-    if (p is not None and p.reducer == "umap" and p.metric == "cosine" and p.fit_sample is None
-            and own is not None and own.shape == (n, own.shape[1]) and own.shape[1] > k):  # fmt: skip
+    if (
+        p is not None
+        and p.reducer == "umap"
+        and p.metric == "cosine"
+        and p.fit_sample is None
+        and own is not None
+        and own.shape == (n, own.shape[1])
+        and own.shape[1] > k
+    ):
         g = np.asarray(own)
         return np.ascontiguousarray(g[:, 1 : k + 1] if (g[:, 0] == np.arange(n)).all() else g[:, :k], dtype=np.uint32)
     return knn_indices(es, np.arange(n), k=k).astype(np.uint32)

@@ -16,7 +16,8 @@ A 100k-row selection of a 100k-point map inlines as a 12.5 kB bitset (16.7 kB of
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,7 +25,7 @@ from numpy.typing import NDArray
 from viz_app.errors import ParameterError
 from viz_app.map.encode import pack, unpack
 
-__all__ = ["INLINE_MAX_BYTES", "as_rows", "encode_rows", "decode_rows"]
+__all__ = ["INLINE_MAX_BYTES", "as_rows", "decode_rows", "encode_rows"]
 
 #: Row sets whose smallest inline form (base64) is larger than this go by URL.
 INLINE_MAX_BYTES = 4096
@@ -62,8 +63,14 @@ def as_rows(rows: Any, n: int, *, what: str = "rows") -> NDArray[np.uint32]:
     return np.unique(a).astype(np.uint32)
 
 
-def encode_rows(rows: Any, n: int, *, put: Callable[[bytes], str] | None = None,
-                inline_max_bytes: int = INLINE_MAX_BYTES, what: str = "rows") -> dict[str, Any]:  # fmt: skip
+def encode_rows(
+    rows: Any,
+    n: int,
+    *,
+    put: Callable[[bytes], str] | None = None,
+    inline_max_bytes: int = INLINE_MAX_BYTES,
+    what: str = "rows",
+) -> dict[str, Any]:
     """The compact JSON form of a row set (see the module docstring).
 
     Parameters
@@ -94,7 +101,9 @@ def _bitset(r: NDArray[np.uint32], n: int) -> NDArray[np.bool_]:
     return mask
 
 
-def decode_rows(spec: dict[str, Any] | None, n: int, *, get: Callable[[str], bytes | None] | None = None) -> NDArray[np.int64]:
+def decode_rows(
+    spec: dict[str, Any] | None, n: int, *, get: Callable[[str], bytes | None] | None = None
+) -> NDArray[np.int64]:
     """Rows of a compact row set (from the page, or :func:`encode_rows`), sorted ``int64``.
 
     Raises

@@ -11,14 +11,15 @@ only for what changed (``frontend/src/map.ts``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 from viz_app.errors import ParameterError
 from viz_app.map.encode import MAX_KNN_K, EncodedMap, clean_label, rgba
 from viz_app.map.rowsets import encode_rows
 
-__all__ = ["Highlight", "Arrow", "Marker", "Label", "MapView", "MapUrls", "view_payload"]
+__all__ = ["Arrow", "Highlight", "Label", "MapUrls", "MapView", "Marker", "view_payload"]
 
 Color = str | tuple[int, ...]
 
@@ -170,17 +171,28 @@ def _sets(view: MapView, m: EncodedMap, put: Callable[[bytes], str] | None) -> l
     for h in view.highlights:
         _check(h.style in ("ring", "fill", "halo"), f"highlight {h.name!r}: style {h.style!r} not in ring, fill, halo")
         _check(0 < h.size <= 8, f"highlight {h.name!r}: size {h.size} not in (0, 8]")
-        out.append({"name": clean_label(h.name, 60), "rows": encode_rows(h.rows, m.n, put=put, what=f"highlight {h.name!r}"),
-                    "color": rgba(h.color), "style": h.style, "size": float(h.size), "label": bool(h.label),
-                    "priority": float(h.priority)})  # fmt: skip
+        out.append(
+            {
+                "name": clean_label(h.name, 60),
+                "rows": encode_rows(h.rows, m.n, put=put, what=f"highlight {h.name!r}"),
+                "color": rgba(h.color),
+                "style": h.style,
+                "size": float(h.size),
+                "label": bool(h.label),
+                "priority": float(h.priority),
+            }
+        )
     return out
 
 
 def _labels(view: MapView, m: EncodedMap) -> list[dict]:
     out = []
     for lab in view.labels:
-        d: dict[str, Any] = {"priority": float(lab.priority), "style": lab.style,
-                             "color": None if lab.color is None else rgba(lab.color)}  # fmt: skip
+        d: dict[str, Any] = {
+            "priority": float(lab.priority),
+            "style": lab.style,
+            "color": None if lab.color is None else rgba(lab.color),
+        }
         _check(lab.style in ("point", "cluster"), f"label style {lab.style!r} not in point, cluster")
         if lab.row is not None:
             _check(0 <= int(lab.row) < m.n, f"label row {lab.row} outside 0..{m.n - 1}")
@@ -195,8 +207,9 @@ def _labels(view: MapView, m: EncodedMap) -> list[dict]:
     return out
 
 
-def view_payload(view: MapView, m: EncodedMap, urls: MapUrls, *, height: int,
-                 put: Callable[[bytes], str] | None = None) -> dict[str, Any]:  # fmt: skip
+def view_payload(
+    view: MapView, m: EncodedMap, urls: MapUrls, *, height: int, put: Callable[[bytes], str] | None = None
+) -> dict[str, Any]:
     """The JSON the component receives for ``view`` on map ``m`` (see ``frontend/src/types.ts``).
 
     Parameters
@@ -229,28 +242,59 @@ def view_payload(view: MapView, m: EncodedMap, urls: MapUrls, *, height: int,
     zoom = None
     if view.zoom_to is not None:
         to = view.zoom_to if isinstance(view.zoom_to, str) else encode_rows(view.zoom_to, m.n, put=put, what="zoom_to")
-        _check(not isinstance(to, str) or to in ("focus", "selection", "all"), f"zoom_to={to!r} not in focus, selection, all")
+        _check(
+            not isinstance(to, str) or to in ("focus", "selection", "all"),
+            f"zoom_to={to!r} not in focus, selection, all",
+        )
         zoom = {"to": to, "seq": int(view.zoom_seq)}
     return {
         "v": 1,
-        "map": {"id": m.key[:32], "n": m.n, "dims": m.dims, "points": urls.points, "labels": urls.labels,
-                "knn": urls.knn, "knn_k": m.knn_k if urls.knn else 0, "details": urls.details,
-                "center": [round(c, 9) for c in m.center], "scale": m.scale},
+        "map": {
+            "id": m.key[:32],
+            "n": m.n,
+            "dims": m.dims,
+            "points": urls.points,
+            "labels": urls.labels,
+            "knn": urls.knn,
+            "knn_k": m.knn_k if urls.knn else 0,
+            "details": urls.details,
+            "center": [round(c, 9) for c in m.center],
+            "scale": m.scale,
+        },
         "focus": None if view.focus is None else int(view.focus),
         "k": int(view.k if urls.knn is None else min(view.k, m.knn_k)),
         "sets": _sets(view, m, put),
-        "arrows": [{"from": m.to_normalised(a.start), "to": m.to_normalised(a.end), "color": rgba(a.color),
-                    "label": None if a.label is None else clean_label(a.label), "width": float(a.width)}
-                   for a in view.arrows],
-        "markers": [{"at": m.to_normalised(mk.position), "shape": mk.shape, "color": rgba(mk.color), "size": float(mk.size),
-                     "label": None if mk.label is None else clean_label(mk.label), "priority": float(mk.priority)}
-                    for mk in view.markers],
+        "arrows": [
+            {
+                "from": m.to_normalised(a.start),
+                "to": m.to_normalised(a.end),
+                "color": rgba(a.color),
+                "label": None if a.label is None else clean_label(a.label),
+                "width": float(a.width),
+            }
+            for a in view.arrows
+        ],
+        "markers": [
+            {
+                "at": m.to_normalised(mk.position),
+                "shape": mk.shape,
+                "color": rgba(mk.color),
+                "size": float(mk.size),
+                "label": None if mk.label is None else clean_label(mk.label),
+                "priority": float(mk.priority),
+            }
+            for mk in view.markers
+        ],
         "labels": _labels(view, m),
         "selection": None if view.selection is None else encode_rows(view.selection, m.n, put=put, what="selection"),
         "zoom": zoom,
-        "point_size": float(view.point_size), "opacity": float(view.opacity),
+        "point_size": float(view.point_size),
+        "opacity": float(view.opacity),
         "dim": None if view.dim is None else float(view.dim),
-        "auto_labels": int(view.auto_labels), "label_max_px": int(view.label_max_px), "font_px": int(view.font_px),
-        "height": int(height), "tooltip": bool(view.tooltip),
+        "auto_labels": int(view.auto_labels),
+        "label_max_px": int(view.label_max_px),
+        "font_px": int(view.font_px),
+        "height": int(height),
+        "tooltip": bool(view.tooltip),
         "colors": {"focus": rgba(view.focus_color), "neighbors": rgba(view.neighbor_color)},
-    }  # fmt: skip
+    }

@@ -17,21 +17,21 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from viz_app.data import samples
+from viz_app.data.model import EmbeddingSet
+from viz_app.explore.neighbors import most_similar
 from viz_app.ui.map import MapView, live_map, map_data, map_routes
 
 
 @st.cache_resource(show_spinner=False)
 def _dataset(name: str, n: int):
-    from viz_app import samples
-
     if name == "news":
         return samples.load_sample("news-reviews")
     if name == "digits":
         return samples.digits()
     if n <= 400_000:
         return samples.glove(n)
-    from viz_app.model import EmbeddingSet  # more than all GloVe words: seeded jittered copies
-
+    # more than all GloVe words: the 400k words plus seeded jittered copies
     vec, words = samples.glove_full()
     reps = -(-n // len(words))
     rng = np.random.default_rng(0)
@@ -53,8 +53,13 @@ def main() -> None:
     name, dims, n = qp.get("data", "glove"), int(qp.get("dims", "2")), int(qp.get("n", "10000"))
     es = _dataset(name, n)
     tooltip = ["category", "sentiment"] if name == "news" else []
-    md = map_data(es, _coords(name, n, dims), tooltip=tooltip, k=20 if es.n_samples <= 200_000 else 0,
-                  image_shape=(8, 8) if name == "digits" else None)  # fmt: skip
+    md = map_data(
+        es,
+        _coords(name, n, dims),
+        tooltip=tooltip,
+        k=20 if es.n_samples <= 200_000 else 0,
+        image_shape=(8, 8) if name == "digits" else None,
+    )
     zoom = None
     if "zoom" in qp and not st.session_state.get("zoomed"):
         st.session_state.zoomed = True
@@ -64,8 +69,6 @@ def main() -> None:
     def panel() -> None:
         ev = live_map(md, MapView(k=10, zoom_to=zoom, auto_labels=int(qp.get("auto", "0"))), key="map", height=560)
         if ev.focus_id is not None:
-            from viz_app.neighbors import most_similar
-
             st.markdown(f"server-focus: {ev.focus_id}")
             table = most_similar(es, ev.focus_id, k=10)
             st.markdown("server-neighbours: " + ", ".join(table["label"].astype(str)))

@@ -16,24 +16,35 @@ routes=map_routes())`` (see ``streamlit_app.py``).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
+from viz_app.data.model import EmbeddingSet, Projection
 from viz_app.map.prepare import MapData, map_key, prepare_map
 from viz_app.map.view import Arrow, Highlight, Label, MapView, Marker
-from viz_app.model import EmbeddingSet, Projection
 from viz_app.ui.map.component import MapEvent, live_map, store_stats
 from viz_app.ui.map.server import map_routes
 
-__all__ = ["map_data", "live_map", "map_routes", "store_stats", "MapData", "MapEvent", "MapView", "Highlight",
-           "Arrow", "Marker", "Label"]  # fmt: skip
+__all__ = [
+    "Arrow",
+    "Highlight",
+    "Label",
+    "MapData",
+    "MapEvent",
+    "MapView",
+    "Marker",
+    "live_map",
+    "map_data",
+    "map_routes",
+    "store_stats",
+]
 
 
 @st.cache_resource(max_entries=8, show_spinner="Preparing the map…")
-def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_shape) -> MapData:  # noqa: ANN001
+def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_shape) -> MapData:
     return prepare_map(_es, _coords, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
 
 

@@ -38,7 +38,8 @@ export default async function (args) {
   try { return (await import(url)).default(args); }
   catch (e) {
     const p = document.createElement("p");
-    p.textContent = "The map's script could not be loaded from " + url + " (" + e + "): start the app with 'streamlit run streamlit_app.py'.";
+    p.textContent = "The map's script could not be loaded from " + url + " (" + e + "): "
+      + "start the app with 'streamlit run streamlit_app.py'.";
     args.parentElement.append(p);
   }
 }
@@ -138,8 +139,9 @@ def live_map(data: MapData, view: MapView | None = None, *, key: str, height: in
         st.session_state[zkey] = st.session_state.get(zkey, 0) + 1
     view = dataclasses.replace(view, zoom_seq=st.session_state.get(zkey, 0))
     payload = view_payload(view, data.encoded, serve_map(data), height=height, put=put_file)
-    result = _mount()(key=key, data=payload, height=height, on_focus_change=lambda: None,
-                      on_selection_change=lambda: None)  # fmt: skip
+    result = _mount()(
+        key=key, data=payload, height=height, on_focus_change=lambda: None, on_selection_change=lambda: None
+    )
     return _event(result, data, f"_lens_map_seen_{key}")
 
 

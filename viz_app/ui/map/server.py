@@ -33,15 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from viz_app.map.blobs import BlobStore
+from viz_app.map.prepare import MapData
 from viz_app.map.view import MapUrls
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from viz_app.map.prepare import MapData
-
-__all__ = ["STORE", "ASSETS", "bundle_meta", "url_prefix", "bundle_url", "serve_map", "put_file", "map_routes"]
+__all__ = ["ASSETS", "STORE", "bundle_meta", "bundle_url", "map_routes", "put_file", "serve_map", "url_prefix"]
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 #: The process's store of map files (bounded, least recently used evicted first).
@@ -80,10 +79,12 @@ def serve_map(data: MapData) -> MapUrls:
     p, enc = url_prefix(), data.encoded
     tokens = {name: STORE.put(blob, digest=enc.digests[name]) for name, blob in enc.blobs.items()}
     rows = STORE.put_object(data.key, data.details, nbytes=data.details.nbytes)
-    return MapUrls(points=f"{p}/blob/{tokens['points']}",
-                   labels=f"{p}/blob/{tokens['labels']}" if "labels" in tokens else None,
-                   knn=f"{p}/blob/{tokens['knn']}" if "knn" in tokens else None,
-                   details=f"{p}/rows/{rows}")  # fmt: skip
+    return MapUrls(
+        points=f"{p}/blob/{tokens['points']}",
+        labels=f"{p}/blob/{tokens['labels']}" if "labels" in tokens else None,
+        knn=f"{p}/blob/{tokens['knn']}" if "knn" in tokens else None,
+        details=f"{p}/rows/{rows}",
+    )
 
 
 def put_file(blob: bytes) -> str:

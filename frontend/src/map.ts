@@ -201,7 +201,8 @@ export class LensMap {
     const f = JSON.stringify(v.focus);
     if (f !== this.srvFocus) {
       this.srvFocus = f;
-      this.setFocus(v.focus, false);
+      this.root.dataset.serverFocus = v.focus === null ? "" : String(v.focus);
+      this.setFocus(v.focus, false, true);
     } else if (this.focus !== null) {
       this.setFocus(this.focus, false, true);
     }

@@ -9,7 +9,8 @@ Run from the repository root with the package importable, e.g.
 - ``zoom``: a label to zoom to on the first run; ``auto``: number of automatic labels.
 
 Below the map it writes what the server received: ``server-focus: <id>``, the neighbour table
-of that id (``most_similar``), ``server-selection-count: <n>``.
+of that id (``most_similar``), ``server-selection-count: <n>``, and ``fragment-runs: <n>`` with a
+button that reruns the map's fragment without changing the map.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import streamlit as st
 from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.explore.neighbors import most_similar
-from viz_app.ui.map import MapView, live_map, map_data, map_routes
+from viz_app.ui.map import MapView, live_map, map_data, map_event, map_routes
 
 
 @st.cache_resource(show_spinner=False)
@@ -67,13 +68,18 @@ def main() -> None:
 
     @st.fragment
     def panel() -> None:
-        ev = live_map(md, MapView(k=10, zoom_to=zoom, auto_labels=int(qp.get("auto", "0"))), key="map", height=560)
+        focus = map_event(md, key="map").focus_row  # echo the click, as the Explore page will
+        view = MapView(focus=focus, k=10, zoom_to=zoom, auto_labels=int(qp.get("auto", "0")))
+        ev = live_map(md, view, key="map", height=560)
         if ev.focus_id is not None:
             st.markdown(f"server-focus: {ev.focus_id}")
             table = most_similar(es, ev.focus_id, k=10)
             st.markdown("server-neighbours: " + ", ".join(table["label"].astype(str)))
         if ev.selection_rows is not None:
             st.markdown(f"server-selection-count: {len(ev.selection_rows)}")
+        st.session_state.runs = st.session_state.get("runs", 0) + 1
+        st.button("Rerun the fragment")
+        st.markdown(f"fragment-runs: {st.session_state.runs}")
 
     panel()
 

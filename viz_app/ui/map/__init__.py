@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from viz_app.data.model import EmbeddingSet, Projection
 from viz_app.map.prepare import MapData, map_key, prepare_map
 from viz_app.map.view import Arrow, Highlight, Label, MapView, Marker
-from viz_app.ui.map.component import MapEvent, live_map, store_stats
+from viz_app.ui.map.component import MapEvent, live_map, map_event, store_stats
 from viz_app.ui.map.server import map_routes
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Marker",
     "live_map",
     "map_data",
+    "map_event",
     "map_routes",
     "store_stats",
 ]

@@ -31,7 +31,7 @@ from viz_app.map.rowsets import decode_rows
 from viz_app.map.view import MapView, view_payload
 from viz_app.ui.map.server import STORE, bundle_url, put_file, serve_map
 
-__all__ = ["MapEvent", "live_map"]
+__all__ = ["MapEvent", "live_map", "map_event"]
 
 _LOADER = """const url = new URL(%s, window.location.href).href;
 export default async function (args) {
@@ -85,9 +85,14 @@ class MapEvent:
     selected: bool = False
 
 
-def _event(result: Any, data: MapData, seen_key: str) -> MapEvent:
-    focus = getattr(result, "focus", None) or {}
-    sel = getattr(result, "selection", None) or {}
+def _state(result: Any, name: str) -> dict:
+    value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+    return value if isinstance(value, dict) else {}
+
+
+def _event(result: Any, data: MapData, key: str, *, mark: bool) -> MapEvent:
+    focus, sel = _state(result, "focus"), _state(result, "selection")
+    seen_key = f"_lens_map_seen_{key}"
     seen = st.session_state.get(seen_key, {})
     row = focus.get("row")
     row = int(row) if isinstance(row, int) and 0 <= row < data.n else None
@@ -97,8 +102,20 @@ def _event(result: Any, data: MapData, seen_key: str) -> MapEvent:
         rows = decode_rows(sel, data.n)
         ev.update(selection_rows=rows, selection_ids=data.ids[rows], selection_how=str(sel.get("how", "")))
         ev["selected"] = sel.get("seq") != seen.get("selection")
-    st.session_state[seen_key] = {"focus": focus.get("seq"), "selection": sel.get("seq")}
+    if mark:
+        st.session_state[seen_key] = {"focus": focus.get("seq"), "selection": sel.get("seq")}
     return MapEvent(**ev)
+
+
+def map_event(data: MapData, *, key: str) -> MapEvent:
+    """The user's last actions in the map ``key``, before it is drawn on this rerun.
+
+    Lets a page build the :class:`MapView` from the latest click (e.g. ``MapView(focus=
+    map_event(data, key=k).focus_row)``) so the map and the panels agree on one rerun.
+    :attr:`MapEvent.clicked` and :attr:`MapEvent.selected` are the same as :func:`live_map` will
+    return on this rerun.
+    """
+    return _event(st.session_state.get(key), data, key, mark=False)
 
 
 def live_map(data: MapData, view: MapView | None = None, *, key: str, height: int = 600) -> MapEvent:
@@ -142,7 +159,7 @@ def live_map(data: MapData, view: MapView | None = None, *, key: str, height: in
     result = _mount()(
         key=key, data=payload, height=height, on_focus_change=lambda: None, on_selection_change=lambda: None
     )
-    return _event(result, data, f"_lens_map_seen_{key}")
+    return _event(result, data, key, mark=True)
 
 
 def store_stats() -> dict[str, int]:

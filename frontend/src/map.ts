@@ -13,7 +13,7 @@ import { el, renderLegend, renderTooltip, RowDetails, STYLE } from "./dom";
 import { Box, drawLabels, LabelRequest, layoutLabels, PlacedLabel } from "./labels";
 import { css, drawArrow, drawMarker, drawShape } from "./overlay";
 import { decodeRows, encodeRows } from "./rowset";
-import { projectAll, projectOne, selectBox, selectLasso } from "./select";
+import { pickNearest, projectAll, projectOne, selectBox, selectLasso } from "./select";
 import type { MapSpec, RGBA, SetSpec, ViewSpec } from "./types";
 
 export const NO_WEBGL =
@@ -86,9 +86,14 @@ export class LensMap {
   private pendingReport: { name: string; value: unknown } | null = null;
   private clickT0 = 0;
   private frames = 0;
+  private frameT0 = 0;
   private layerUpdates = 0;
   private overlayQueued = false;
   private hoverRow = -1;
+  private hoverAt: [number, number] | null = null;
+  private hoverQueued = false;
+  private press: [number, number] | null = null;
+  private proj: { key: string; xy: Float32Array; w: Float32Array } | null = null;
   private details = new Map<string, RowDetails>();
   private tipTimer = 0;
   private resize: ResizeObserver;
@@ -174,6 +179,7 @@ export class LensMap {
         knnK: knn ? knn.header.k : 0,
         extent: h.extent,
       };
+      this.proj = null;
       renderLegend(this.legend, h.legend);
       this.focus = null;
       this.neighbors = EMPTY;
@@ -285,12 +291,11 @@ export class LensMap {
         this.deck.setProps({ viewState });
         this.scheduleOverlay();
       },
-      onClick: (info: any) => this.onClick(info),
-      onHover: (info: any) => this.onHover(info),
+      onBeforeRender: () => (this.frameT0 = performance.now()),
       onAfterRender: () => this.afterRender(),
       onError: (e: Error) => this.fail(`The map could not be drawn (${e.message}).`, "deck"),
-      getCursor: ({ isDragging, isHovering }: any) =>
-        this.mode !== "pan" ? "crosshair" : isDragging ? "grabbing" : isHovering ? "pointer" : "grab",
+      getCursor: ({ isDragging }: any) =>
+        this.mode !== "pan" ? "crosshair" : isDragging ? "grabbing" : this.hoverRow >= 0 ? "pointer" : "grab",
     } as any);
     this.plot.insertBefore(this.overlay, null);
   }
@@ -352,7 +357,7 @@ export class LensMap {
         radiusMinPixels: d.dims === 3 ? Math.max(0.75, r * 0.5) : 0.5,
         radiusMaxPixels: d.dims === 3 ? r * 2.5 : 1000,
         billboard: d.dims === 3,
-        pickable: true,
+        pickable: false, // picked on the CPU (select.ts pickNearest): no picking pass in the renderer
         opacity: v.opacity * dim,
         antialiasing: true,
       } as any),
@@ -427,6 +432,7 @@ export class LensMap {
   private afterRender(): void {
     this.frames++;
     const a = this.root.dataset;
+    a.frameMs = (performance.now() - this.frameT0).toFixed(1);
     a.frames = String(this.frames);
     a.layerUpdates = String(this.layerUpdates);
     if (a.focus !== this.drawn.focus || a.neighbors !== this.drawn.neighbors) {
@@ -623,24 +629,42 @@ export class LensMap {
   }
 
   // ---- interaction -------------------------------------------------------------------------
-  private onClick(info: any): void {
-    if (this.mode !== "pan" || !this.d) return;
-    if (info?.layer?.id?.startsWith("points-") && info.index >= 0) {
-      this.clickT0 = info.srcEvent?.timeStamp ?? performance.now();
-      this.setFocus(info.index, true);
-      this.render();
+  /** Projected positions for the current camera (cached until the camera or the size changes). */
+  private projected(): { xy: Float32Array; w: Float32Array } | null {
+    const vp = this.viewport(), d = this.d;
+    if (!vp || !d) return null;
+    const key = JSON.stringify(this.vs) + "|" + vp.width + "x" + vp.height;
+    if (this.proj?.key !== key) {
+      const w = new Float32Array(d.n);
+      this.proj = { key, xy: projectAll(vp.pixelProjectionMatrix, d.pos, d.dims, w), w };
     }
+    return this.proj;
   }
 
-  private onHover(info: any): void {
+  private pickAt(x: number, y: number): number {
+    const p = this.projected(), v = this.view;
+    if (!p || !v) return -1;
+    const r = v.point_size / 2;
+    return pickNearest(p.xy, this.d!.dims === 3 ? p.w : null, x, y, r + 1.5, r + 5);
+  }
+
+  private click(e: PointerEvent, x: number, y: number): void {
+    const row = this.pickAt(x, y);
+    if (row < 0) return;
+    this.clickT0 = e.timeStamp || performance.now();
+    this.setFocus(row, true);
+    this.render();
+  }
+
+  private hover(x: number, y: number): void {
     const v = this.view;
     if (!v?.tooltip || this.drawing || !this.d) return this.hideTip();
-    const row = info?.layer?.id?.startsWith("points-") ? info.index : -1;
+    const row = this.pickAt(x, y);
     if (row < 0) return this.hideTip();
     const [W] = this.size();
     this.tip.style.display = "block";
-    this.tip.style.left = `${Math.min(info.x + 14, W - 200)}px`;
-    this.tip.style.top = `${info.y + 14}px`;
+    this.tip.style.left = `${Math.min(x + 14, W - 200)}px`;
+    this.tip.style.top = `${y + 14}px`;
     if (row === this.hoverRow) return;
     this.hoverRow = row;
     const label = this.d.labels?.get(row) ?? `row ${row}`;
@@ -676,16 +700,32 @@ export class LensMap {
   }
 
   private onPointerDown(e: PointerEvent): void {
-    if (this.mode === "pan" || e.button !== 0 || !this.d) return;
-    if ((e.target as HTMLElement).closest?.(".toolbar, .legend")) return;
-    this.drawing = [this.local(e)];
+    if (e.button !== 0 || !this.d || (e.target as HTMLElement).closest?.(".toolbar, .legend")) return;
+    const p = this.local(e);
+    if (this.mode === "pan") {
+      this.press = p;
+      return;
+    }
+    this.drawing = [p];
     this.plot.setPointerCapture(e.pointerId);
     this.hideTip();
   }
 
   private onPointerMove(e: PointerEvent): void {
-    if (!this.drawing) return;
-    const p = this.local(e), last = this.drawing[this.drawing.length - 1];
+    const p = this.local(e);
+    if (!this.drawing) {
+      if (e.buttons !== 0) return this.hideTip(); // panning or rotating
+      this.hoverAt = p;
+      if (!this.hoverQueued) {
+        this.hoverQueued = true;
+        requestAnimationFrame(() => {
+          this.hoverQueued = false;
+          if (this.hoverAt) this.hover(this.hoverAt[0], this.hoverAt[1]);
+        });
+      }
+      return;
+    }
+    const last = this.drawing[this.drawing.length - 1];
     if (Math.hypot(p[0] - last[0], p[1] - last[1]) < 2) return;
     if (this.mode === "box" && this.drawing.length > 1) this.drawing[1] = p;
     else this.drawing.push(p);
@@ -693,15 +733,21 @@ export class LensMap {
   }
 
   private onPointerUp(e: PointerEvent): void {
+    const p = this.local(e);
+    if (this.press) {
+      const moved = Math.hypot(p[0] - this.press[0], p[1] - this.press[1]);
+      this.press = null;
+      if (moved < 5 && this.mode === "pan") this.click(e, p[0], p[1]);
+      return;
+    }
     if (!this.drawing) return;
     const pts = this.drawing;
-    pts.push(this.local(e));
+    pts.push(p);
     this.drawing = null;
-    const vp = this.viewport(), d = this.d;
-    if (!vp || !d) return;
+    const xy = this.projected()?.xy, d = this.d;
+    if (!xy || !d) return;
     const big = pts.length > 2 || Math.hypot(pts[0][0] - pts[pts.length - 1][0], pts[0][1] - pts[pts.length - 1][1]) > 3;
     if (!big) return this.scheduleOverlay();
-    const xy = projectAll(vp.pixelProjectionMatrix, d.pos, d.dims);
     const rows =
       this.mode === "box" ? selectBox(xy, pts[0][0], pts[0][1], pts[pts.length - 1][0], pts[pts.length - 1][1]) : selectLasso(xy, pts);
     this.setSelection(rows, true, this.mode);

@@ -3,13 +3,16 @@
 // Viewport.project uses) and tested against the drawn shape. Points behind the camera (w <= 0)
 // are never selected. One pass over a Float32Array, no per-point objects.
 
-export function projectAll(matrix: ArrayLike<number>, positions: Float32Array, dims: number, out?: Float32Array): Float32Array {
+export function projectAll(
+  matrix: ArrayLike<number>, positions: Float32Array, dims: number, depth?: Float32Array,
+): Float32Array {
   const n = (positions.length / dims) | 0;
-  const xy = out && out.length === 2 * n ? out : new Float32Array(2 * n);
+  const xy = new Float32Array(2 * n);
   const m = matrix;
   for (let i = 0, p = 0; i < n; i++, p += dims) {
     const x = positions[p], y = positions[p + 1], z = dims === 3 ? positions[p + 2] : 0;
     const w = m[3] * x + m[7] * y + m[11] * z + m[15];
+    if (depth) depth[i] = w;
     if (w <= 1e-9) {
       xy[2 * i] = NaN;
       xy[2 * i + 1] = NaN;
@@ -63,4 +66,34 @@ export function selectLasso(xy: Float32Array, poly: [number, number][]): Uint32A
     if (inside) out[j++] = i;
   }
   return out.slice(0, j);
+}
+
+/**
+ * The point under (x, y): among points whose disc (radius ``hit`` px) covers it, the front-most
+ * in 3D (smallest ``depth``, the clip-space w) or the last drawn in 2D (highest row, drawn on
+ * top); else the nearest within ``near`` px; else -1. Picking on the CPU from the projected
+ * positions costs one pass over them and, unlike GPU picking in a software renderer, does not
+ * redraw the points.
+ */
+export function pickNearest(xy: Float32Array, depth: Float32Array | null, x: number, y: number, hit: number, near: number): number {
+  const n = xy.length >> 1;
+  let best = -1, bestD = Infinity, bestZ = Infinity, nearRow = -1, nearD = near * near;
+  const h2 = hit * hit;
+  for (let i = 0; i < n; i++) {
+    const dx = xy[2 * i] - x, dy = xy[2 * i + 1] - y;
+    const d2 = dx * dx + dy * dy;
+    if (!(d2 <= nearD || d2 <= h2)) continue;
+    if (d2 <= h2) {
+      const z = depth ? depth[i] : -i;
+      if (z < bestZ || (z === bestZ && d2 < bestD)) {
+        best = i;
+        bestZ = z;
+        bestD = d2;
+      }
+    } else if (d2 < nearD) {
+      nearRow = i;
+      nearD = d2;
+    }
+  }
+  return best >= 0 ? best : nearRow;
 }

@@ -234,3 +234,19 @@ def test_without_webgl_one_sentence_and_no_crash(browser, map_app_url):
         assert page.get_by_text("fragment-runs:").is_visible()  # the rest of the page still works
     finally:
         no_gl.close()
+
+
+def test_above_200k_points_neighbours_come_from_the_server(browser, map_app_url, words):
+    """No kNN graph is shipped above 200,000 points: the page asks the server's endpoint for the
+    clicked point's neighbours (no script rerun needed) and highlights them."""
+    context, page, errors, requests = _open(browser, map_app_url, "n=210000&zoom=king")
+    assert _attr(page, "data-n") == "210000"
+    king = int(np.flatnonzero(words == "king")[0])  # the first 10k words are the same rows
+    _click_row(page, king)
+    page.locator(f"{MAP}[data-focus='{king}']").wait_for()
+    nb = _wait(page, lambda: _attr(page, "data-neighbors"), "neighbours from the server")
+    assert {"queen", "prince"} <= {words[int(r)] for r in nb.split(",") if int(r) < len(words)}
+    assert sum("/_lens/map/blob/" in u for u in requests) == 2  # points and labels, no kNN graph
+    assert any(f"/knn/{king}?k=10" in u for u in requests)
+    context.close()
+    assert not errors

@@ -131,6 +131,12 @@ def test_click_on_king_highlights_queen_and_prince(browser, map_app_url, words, 
     assert listed.inner_text().removeprefix("server-neighbours: ").split(", ") == highlighted
     drawn = {lab["t"]: lab["kind"] for lab in json.loads(_attr(page, "data-labels"))}
     assert drawn.get("king") == "focus"
+    # "Zoom to focus" fits the focus and its neighbours (a focus alone never moves the camera)
+    page.locator(f"{MAP} button[data-action=zfocus]").click()
+    plot = page.locator(f"{MAP} .plot").bounding_box()
+    for r in [row["king"], *(int(x) for x in _attr(page, "data-neighbors").split(","))]:
+        x, y = _wait(page, lambda r=r: page.locator(MAP).evaluate(f"el => el.lensProject({r})"), "a projection")
+        assert plot["x"] <= x <= plot["x"] + plot["width"] and plot["y"] <= y <= plot["y"] + plot["height"]
     # the data crossed once: one bundle, one file each for points, labels and the kNN graph
     assert sum("/_lens/map/js/" in u for u in requests) == 1
     assert sum("/_lens/map/blob/" in u for u in requests) == 3
@@ -177,6 +183,23 @@ def test_lasso_reports_the_count_the_map_shows(browser, map_app_url, dims):
     assert reported.inner_text() == f"server-selection-count: {shown}"
     assert 50 < shown < 10_000
     assert page.locator(f"{MAP} .count").inner_text() == f"{shown:,} selected"
+    context.close()
+    assert not errors
+
+
+def test_hover_shows_a_thumbnail_for_image_data(browser, map_app_url):
+    """Digits: the tooltip draws the hovered vector as an 8x8 image, fetched only on hover."""
+    context, page, errors, requests = _open(browser, map_app_url, "data=digits")
+    assert not any("/row/" in u for u in requests)
+    x, y = page.locator(MAP).evaluate("el => el.lensProject(0)")
+    page.mouse.move(x + 4, y + 4)
+    page.mouse.move(x, y)
+    hovered = int(_wait(page, lambda: _attr(page, "data-hover"), "a hovered point"))
+    thumb = page.locator(f"{MAP} .tooltip canvas")
+    thumb.wait_for()
+    assert (thumb.get_attribute("width"), thumb.get_attribute("height")) == ("8", "8")
+    assert page.locator(f"{MAP} .tooltip .lab").inner_text() in "0123456789"
+    assert any(f"/row/{hovered}" in u for u in requests)
     context.close()
     assert not errors
 

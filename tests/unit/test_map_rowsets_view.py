@@ -121,6 +121,7 @@ def test_view_payload_with_big_selection_stays_under_20kb(small_map):
         (MapView(zoom_to="everything"), "zoom_to"),
         (MapView(labels=[Label("x")]), "row or a position"),
         (MapView(markers=[Marker((0, 0), color="blue")]), "colour"),
+        (MapView(markers=[Marker((0, 0), shape="heart")]), "shape"),
     ],
 )
 def test_view_payload_rejects(small_map, view, match):

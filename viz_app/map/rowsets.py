@@ -87,9 +87,10 @@ def encode_rows(
         ``{"n", "packed" | "bits" | "url"}``.
     """
     r = as_rows(rows, n, what=what)
-    packed = r.astype("<u4").tobytes()
-    bits = np.packbits(_bitset(r, n), bitorder="little").tobytes()
-    key, raw = ("packed", packed) if len(packed) <= len(bits) else ("bits", bits)
+    if 4 * r.size <= -(-n // 8):
+        key, raw = "packed", r.astype("<u4").tobytes()
+    else:
+        key, raw = "bits", np.packbits(_bitset(r, n), bitorder="little").tobytes()
     if put is not None and 4 * -(-len(raw) // 3) > inline_max_bytes:
         return {"n": int(r.size), "url": put(pack("rows", {"rows": r}, n=n))}
     return {"n": int(r.size), key: base64.b64encode(raw).decode("ascii")}

@@ -22,6 +22,7 @@ from viz_app.map.rowsets import encode_rows
 __all__ = ["Arrow", "Highlight", "Label", "MapUrls", "MapView", "Marker", "view_payload"]
 
 Color = str | tuple[int, ...]
+_SHAPES = ("star", "diamond", "cross", "circle", "square")
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,9 @@ def view_payload(
     _check(0 < view.opacity <= 1 and (view.dim is None or 0 < view.dim <= 1), "opacity and dim must be in (0, 1]")
     _check(200 <= height <= 4000, f"height={height} not in 200..4000 px")
     _check(0 <= view.auto_labels <= 500, f"auto_labels={view.auto_labels} not in 0..500")
+    for mk in view.markers:
+        _check(mk.shape in _SHAPES, f"marker shape {mk.shape!r} not in {', '.join(_SHAPES)}")
+        _check(0 < mk.size <= 60, f"marker size {mk.size} not in (0, 60] px")
     zoom = None
     if view.zoom_to is not None:
         to = view.zoom_to if isinstance(view.zoom_to, str) else encode_rows(view.zoom_to, m.n, put=put, what="zoom_to")

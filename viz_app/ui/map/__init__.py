@@ -16,6 +16,8 @@ routes=map_routes())`` (see ``streamlit_app.py``).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,6 +51,28 @@ def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_s
     return prepare_map(_es, _coords, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
 
 
+#: map_key() per (set, coordinates, options) object identity: hashing 1M labels on every rerun
+#: would cost ~0.1 s a click. Holds the objects (so ids are not reused), 8 at most.
+_KEYS: OrderedDict[tuple, tuple[str, object, object]] = OrderedDict()
+_KEYS_LOCK = threading.Lock()
+
+
+def _key(es: EmbeddingSet, coords: object, xy: NDArray, options: tuple) -> str:
+    ident = (id(es), id(coords), options)
+    with _KEYS_LOCK:
+        hit = _KEYS.get(ident)
+        if hit is not None and hit[1] is es and hit[2] is coords:
+            _KEYS.move_to_end(ident)
+            return hit[0]
+    color_by, tooltip, k, image_shape = options
+    key = map_key(es, xy, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
+    with _KEYS_LOCK:
+        _KEYS[ident] = (key, es, coords)
+        while len(_KEYS) > 8:
+            _KEYS.popitem(last=False)
+    return key
+
+
 def map_data(
     es: EmbeddingSet,
     coords: NDArray[np.floating] | Projection,
@@ -59,7 +83,12 @@ def map_data(
     image_shape: tuple[int, int] | None = None,
 ) -> MapData:
     """:func:`viz_app.map.prepare.prepare_map`, cached per content (:func:`~viz_app.map.prepare.map_key`)
-    for the process (8 maps; sessions holding the same data share one)."""
-    xy = coords.coords if isinstance(coords, Projection) else coords
-    key = map_key(es, xy, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
-    return _prepare(key, es, coords, color_by, tuple(tooltip), k, None if image_shape is None else tuple(image_shape))
+    for the process (8 maps; sessions holding the same data share one). A rerun with the same
+    ``es`` and ``coords`` objects costs a dictionary lookup.
+
+    Parameters and errors: see :func:`~viz_app.map.prepare.prepare_map`.
+    """
+    xy = coords.coords if isinstance(coords, Projection) else np.asarray(coords)
+    options = (color_by, tuple(tooltip), int(k), None if image_shape is None else tuple(image_shape))
+    key = _key(es, coords, xy, options)
+    return _prepare(key, es, coords, *options)

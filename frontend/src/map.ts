@@ -87,6 +87,7 @@ export class LensMap {
   private clickT0 = 0;
   private frames = 0;
   private frameT0 = 0;
+  private lastClick = 0;
   private layerUpdates = 0;
   private overlayQueued = false;
   private hoverRow = -1;
@@ -144,6 +145,7 @@ export class LensMap {
   update(view: ViewSpec): void {
     const json = JSON.stringify(view);
     this.root.style.height = `${view.height}px`;
+    if (this.lastClick) this.root.dataset.updateMs = (performance.now() - this.lastClick).toFixed(1);
     if (json === this.viewJson || this.destroyed) return; // unchanged rerun: nothing to the GPU
     this.viewJson = json;
     this.view = view;
@@ -445,11 +447,18 @@ export class LensMap {
     }
     a.selectionCount = String(this.drawn.selection);
     this.drawOverlay();
-    if (this.pendingReport) {
-      const { name, value } = this.pendingReport;
-      this.pendingReport = null;
-      setTimeout(() => this.report(name, value), 0); // after the highlighted frame
-    }
+    this.flushReport();
+  }
+
+  /** Send the pending click/selection to Python. Called right after the highlight frame is
+   * scheduled (deck.setProps): waiting for that frame to be drawn first would add a whole
+   * software-rendered frame (hundreds of ms here) before the server even starts. */
+  private flushReport(): void {
+    if (!this.pendingReport) return;
+    const { name, value } = this.pendingReport;
+    this.pendingReport = null;
+    this.report(name, value);
+    if (this.lastClick) this.root.dataset.reportMs = (performance.now() - this.lastClick).toFixed(1);
   }
 
   // ---- view fitting --------------------------------------------------------------------------
@@ -651,9 +660,10 @@ export class LensMap {
   private click(e: PointerEvent, x: number, y: number): void {
     const row = this.pickAt(x, y);
     if (row < 0) return;
-    this.clickT0 = e.timeStamp || performance.now();
+    this.clickT0 = this.lastClick = e.timeStamp || performance.now();
     this.setFocus(row, true);
     this.render();
+    this.flushReport();
   }
 
   private hover(x: number, y: number): void {
@@ -752,6 +762,7 @@ export class LensMap {
       this.mode === "box" ? selectBox(xy, pts[0][0], pts[0][1], pts[pts.length - 1][0], pts[pts.length - 1][1]) : selectLasso(xy, pts);
     this.setSelection(rows, true, this.mode);
     this.render();
+    this.flushReport();
   }
 
   private cancelDrawing(): void {
@@ -790,6 +801,7 @@ export class LensMap {
       b("clear", "Clear selection", "Forget the selection", () => {
         this.setSelection(null, true);
         this.render();
+        this.flushReport();
       }),
       this.count,
     );

@@ -6,7 +6,8 @@ Run from the repository root with the package importable, e.g.
 - ``data``: ``glove`` (default; the ``n`` most frequent GloVe words, ``n`` default 10,000),
   ``news`` (the news & reviews sentences, MiniLM) or ``digits``;
 - ``dims``: ``2`` (default) or ``3``: a PCA map (scikit-learn) of that many components;
-- ``zoom``: a label to zoom to on the first run; ``auto``: number of automatic labels.
+- ``zoom``: a label to zoom to on the first run; ``auto``: number of automatic labels;
+- ``arith``: ``a,b,c``: arrows a -> a - b -> a - b + c and a star at the result (PCA transform).
 
 Below the map it writes what the server received: ``server-focus: <id>``, the neighbour table
 of that id (``most_similar``), ``server-selection-count: <n>``, and ``fragment-runs: <n>`` with a
@@ -21,7 +22,7 @@ import streamlit as st
 from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.explore.neighbors import most_similar
-from viz_app.ui.map import MapView, live_map, map_data, map_event, map_routes
+from viz_app.ui.map import Arrow, MapView, Marker, live_map, map_data, map_event, map_routes
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,10 +43,22 @@ def _dataset(name: str, n: int):
 
 
 @st.cache_resource(show_spinner=False)
-def _coords(name: str, n: int, dims: int):
+def _pca(name: str, n: int, dims: int):
     from sklearn.decomposition import PCA
 
-    return PCA(dims, random_state=0).fit_transform(_dataset(name, n).vectors).astype(np.float32)
+    return PCA(dims, random_state=0).fit(_dataset(name, n).vectors)
+
+
+def _coords(name: str, n: int, dims: int):
+    return _pca(name, n, dims).transform(_dataset(name, n).vectors).astype(np.float32)
+
+
+def _arithmetic(es, pca, terms: list[str]) -> tuple[list[Arrow], list[Marker]]:
+    """``a - b + c`` drawn as two arrows (a -> a - b -> result) and a star at the result."""
+    a, b, c = (es.vectors[int(np.flatnonzero(es.labels == t)[0])] for t in terms)
+    p0, p1, p2 = pca.transform(np.stack([a, a - b, a - b + c]))
+    arrows = [Arrow(p0, p1, label=f"− {terms[1]}"), Arrow(p1, p2, label=f"+ {terms[2]}")]
+    return arrows, [Marker(p2, label=f"{terms[0]} − {terms[1]} + {terms[2]}")]
 
 
 def main() -> None:
@@ -66,10 +79,13 @@ def main() -> None:
         st.session_state.zoomed = True
         zoom = [int(np.flatnonzero(es.labels == qp["zoom"])[0])]
 
+    arrows, markers = _arithmetic(es, _pca(name, n, dims), qp["arith"].split(",")) if "arith" in qp else ([], [])
+
     @st.fragment
     def panel() -> None:
         focus = map_event(md, key="map").focus_row  # echo the click, as the Explore page will
-        view = MapView(focus=focus, k=10, zoom_to=zoom, auto_labels=int(qp.get("auto", "0")))
+        auto = int(qp.get("auto", "0"))
+        view = MapView(focus=focus, k=10, zoom_to=zoom, auto_labels=auto, arrows=arrows, markers=markers)
         ev = live_map(md, view, key="map", height=560)
         if ev.focus_id is not None:
             st.markdown(f"server-focus: {ev.focus_id}")

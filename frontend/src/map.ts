@@ -48,6 +48,7 @@ interface MapData {
 
 type Mode = "pan" | "box" | "lasso";
 type Report = (name: string, value: unknown) => void;
+type Project = (p: ArrayLike<number>) => [number, number] | null;
 
 const EMPTY = new Uint32Array(0);
 
@@ -82,7 +83,7 @@ export class LensMap {
   private drawing: [number, number][] | null = null;
   private placed: PlacedLabel[] = [];
   private layerCache = new Map<string, any>();
-  private drawn = { focus: "", neighbors: "", selection: 0 };
+  private drawnSelection = 0;
   private pendingReport: { name: string; value: unknown } | null = null;
   private clickT0 = 0;
   private frames = 0;
@@ -384,25 +385,8 @@ export class LensMap {
         } as any);
       }));
     }
-    if (this.focus !== null) {
-      const nk = `${this.focus}|${this.neighbors.join(",")}|${r}`;
-      layers.push(this.layer(`nb|${nk}`, () =>
-        this.overlayLayer("neighbors", this.neighbors, {
-          filled: true, getFillColor: [255, 255, 255, 150], stroked: true, getLineColor: v.colors.neighbors,
-          getLineWidth: 2, getRadius: r + 4,
-        })));
-      layers.push(this.layer(`focus|${nk}`, () =>
-        this.overlayLayer("focus", [this.focus!], {
-          filled: true, getFillColor: v.colors.focus, stroked: true, getLineColor: [255, 255, 255, 255],
-          getLineWidth: 2, getRadius: r + 6,
-        })));
-    }
     this.trimCache(layers);
-    this.drawn = {
-      focus: this.focus === null ? "" : String(this.focus),
-      neighbors: Array.from(this.neighbors).join(","),
-      selection: this.selection?.length ?? 0,
-    };
+    this.drawnSelection = this.selection?.length ?? 0;
     if (!this.sameLayers(layers)) {
       this.layerUpdates++;
       this.deck.setProps({ layers });
@@ -437,22 +421,14 @@ export class LensMap {
     a.frameMs = (performance.now() - this.frameT0).toFixed(1);
     a.frames = String(this.frames);
     a.layerUpdates = String(this.layerUpdates);
-    if (a.focus !== this.drawn.focus || a.neighbors !== this.drawn.neighbors) {
-      a.focus = this.drawn.focus;
-      a.neighbors = this.drawn.neighbors;
-      if (this.clickT0) {
-        a.clickMs = (performance.now() - this.clickT0).toFixed(1);
-        this.clickT0 = 0;
-      }
-    }
-    a.selectionCount = String(this.drawn.selection);
+    a.selectionCount = String(this.drawnSelection);
     this.drawOverlay();
     this.flushReport();
   }
 
-  /** Send the pending click/selection to Python. Called right after the highlight frame is
-   * scheduled (deck.setProps): waiting for that frame to be drawn first would add a whole
-   * software-rendered frame (hundreds of ms here) before the server even starts. */
+  /** Send the pending click/selection to Python, right after its highlight is scheduled for the
+   * next frame: waiting for that frame first would hold the server back by a whole frame (a
+   * software-rendered WebGL frame takes hundreds of ms here). */
   private flushReport(): void {
     if (!this.pendingReport) return;
     const { name, value } = this.pendingReport;
@@ -520,10 +496,7 @@ export class LensMap {
     });
   }
 
-  private drawOverlay(): void {
-    const vp = this.viewport(), v = this.view, d = this.d;
-    if (!vp || !v || !d) return;
-    const [W, H] = this.size();
+  private overlayContext(W: number, H: number): CanvasRenderingContext2D {
     const dpr = window.devicePixelRatio || 1;
     const c = this.overlay;
     if (c.width !== Math.round(W * dpr) || c.height !== Math.round(H * dpr)) {
@@ -535,31 +508,85 @@ export class LensMap {
     const ctx = c.getContext("2d")!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
+    return ctx;
+  }
+
+  /** Arrows, markers and the selection shape, then the labels laid out around them. */
+  private drawOverlay(): void {
+    const vp = this.viewport(), v = this.view, d = this.d;
+    if (!vp || !v || !d) return;
+    const [W, H] = this.size();
+    const ctx = this.overlayContext(W, H);
     const m = vp.pixelProjectionMatrix;
-    const P = (p: number[]) => projectOne(m, p[0], p[1], d.dims === 3 ? p[2] ?? 0 : 0);
-    const Prow = (row: number) => projectOne(m, d.pos[row * d.dims], d.pos[row * d.dims + 1], d.dims === 3 ? d.pos[row * d.dims + 2] : 0);
+    const P: Project = (p) => projectOne(m, p[0], p[1], d.dims === 3 ? p[2] ?? 0 : 0);
     const style = getComputedStyle(this.root);
-    const text = style.color || "#262730";
     const halo = style.getPropertyValue("--st-background-color").trim() || "#ffffff";
-    const family = style.fontFamily || "sans-serif";
+    const obstacles: Box[] = this.chromeBoxes();
     for (const a of v.arrows) {
       const p0 = P(a.from), p1 = P(a.to);
       if (p0 && p1) drawArrow(ctx, p0[0], p0[1], p1[0], p1[1], a.color, a.width, halo);
     }
-    const obstacles: Box[] = this.chromeBoxes();
-    const reqs: LabelRequest[] = [];
-    const fp = v.font_px, r = v.point_size / 2;
-    const add = (p: [number, number] | null, t: string, priority: number, kind: string, extra: Partial<LabelRequest> = {}) => {
-      if (p && t) reqs.push({ x: p[0], y: p[1], text: t, priority, gap: r + 3, color: text, size: fp, weight: 400, kind, ...extra });
-    };
+    this.drawFocus(ctx, P);
     for (const mk of v.markers) {
       const p = P(mk.at);
       if (!p) continue;
       drawMarker(ctx, p[0], p[1], mk.shape, mk.size, mk.color, halo);
       obstacles.push({ x: p[0] - mk.size, y: p[1] - mk.size, w: 2 * mk.size, h: 2 * mk.size });
-      if (mk.label) add(p, mk.label, mk.priority, "marker", { gap: mk.size + 2, weight: 600 });
     }
+    const reqs = this.labelRequests(P, obstacles, style.color || "#262730", W, H);
+    this.placed = layoutLabels(ctx, reqs, W, H, obstacles, style.fontFamily || "sans-serif", v.label_max_px);
+    drawLabels(ctx, this.placed, halo);
+    if (this.drawing) drawShape(ctx, this.drawing, this.mode === "box");
+    this.writeLabelState(W, H);
+  }
+
+  /** The focus (filled) and its neighbours (rings), drawn on the 2D overlay: a click changes
+   * only this canvas, so the WebGL points are not redrawn (in a software renderer a redraw of
+   * 100k points blocks the page for seconds while the compositor reads the canvas back). The
+   * data-focus / data-neighbors attributes change in the frame that shows them. */
+  private drawFocus(ctx: CanvasRenderingContext2D, P: Project): void {
+    const v = this.view!, d = this.d!, r = v.point_size / 2;
+    const at = (row: number) => P(Array.from(d.pos.subarray(row * d.dims, row * d.dims + d.dims)));
+    if (this.focus !== null) {
+      ctx.lineWidth = 2;
+      for (const nb of this.neighbors) {
+        const q = at(nb);
+        if (!q) continue;
+        ctx.beginPath();
+        ctx.arc(q[0], q[1], r + 4, 0, 2 * Math.PI);
+        ctx.fillStyle = "rgba(255,255,255,0.6)";
+        ctx.fill();
+        ctx.strokeStyle = css(v.colors.neighbors);
+        ctx.stroke();
+      }
+      const p = at(this.focus);
+      if (p) drawMarker(ctx, p[0], p[1], "circle", (r + 6) / 0.8, v.colors.focus, "#ffffff");
+    }
+    const a = this.root.dataset;
+    const focus = this.focus === null ? "" : String(this.focus), nbs = Array.from(this.neighbors).join(",");
+    if (a.focus !== focus || a.neighbors !== nbs) {
+      a.focus = focus;
+      a.neighbors = nbs;
+      if (this.clickT0) {
+        a.clickMs = (performance.now() - this.clickT0).toFixed(1);
+        this.clickT0 = 0;
+      }
+    }
+  }
+
+  /** Every label candidate with its priority: markers 1000, focus 900, neighbours 800 - rank,
+   * arrows 700, the view's labels and labelled sets as given, automatic labels below 0. The
+   * focus and neighbour markers become obstacles no label may cover. */
+  private labelRequests(P: Project, obstacles: Box[], color: string, W: number, H: number): LabelRequest[] {
+    const v = this.view!, d = this.d!;
+    const reqs: LabelRequest[] = [];
+    const fp = v.font_px, r = v.point_size / 2;
+    const Prow = (row: number) => P(Array.from(d.pos.subarray(row * d.dims, row * d.dims + d.dims)));
     const lab = (row: number) => d.labels?.get(row) ?? String(row);
+    const add = (p: [number, number] | null, t: string, priority: number, kind: string, extra: Partial<LabelRequest> = {}) => {
+      if (p && t) reqs.push({ x: p[0], y: p[1], text: t, priority, gap: r + 3, color, size: fp, weight: 400, kind, ...extra });
+    };
+    for (const mk of v.markers) if (mk.label) add(P(mk.at), mk.label, mk.priority, "marker", { gap: mk.size + 2, weight: 600 });
     if (this.focus !== null) {
       const p = Prow(this.focus);
       if (p) obstacles.push({ x: p[0] - r - 6, y: p[1] - r - 6, w: 2 * r + 12, h: 2 * r + 12 });
@@ -576,26 +603,22 @@ export class LensMap {
     }
     for (const l of v.labels) {
       const p = l.row !== undefined ? Prow(l.row) : l.at ? P(l.at) : null;
-      const t = l.text ?? (l.row !== undefined ? lab(l.row) : "");
       const cl = l.style === "cluster";
-      add(p, t, l.priority, cl ? "cluster" : "label", {
+      add(p, l.text ?? (l.row !== undefined ? lab(l.row) : ""), l.priority, cl ? "cluster" : "label", {
         row: l.row, centred: cl, size: cl ? fp + 2 : fp, weight: cl ? 600 : 400, ...(l.color ? { color: css(l.color) } : {}),
       });
     }
     for (const spec of v.sets) {
-      if (!spec.label) continue;
-      const rows = this.sets.get(spec.name)?.rows ?? EMPTY;
+      const rows = spec.label ? this.sets.get(spec.name)?.rows ?? EMPTY : EMPTY;
       for (let i = 0; i < Math.min(rows.length, 300); i++) add(Prow(rows[i]), lab(rows[i]), spec.priority - i * 1e-4, "set:" + spec.name, { row: rows[i] });
     }
-    if (v.auto_labels > 0) this.autoLabels(reqs, m, W, H, v.auto_labels, (p, row) => add(p, lab(row), -1 - row / d.n, "auto", { row }));
-    this.placed = layoutLabels(ctx, reqs, W, H, obstacles, family, v.label_max_px);
-    drawLabels(ctx, this.placed, halo);
-    if (this.drawing) drawShape(ctx, this.drawing, this.mode === "box");
-    this.writeLabelState(W, H);
+    if (v.auto_labels > 0) this.autoLabels(W, H, v.auto_labels, (p, row) => add(p, lab(row), -1 - row / d.n, "auto", { row }));
+    return reqs;
   }
 
   /** Candidate labels for points on screen, in row order (the data's own priority). */
-  private autoLabels(reqs: LabelRequest[], m: any, W: number, H: number, want: number, add: (p: [number, number], row: number) => void): void {
+  private autoLabels(W: number, H: number, want: number, add: (p: [number, number], row: number) => void): void {
+    const m = this.viewport().pixelProjectionMatrix;
     const d = this.d!;
     const budget = Math.min(d.n, 200_000);
     let found = 0;
@@ -605,7 +628,6 @@ export class LensMap {
       found++;
       add(p, row);
     }
-    void reqs;
   }
 
   private chromeBoxes(): Box[] {

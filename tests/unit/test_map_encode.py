@@ -7,18 +7,8 @@ import pandas as pd
 import pytest
 
 from viz_app.errors import DataFormatError, ParameterError
-from viz_app.map.encode import (
-    MAX_CATEGORIES,
-    OTHER_COLOR,
-    PALETTE,
-    clean_label,
-    encode_colors,
-    encode_map,
-    normalise,
-    pack,
-    rgba,
-    unpack,
-)
+from viz_app.map.colors import MAX_CATEGORIES, OTHER_COLOR, PALETTE, clean_label, encode_colors, rgba
+from viz_app.map.encode import encode_map, normalise, pack, unpack
 
 RNG = np.random.default_rng(0)
 

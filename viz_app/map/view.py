@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from viz_app.errors import ParameterError
-from viz_app.map.encode import MAX_KNN_K, EncodedMap, clean_label, rgba
+from viz_app.map.colors import clean_label, rgba
+from viz_app.map.encode import MAX_KNN_K, EncodedMap
 from viz_app.map.rowsets import encode_rows
 
 __all__ = ["Arrow", "Highlight", "Label", "MapUrls", "MapView", "Marker", "view_payload"]

@@ -7,6 +7,7 @@ Run from the repository root with the package importable, e.g.
   ``news`` (the news & reviews sentences, MiniLM) or ``digits``;
 - ``dims``: ``2`` (default) or ``3``: a PCA map (scikit-learn) of that many components;
 - ``zoom``: a label to zoom to on the first run; ``auto``: number of automatic labels;
+- ``knn``: neighbours per row in the shipped graph (default 20; 0 = none, ask the server);
 - ``arith``: ``a,b,c``: arrows a -> a - b -> a - b + c and a star at the result (PCA transform).
 
 Below the map it writes what the server received: ``server-focus: <id>``, the neighbour table
@@ -71,7 +72,7 @@ def main() -> None:
         es,
         _coords(name, n, dims),
         tooltip=tooltip,
-        k=20 if es.n_samples <= 200_000 else 0,
+        k=int(qp.get("knn", "20")) if es.n_samples <= 200_000 else 0,
         image_shape=(8, 8) if name == "digits" else None,
     )
     zoom = None

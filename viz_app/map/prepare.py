@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.explore.neighbors import knn_indices
 from viz_app.map.colors import clean_label
 from viz_app.map.encode import MAX_KNN_K, MAX_KNN_POINTS, EncodedMap, encode_map
+from viz_app.reduce import Projection
 
 __all__ = ["MapData", "RowDetails", "knn_graph", "map_key", "prepare_map"]
 

@@ -24,9 +24,10 @@ import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
-from viz_app.data.model import EmbeddingSet, Projection
+from viz_app.data.model import EmbeddingSet
 from viz_app.map.prepare import MapData, map_key, prepare_map
 from viz_app.map.view import Arrow, Highlight, Label, MapView, Marker
+from viz_app.reduce import Projection
 from viz_app.ui.map.component import MapEvent, live_map, map_event, store_stats
 from viz_app.ui.map.server import map_routes
 

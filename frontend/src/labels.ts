@@ -102,7 +102,8 @@ export function fontOf(size: number, weight: number, family: string): string {
   return `${weight} ${size}px ${family}`;
 }
 
-/** Place labels; ``obstacles`` (e.g. the focus marker) are never covered. */
+/** Place labels; ``obstacles`` (e.g. the focus marker) are never covered. A row is labelled
+ * once (by its highest-priority request); ``caps`` bounds how many labels of a kind are placed. */
 export function layoutLabels(
   ctx: CanvasRenderingContext2D,
   requests: LabelRequest[],
@@ -111,13 +112,17 @@ export function layoutLabels(
   obstacles: Box[],
   family: string,
   maxWidth: number,
+  caps: Record<string, number> = {},
 ): PlacedLabel[] {
   const grid = new Grid();
   for (const o of obstacles) grid.add(o);
   const order = requests.map((_, i) => i).sort((a, b) => requests[b].priority - requests[a].priority || a - b);
   const placed: PlacedLabel[] = [];
+  const rows = new Set<number>();
+  const count: Record<string, number> = {};
   for (const i of order) {
     const r = requests[i];
+    if ((r.row !== undefined && rows.has(r.row)) || (count[r.kind] ?? 0) >= (caps[r.kind] ?? Infinity)) continue;
     if (!(r.x >= -maxWidth && r.x <= width + maxWidth && r.y >= -50 && r.y <= height + 50)) continue;
     const font = fontOf(r.size, r.weight, family);
     const text = fitText(ctx, font, r.text, maxWidth);
@@ -140,6 +145,8 @@ export function layoutLabels(
       const box = { x, y, w, h };
       if (x < 0 || y < 0 || x + w > width || y + h > height || grid.hits(box)) continue;
       grid.add(box);
+      if (r.row !== undefined) rows.add(r.row);
+      count[r.kind] = (count[r.kind] ?? 0) + 1;
       placed.push({ text, x, y, w, h, row: r.row ?? null, kind: r.kind, color: r.color, font, priority: r.priority });
       break;
     }

@@ -534,7 +534,8 @@ export class LensMap {
       obstacles.push({ x: p[0] - mk.size, y: p[1] - mk.size, w: 2 * mk.size, h: 2 * mk.size });
     }
     const reqs = this.labelRequests(P, obstacles, style.color || "#262730", W, H);
-    this.placed = layoutLabels(ctx, reqs, W, H, obstacles, style.fontFamily || "sans-serif", v.label_max_px);
+    const caps = { auto: v.auto_labels };
+    this.placed = layoutLabels(ctx, reqs, W, H, obstacles, style.fontFamily || "sans-serif", v.label_max_px, caps);
     drawLabels(ctx, this.placed, halo);
     if (this.drawing) drawShape(ctx, this.drawing, this.mode === "box");
     this.writeLabelState(W, H);
@@ -612,7 +613,8 @@ export class LensMap {
       const rows = spec.label ? this.sets.get(spec.name)?.rows ?? EMPTY : EMPTY;
       for (let i = 0; i < Math.min(rows.length, 300); i++) add(Prow(rows[i]), lab(rows[i]), spec.priority - i * 1e-4, "set:" + spec.name, { row: rows[i] });
     }
-    if (v.auto_labels > 0) this.autoLabels(W, H, v.auto_labels, (p, row) => add(p, lab(row), -1 - row / d.n, "auto", { row }));
+    if (v.auto_labels > 0) this.autoLabels(W, H, v.auto_labels, (p, row) =>
+        add(p, lab(row), -1 - row / d.n, "auto", { row, size: fp - 1, color: "rgba(80,82,95,0.85)" }));
     return reqs;
   }
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viz_app.data.io import FORMATS
-from viz_app.ui import data_views, router, views
+from viz_app.ui import data_views, roles_views, router, views
 
 router.ensure_router()
 st.title("Data")
@@ -18,6 +18,7 @@ with right:
             st.markdown(f"**{f.title}** ({f.extensions}): {f.description}")
             st.code(f.example, language=None)
 data_views.show_message()
+roles_views.role_editor(data_views.accept_upload)
 loaded = views.current_dataset()
 if loaded is not None:
     data_views.column_choices(loaded[0])

@@ -95,8 +95,9 @@ FORMATS: tuple[FormatInfo, ...] = (
         "csv",
         "CSV/TSV table with vector columns",
         ".csv .tsv",
-        "Header row; the numeric columns (>= 2, except id/index/rank/count/year/label...) "
-        "are the vector; other columns are metadata.",
+        "Header row; the numeric columns (>= 2) are the vector, except those that look like "
+        "metadata (named id/rank/count/year..., an integer rank or id, a column on a much larger "
+        "scale); the Data page shows every column's role and lets you change it.",
         "label,rank,dim0,dim1,dim2\nking,691,0.50451,0.68607,-0.59517",
     ),
     FormatInfo(
@@ -285,6 +286,7 @@ def read(
     text_column: str | None = None,
     label_column: str | None = None,
     vector_columns: Sequence[str] | None = None,
+    metadata_columns: Sequence[str] | None = None,
     name: str | None = None,
     limits: Limits | None = None,
 ) -> RawData:
@@ -304,7 +306,12 @@ def read(
     label_column : str, optional
         Column whose values become the labels (default: see :func:`~viz_app.data.readers.table.table_to_raw`).
     vector_columns : sequence of str, optional
-        Tables only: the vector columns (several numeric ones, or one list column).
+        Tables only: exactly these columns are the vector (several numeric ones, or one list
+        column). Default: decided from the content (:mod:`viz_app.data.readers.roles`; an
+        integer rank, an id, a column on another scale are metadata); ``RawData.roles`` says
+        what each column became and why.
+    metadata_columns : sequence of str, optional
+        Tables only: columns that are never vector dimensions (the rest decided as usual).
     name : str, optional
         File name for messages; default the path's name, the object's ``.name``, or ``"upload"``.
     limits : Limits, optional
@@ -325,13 +332,19 @@ def read(
         members, texts to embed), found before the memory is allocated.
     """
     limits = limits or get_limits()
-    options = ReadOptions(text_column, label_column, tuple(vector_columns) if vector_columns else None)
+    options = ReadOptions(
+        text_column,
+        label_column,
+        tuple(vector_columns) if vector_columns else None,
+        tuple(metadata_columns) if metadata_columns else None,
+    )
     data, fname = _read_source(source, name=name, default="upload", limits=limits)
     if metadata is not None:
         options = replace(options, text_column=None, label_column=None)
     raw = _dispatch(data, fname, options, limits)
-    if vector_columns and raw.format not in ("csv", "tsv", "parquet"):
-        raise ParameterError(f"vector_columns applies to CSV/TSV/parquet tables; {fname} is {raw.format}")
+    for what, val in (("vector_columns", vector_columns), ("metadata_columns", metadata_columns)):
+        if val and raw.format not in ("csv", "tsv", "parquet"):
+            raise ParameterError(f"{what} applies to CSV/TSV/parquet tables; {fname} is {raw.format}")
     if metadata is not None:
         raw = _attach_metadata(raw, metadata, limits)
     if metadata is not None or raw.format not in ("csv", "tsv", "parquet"):
@@ -388,6 +401,7 @@ def load(
     text_column: str | None = None,
     label_column: str | None = None,
     vector_columns: Sequence[str] | None = None,
+    metadata_columns: Sequence[str] | None = None,
     name: str | None = None,
     model: str | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -400,6 +414,7 @@ def load(
         text_column=text_column,
         label_column=label_column,
         vector_columns=vector_columns,
+        metadata_columns=metadata_columns,
         name=name,
         limits=limits,
     )

@@ -8,8 +8,9 @@ import streamlit as st
 
 from viz_app.data import io, samples
 from viz_app.data.model import EmbeddingSet
+from viz_app.data.readers.roles import RolesError
 from viz_app.errors import VizAppError
-from viz_app.ui import cache, safe, state, viewstate
+from viz_app.ui import cache, roles_views, safe, state, viewstate
 
 
 def sample_picker() -> None:
@@ -28,7 +29,11 @@ def embed_with_progress(raw: io.RawData) -> EmbeddingSet:
     """The set of a parsed file; texts are embedded in an ``st.status`` with a progress bar."""
     if raw.vectors is not None:
         return io.to_embedding_set(raw)
-    with st.status(f"Embedding {raw.n_samples:,} texts from {raw.name} with all-MiniLM-L6-v2", expanded=True) as s:
+    what = f"the {raw.n_samples:,} texts of column {raw.text_column!r}" if raw.roles else f"{raw.n_samples:,} texts"
+    why = next((r.reason for r in raw.roles if r.role == "text"), "")
+    with st.status(f"Embedding {what} from {raw.name} with all-MiniLM-L6-v2", expanded=True) as s:
+        if why:
+            st.caption(safe.md(f"Column {raw.text_column!r}: {why}."))
         bar = st.progress(0.0, text="loading the model")
         es = io.to_embedding_set(
             raw, progress=lambda d, t: bar.progress(d / max(t, 1), text=f"Embedded {d:,} / {t:,} texts")
@@ -77,20 +82,29 @@ def uploader() -> None:
 UPLOAD_ROUND = "_upload_round"
 
 
-def accept_upload(main, meta=None, *, name: str | None = None) -> bool:
+def accept_upload(main, meta=None, *, name: str | None = None, choice: dict | None = None) -> bool:
     """Parse (and embed) an uploaded file; on success it becomes the session's dataset.
 
-    On a :class:`~viz_app.errors.VizAppError` the message is kept for display and the
-    session's dataset is unchanged. The uploaded bytes are not kept. Returns True on success.
+    ``choice``: column roles for a table (keyword arguments of :func:`viz_app.data.io.read`,
+    from the roles table). On a :class:`~viz_app.errors.VizAppError` the message is kept for
+    display and the session's dataset is unchanged. The bytes of the last uploaded table are
+    kept in this session (:mod:`viz_app.ui.roles_views`) so its roles can be changed; no other
+    upload's bytes are kept. Returns True on success.
     """
     try:
-        raw = io.read(main, metadata=meta, name=name)
+        raw = io.read(main, metadata=meta, name=name, **(choice or {}))
+        roles_views.remember(main, meta, name, raw.roles)
         es = embed_with_progress(raw)
+    except RolesError as exc:
+        roles_views.remember(main, meta, name, exc.roles)
+        state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
+        return False
     except VizAppError as exc:
         state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
         return False
     cache.datasets().put(("upload", es.fingerprint), es)
     state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
+    roles_views.loaded(state.get(state.DATASET)["key"])
     embedded = f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}." if raw.vectors is None else ""
     note = " ".join(_sentence(n) for n in raw.notices + ((embedded,) if embedded else ()))
     state.put(

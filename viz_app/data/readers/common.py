@@ -21,6 +21,7 @@ from viz_app.errors import DataFormatError
 _F32_MAX = float(np.finfo(np.float32).max)
 
 __all__ = [
+    "ColumnRole",
     "RawData",
     "ReadOptions",
     "as_numbers",
@@ -33,6 +34,31 @@ __all__ = [
     "to_labels",
     "vector_notices",
 ]
+
+
+@dataclass(frozen=True)
+class ColumnRole:
+    """The role of one table column.
+
+    Attributes
+    ----------
+    column : str
+        Column name as in the file (``col1..colN`` for a table without a header).
+    kind : {"numeric", "list", "mostly_numeric", "text", "empty"}
+        What the cells hold (:func:`column_kind`).
+    role : {"vector", "label", "text", "metadata"}
+        ``vector``: one dimension (or, for a list column, the whole vector); ``label``: the
+        display labels; ``text``: the texts embedded (tables without vectors) or the item text;
+        ``metadata``: kept for colour, filters and tables. Label and text columns stay in the
+        metadata table too.
+    reason : str
+        Why, in a few words, for the user.
+    """
+
+    column: str
+    kind: str
+    role: str
+    reason: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +83,9 @@ class RawData:
         Metadata column holding the text of each item, if any.
     notices : tuple of str
         Human-readable notes for the user, e.g. ``"decoded as Latin-1"``.
+    roles : tuple of ColumnRole
+        Tables only: the role of every column and why
+        (:func:`~viz_app.data.readers.roles.propose_roles`); empty for other formats.
     """
 
     name: str
@@ -67,6 +96,7 @@ class RawData:
     metadata: pd.DataFrame
     text_column: str | None
     notices: tuple[str, ...] = ()
+    roles: tuple[ColumnRole, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -97,11 +127,14 @@ class ReadOptions:
         Column whose values become the display labels.
     vector_columns : tuple of str or None
         Columns holding the vector: several numeric columns, or one list column.
+    metadata_columns : tuple of str or None
+        Columns that are never vector dimensions (the others are decided from the content).
     """
 
     text_column: str | None = None
     label_column: str | None = None
     vector_columns: tuple[str, ...] | None = None
+    metadata_columns: tuple[str, ...] | None = None
 
 
 def row_labels(n: int) -> list[str]:

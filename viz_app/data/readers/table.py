@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
 from viz_app.data.limits import Limits, get_limits
 from viz_app.data.readers.common import (
     RawData,
     ReadOptions,
-    as_numbers,
     empty_frame,
     is_missing,
     list_vectors,
@@ -28,11 +25,20 @@ from viz_app.data.readers.common import (
     row_labels,
     to_labels,
 )
+from viz_app.data.readers.roles import (
+    LABEL_NAMES,
+    METADATA_NAMES,
+    TEXT_NAMES,
+    column_kind,
+    is_metadata_name,
+    propose_roles,
+)
 from viz_app.errors import DataFormatError
 
 __all__ = [
     "LABEL_NAMES",
     "METADATA_NAMES",
+    "TEXT_NAMES",
     "check_unique_names",
     "column_kind",
     "is_metadata_name",
@@ -43,35 +49,7 @@ __all__ = [
     "table_to_raw",
 ]
 
-#: Numeric columns with these names (case-insensitive) are metadata, never vector dimensions.
-METADATA_NAMES = frozenset(
-    {
-        "id",
-        "ids",
-        "index",
-        "idx",
-        "row",
-        "rank",
-        "count",
-        "freq",
-        "frequency",
-        "year",
-        "label",
-        "labels",
-        "target",
-        "targets",
-        "class",
-        "category",
-        "cluster",
-        "digit",
-    }
-)
-#: Label column by name (case-insensitive; the first such column in file order wins).
-LABEL_NAMES = frozenset({"label", "word", "token", "name", "title", "text"})
-#: Columns remembered as the item text of a vector table (case-insensitive).
-TEXT_NAMES = frozenset({"text", "sentence", "document", "content"})
 _SEP_NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab"}
-_LIST_RE = re.compile(r"^\s*\[.*\]\s*$", re.DOTALL)
 
 
 def _record_lines(text: str, *, sep: str, quoting: int, file: str) -> tuple[list[int], list[str]]:
@@ -259,66 +237,6 @@ def read_table(
     )
 
 
-def column_kind(s: pd.Series, decimal: str = ".") -> str:
-    """Role a column can play: ``"numeric"``, ``"list"``, ``"mostly_numeric"``, ``"text"``,
-    ``"empty"``.
-
-    ``numeric``: numeric dtype (not bool). ``list``: every non-missing cell is a list/array or a
-    string ``"[...]"``. ``mostly_numeric``: text where more than half of the non-missing cells
-    (and at least 2) are numbers, i.e. a vector column with a bad cell. ``empty``: all missing.
-    """
-    values = s.dropna()
-    if values.empty:
-        return "empty"
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return "numeric"
-    vals = values.astype(object)
-    if all(isinstance(v, (list, tuple, np.ndarray)) for v in vals):
-        return "list"
-    if all(isinstance(v, str) and _LIST_RE.match(v) for v in vals):
-        return "list"
-    nums = int(as_numbers(vals, decimal).notna().sum())
-    return "mostly_numeric" if nums >= 2 and nums > 0.5 * len(vals) else "text"
-
-
-def _pick_vectors(df: pd.DataFrame, kinds: dict[str, str], options: ReadOptions, file: str) -> list[str]:
-    """Vector columns: ``vector_columns`` if given; else the first list column; else the numeric
-    (and mostly numeric) columns not named in :data:`METADATA_NAMES`, if there are >= 2."""
-    if options.vector_columns:
-        missing = [c for c in options.vector_columns if c not in df.columns]
-        if missing:
-            raise DataFormatError(f"no column {missing[0]!r}; columns are {list(df.columns)}", file=file)
-        return list(options.vector_columns)
-    lists = [c for c, k in kinds.items() if k == "list"]
-    if lists:
-        return lists[:1]
-    nums = [c for c, k in kinds.items() if k in ("numeric", "mostly_numeric") and not is_metadata_name(c)]
-    return nums if len(nums) >= 2 else []
-
-
-def is_metadata_name(column: object) -> bool:
-    """Numeric columns that are never vector dimensions: a name in :data:`METADATA_NAMES`
-    (case-insensitive) or pandas' ``"Unnamed: 0"`` (an index written by ``DataFrame.to_csv``)."""
-    name = str(column)
-    return name.lower() in METADATA_NAMES or name.startswith("Unnamed: ")
-
-
-def _pick_label(df: pd.DataFrame, kinds: dict[str, str], options: ReadOptions, skip: set) -> str | None:
-    """``label_column``; else the first column named in :data:`LABEL_NAMES`; else the first text
-    column; else None (row numbers)."""
-    if options.label_column is not None:
-        return options.label_column
-    named = [c for c in df.columns if c not in skip and str(c).lower() in LABEL_NAMES]
-    texts = [c for c in df.columns if c not in skip and kinds[c] == "text"]
-    return (named or texts or [None])[0]
-
-
-def _check_columns(df: pd.DataFrame, options: ReadOptions, file: str) -> None:
-    for what, col in (("text_column", options.text_column), ("label_column", options.label_column)):
-        if col is not None and col not in df.columns:
-            raise DataFormatError(f"{what}={col!r} is not a column; columns are {list(df.columns)}", file=file)
-
-
 def table_to_raw(
     df: pd.DataFrame,
     *,
@@ -330,60 +248,52 @@ def table_to_raw(
     number_hint: str = "",
     decimal: str = ".",
 ) -> RawData:
-    """Decide the roles of a table's columns and build a :class:`RawData`.
+    """Decide the roles of a table's columns (:func:`~viz_app.data.readers.roles.propose_roles`)
+    and build a :class:`RawData` whose ``roles`` say what each column became and why.
 
-    Rules (``options`` override each step):
-
-    1. vectors: the first list column (cells ``[0.1, 0.2, ...]`` or arrays); else all numeric
-       columns whose name is not in :data:`METADATA_NAMES` (id, index, rank, count, year, label,
-       ...) nor ``Unnamed: N`` (a pandas index), if there are at least 2. A column where most
-       cells are numbers but some are not counts as numeric, so the bad cell is reported
-       instead of silently becoming metadata.
-    2. without vectors, the texts to embed: ``text_column``, else the text column with the
-       longest mean length. A table with neither vectors nor text is refused.
-    3. labels: ``label_column``, else the first column named label/word/token/name/title/text,
-       else the first text column, else row numbers ``"0".."n-1"``.
+    1. vectors: the columns with role ``vector`` (one list column, or >= 2 numeric columns;
+       a column where most cells are numbers but some are not counts as numeric, so the bad
+       cell is reported instead of silently becoming metadata);
+    2. without vectors, the texts to embed: the column with role ``text``; a table with neither
+       vectors nor text, or whose only text is short labels beside numeric columns, is refused;
+    3. labels: the ``label`` column, else the ``text`` column, else row numbers ``"0".."n-1"``;
     4. metadata: every column except the vector columns.
     """
-    _check_columns(df, options, file)
-    kinds = {c: column_kind(df[c], decimal) for c in df.columns}
-    vec_cols = _pick_vectors(df, kinds, options, file)
+    roles = propose_roles(
+        df,
+        file=file,
+        vector_columns=options.vector_columns,
+        metadata_columns=options.metadata_columns,
+        label_column=options.label_column,
+        text_column=options.text_column,
+        decimal=decimal,
+    )
+    df.columns = [str(c) for c in df.columns]
+    kinds = {r.column: r.kind for r in roles}
+    vec_cols = [r.column for r in roles if r.role == "vector"]
+    text_col = next((r.column for r in roles if r.role == "text"), None)
     meta = df.drop(columns=vec_cols).reset_index(drop=True)
     vectors = texts = None
-    text_col = options.text_column
     if len(vec_cols) == 1 and kinds[vec_cols[0]] == "list":
         vectors = list_vectors(df[vec_cols[0]], file=file, row_of=row_of)
     elif vec_cols:
+        if any(kinds[c] == "list" for c in vec_cols):
+            raise DataFormatError("a list column cannot be combined with other vector columns", file=file)
         vectors = numeric_vectors(df, vec_cols, file=file, row_of=row_of, hint=number_hint, decimal=decimal)
     else:
-        text_col = text_col or _longest_text(df, kinds, file)
+        assert text_col is not None  # propose_roles raises otherwise
         texts = _texts(df[text_col], file=file, row_of=row_of)
-        lone = [c for c, k in kinds.items() if k in ("numeric", "mostly_numeric") and not is_metadata_name(c)]
-        if len(lone) == 1:
-            notices = (
-                *notices,
-                f"numeric column {lone[0]!r} is kept as metadata (a vector needs >= 2 "
-                f"numeric columns); the texts of column {text_col!r} are embedded instead",
-            )
-    if vectors is not None and text_col is None:
-        text_col = next((c for c in meta.columns if str(c).lower() in TEXT_NAMES), None)
-    label = _pick_label(meta, {c: kinds[c] for c in meta.columns}, options, skip=set())
+    label = options.label_column or next((r.column for r in roles if r.role == "label"), None) or text_col
     labels = row_labels(len(df)) if label is None else to_labels(df[label])
     notes = list(notices)
+    demoted = [r for r in roles if r.role == "metadata" and r.kind in ("numeric", "mostly_numeric")]
     if vectors is not None and len(vec_cols) > 1:
         notes.append(f"{len(vec_cols)} numeric vector columns, {meta.shape[1]} metadata columns")
-    return RawData(file, fmt, vectors, texts, labels, meta, text_col, tuple(notes))
-
-
-def _longest_text(df: pd.DataFrame, kinds: dict[str, str], file: str) -> str:
-    cands = [c for c, k in kinds.items() if k == "text"]
-    if not cands:
-        raise DataFormatError(
-            f"found no vectors (need >= 2 numeric columns or one list column '[0.1, 0.2, ...]') "
-            f"and no text column to embed; columns are {list(df.columns)}",
-            file=file,
-        )
-    return max(cands, key=lambda c: df[c].dropna().astype(str).str.len().mean())
+    for r in demoted[:3]:
+        notes.append(f"numeric column {r.column!r} is kept as metadata: {r.reason}")
+    if texts is not None:
+        notes.append(f"no vectors: the texts of column {text_col!r} are embedded")
+    return RawData(file, fmt, vectors, texts, labels, meta, text_col, tuple(notes), roles)
 
 
 def _texts(s: pd.Series, *, file: str, row_of: Callable[[int], int]) -> list[str]:

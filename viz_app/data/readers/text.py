@@ -182,8 +182,10 @@ def sniff_text(text: str, *, ext: str) -> TextKind:
        has a tab, else comma/semicolon). When several delimiters fit, the one giving more fields
        wins, then the one giving more numbers in the first two lines (``a;1,5;2,5`` is three
        fields under ``;``, whose decimal commas are numbers). The first line is a header unless
-       all its fields but the first are numbers; a first line ``0, 1, 2, ...`` or ``1, 2, 3, ...``
-       (pandas'/numpy's names for unnamed columns) is always a header, also under rule 1. A
+       all its fields but the first are numbers: a first row of numbers is data. The exception
+       is a first line ``0, 1, 2, ...`` or ``1, 2, 3, ...`` (pandas'/numpy's names for unnamed
+       columns) above rows that hold decimals, or with >= 8 fields; it is a header, also under
+       rule 1 (so ``1\t2\t3`` above ``4\t5\t6x`` is two rows of data, and the typo is named). A
        tab/semicolon table whose sample has more decimal-comma numbers than decimal-point ones
        gets ``decimal=","``;
     4. otherwise plain text, one item per line.
@@ -194,7 +196,7 @@ def sniff_text(text: str, *, ext: str) -> TextKind:
     lines = [ln for ln in head if ln.strip()][:_SAMPLE_LINES]
     first = lines[0]
     tab_fields = first.split("\t")
-    if len(tab_fields) > 1 and all(map(_is_number, tab_fields)) and not _is_column_numbers(tab_fields):
+    if len(tab_fields) > 1 and all(map(_is_number, tab_fields)) and not _is_names_row(tab_fields, lines[1:], "\t"):
         return TextKind("projector")
     if "\t" not in first and _is_w2v_line(first, lines[1:2]):
         return TextKind("word2vec", header=len(first.split()) == 2)
@@ -219,7 +221,9 @@ def sniff_text(text: str, *, ext: str) -> TextKind:
         fields = next(csv.reader([first], delimiter=sep))
     except csv.Error:
         fields = first.split(sep)
-    header = _is_column_numbers(fields) or not (len(fields) >= 2 and all(_is_number(f, sep) for f in fields[1:]))
+    header = _is_names_row(fields, lines[1:], sep) or not (
+        len(fields) >= 2 and all(_is_number(f, sep) for f in fields[1:])
+    )
     decimal = _decimal_mark(lines, sep)
     return TextKind("tsv" if sep == "\t" else "csv", sep=sep, header=header, decimal=decimal)
 
@@ -233,6 +237,17 @@ def _decimal_mark(lines: list[str], sep: str) -> str:
     commas = sum(bool(_DECIMAL_COMMA.match(f)) for f in cells)
     points = sum(bool(_DECIMAL_POINT.match(f)) for f in cells)
     return "," if commas > points else "."
+
+
+def _is_names_row(fields: list[str], below: list[str], sep: str) -> bool:
+    """A first row ``0,1,2,...``/``1,2,3,...`` that names columns: it has >= 8 fields (a data row
+    is never exactly that), or the sampled rows below it hold decimal numbers."""
+    if not _is_column_numbers(fields):
+        return False
+    if len(fields) >= 8:
+        return True
+    cells = (f for ln in below for f in ln.split(sep))
+    return any(_DECIMAL_POINT.match(f) or (sep != "," and _DECIMAL_COMMA.match(f)) for f in cells)
 
 
 def _is_column_numbers(fields: list[str]) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import types
-
 import numpy as np
 import pytest
 
@@ -12,7 +10,6 @@ from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.explore.neighbors import most_similar
 from viz_app.map.encode import unpack
 from viz_app.map.prepare import RowDetails, knn_graph, map_key, prepare_map
-from viz_app.reduce import Projection, make_params
 
 
 def test_glove_graph_matches_the_neighbour_table(glove_10k):
@@ -25,24 +22,6 @@ def test_glove_graph_matches_the_neighbour_table(glove_10k):
     assert {"queen", "prince"} <= set(first)
     assert graph.shape == (10_000, 20) and (graph != np.arange(10_000)[:, None]).all()
     assert md.ids[king] == "king" and md.n == 10_000 and md.dims == 2
-
-
-def test_umap_graph_is_reused_when_it_can_be():
-    rng = np.random.default_rng(0)
-    es = EmbeddingSet(rng.normal(size=(30, 4)).astype(np.float32))
-    own = np.stack([np.arange(30)] + [(np.arange(30) + j) % 30 for j in range(1, 15)], axis=1)
-    params = make_params("umap", n_samples=30, n_neighbors=15, min_dist=0.1)
-    proj = Projection(
-        rng.normal(size=(30, 2)).astype(np.float32),
-        params,
-        es.fingerprint,
-        model=types.SimpleNamespace(_knn_indices=own),
-    )
-    assert np.array_equal(knn_graph(es, 5, projection=proj), own[:, 1:6])
-    exact = knn_graph(es, 14, projection=proj)  # UMAP has 14 neighbours besides self: k=14 fits
-    assert np.array_equal(exact, own[:, 1:15])
-    pca = Projection(proj.coords, make_params("pca"), es.fingerprint)
-    assert not np.array_equal(knn_graph(es, 5, projection=pca), own[:, 1:6])  # computed, not reused
 
 
 def test_knn_graph_rejects_bad_k():

@@ -1,12 +1,13 @@
 """From an embedding set and its map coordinates to everything the live map needs.
 
 :func:`prepare_map` encodes the points, labels and colours (:func:`~viz_app.map.encode.encode_map`),
-adds the original-space kNN graph for sets up to 200,000 points (:func:`knn_graph`: UMAP's own
-graph when the map is a cosine UMAP map fitted on every point and has enough neighbours, else
-:func:`viz_app.explore.neighbors.knn_indices`, exact below its threshold and pynndescent above), and
+adds the original-space kNN graph for sets up to 200,000 points (:func:`knn_graph`, i.e.
+:func:`viz_app.explore.graph.neighbor_graph`: UMAP's own graph when the map is a cosine UMAP map
+fitted on every point, else exact up to 20,000 points and pynndescent above, cached), and
 wraps the per-row answers the server gives the page (:class:`RowDetails`: the full label, the
 chosen metadata columns and an image thumbnail in the tooltip; one row's neighbours above the
-shipped-graph size). The result, :class:`MapData`, is keyed by :func:`map_key` over everything
+shipped-graph size; :meth:`MapData.neighbors`, the table that lists the same rows as the page
+highlights). The result, :class:`MapData`, is keyed by :func:`map_key` over everything
 that defines it, so a cache can share it between sessions that hold the same data.
 """
 
@@ -24,6 +25,7 @@ from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError, UnknownIdError
+from viz_app.explore.graph import neighbor_graph
 from viz_app.explore.neighbors import knn_indices
 from viz_app.map.colors import clean_label
 from viz_app.map.encode import MAX_KNN_K, MAX_KNN_POINTS, EncodedMap, encode_map
@@ -46,6 +48,9 @@ class RowDetails:
     image_shape : (height, width) or None
         For image data (e.g. 8x8 digits): each vector reshaped to this grey-level image is
         drawn in the tooltip. ``height * width`` must equal ``n_features``.
+    graph : ndarray of shape (n_samples, k), uint32, optional
+        The kNN graph shipped to the page: :meth:`neighbors` answers from it (up to ``k``), so
+        the server's table and the page's highlight are the same rows.
 
     Raises
     ------
@@ -55,7 +60,14 @@ class RowDetails:
         ``image_shape`` does not match ``n_features``.
     """
 
-    def __init__(self, es: EmbeddingSet, *, tooltip: Sequence[str] = (), image_shape: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        es: EmbeddingSet,
+        *,
+        tooltip: Sequence[str] = (),
+        image_shape: tuple[int, int] | None = None,
+        graph: NDArray[np.uint32] | None = None,
+    ):
         missing = [c for c in tooltip if c not in es.metadata.columns]
         if missing:
             raise UnknownIdError(
@@ -63,7 +75,7 @@ class RowDetails:
             )
         if image_shape is not None and (len(image_shape) != 2 or int(np.prod(image_shape)) != es.n_features):
             raise ParameterError(f"image_shape {image_shape} does not give {es.n_features} pixels")
-        self.es, self.tooltip, self.image_shape = es, list(tooltip), image_shape
+        self.es, self.tooltip, self.image_shape, self.graph = es, list(tooltip), image_shape, graph
         self.n = es.n_samples
         self._lo = float(es.vectors.min()) if image_shape else 0.0
         self._hi = float(es.vectors.max()) if image_shape else 1.0
@@ -72,7 +84,7 @@ class RowDetails:
     def nbytes(self) -> int:
         """Memory it keeps alive (the vectors and the tooltip columns), bytes."""
         cols = self.es.metadata[self.tooltip].memory_usage(deep=False).sum() if self.tooltip else 0
-        return int(self.es.vectors.nbytes + cols)
+        return int(self.es.vectors.nbytes + cols + (self.graph.nbytes if self.graph is not None else 0))
 
     def row(self, i: int) -> dict[str, Any]:
         """``{"label", "id", "fields": [[column, text], ...], "image"?: {"w", "h", "data"}}``.
@@ -92,8 +104,39 @@ class RowDetails:
         return out
 
     def neighbors(self, i: int, k: int) -> list[int]:
-        """Rows of the ``k`` nearest neighbours of row ``i`` (cosine, original space), nearest first."""
-        return [int(r) for r in knn_indices(self.es, [i], k=min(k, self.n - 1))[0]]
+        """Rows of the ``k`` nearest neighbours of row ``i`` (cosine, original space), nearest first.
+
+        From the shipped graph when it has ``k`` columns (what the page highlights), else an
+        exact search (:func:`~viz_app.explore.neighbors.knn_indices`; above 1e8 vector entries its
+        pynndescent index), which is also what the page asks for above the shipped-graph size.
+        """
+        k = min(k, self.n - 1)
+        if self.graph is not None and k <= self.graph.shape[1]:
+            return [int(r) for r in self.graph[i, :k]]
+        return [int(r) for r in knn_indices(self.es, [i], k=k)[0]]
+
+    def table(self, i: int, k: int) -> pd.DataFrame:
+        """The neighbour table of row ``i``: the rows of :meth:`neighbors` with their similarity.
+
+        Returns
+        -------
+        DataFrame of shape (k, 5)
+            ``rank`` (1-based), ``id``, ``label``, ``similarity`` (cosine, float64, exact) and
+            ``row``; the same columns as :func:`~viz_app.explore.neighbors.most_similar`.
+        """
+        rows = np.asarray(self.neighbors(i, k), dtype=np.int64)
+        x, q = self.es.vectors[rows].astype(np.float64), self.es.vectors[i].astype(np.float64)
+        den = np.linalg.norm(x, axis=1) * np.linalg.norm(q)
+        sim = np.divide(x @ q, den, out=np.zeros(len(rows)), where=den > 0)
+        return pd.DataFrame(
+            {
+                "rank": np.arange(1, len(rows) + 1),
+                "id": self.es.ids[rows],
+                "label": self.es.labels[rows],
+                "similarity": sim,
+                "row": rows,
+            }
+        )
 
 
 def _fmt(v: Any) -> str:
@@ -128,6 +171,19 @@ class MapData:
     @property
     def dims(self) -> int:
         return self.encoded.dims
+
+    def neighbors(self, row: int, k: int = 10) -> pd.DataFrame:
+        """The neighbour table of ``row`` that agrees with the map's highlight (see
+        :meth:`RowDetails.table`): list this, not a separate search, next to the map.
+
+        Raises
+        ------
+        ParameterError
+            ``row`` not in 0..n-1 or ``k`` < 1.
+        """
+        if not 0 <= int(row) < self.n or int(k) < 1:
+            raise ParameterError(f"row {row} not in 0..{self.n - 1} or k={k} < 1")
+        return self.details.table(int(row), int(k))
 
 
 def _h(*parts: Any) -> str:
@@ -169,9 +225,9 @@ def map_key(
 def knn_graph(es: EmbeddingSet, k: int, *, projection: Projection | None = None) -> NDArray[np.uint32]:
     """The cosine kNN graph of ``es`` in the original space, ``(n, k) uint32``, nearest first.
 
-    Reuses UMAP's graph (``umap.UMAP._knn_indices``, built by pynndescent or exactly below
-    4,096 points) when ``projection`` is a UMAP map with the cosine metric fitted on every point
-    with ``n_neighbors > k``; otherwise :func:`viz_app.explore.neighbors.knn_indices` over all rows.
+    :func:`viz_app.explore.graph.neighbor_graph`: exact up to 20,000 points, NN-descent
+    (pynndescent) above, UMAP's own graph when ``projection`` is a cosine UMAP map fitted on
+    every point; cached per content.
 
     Raises
     ------
@@ -183,21 +239,7 @@ def knn_graph(es: EmbeddingSet, k: int, *, projection: Projection | None = None)
         raise ParameterError(f"k={k} not in 1..{min(MAX_KNN_K, n - 1)}")
     if n > MAX_KNN_POINTS:
         raise ParameterError(f"the kNN graph is shipped for up to {MAX_KNN_POINTS:,} points, not {n:,}")
-    p = projection.params if projection is not None else None
-    model = getattr(projection, "model", None)
-    own = getattr(model, "_knn_indices", None)
-    if (
-        p is not None
-        and p.reducer == "umap"
-        and p.metric == "cosine"
-        and p.fit_sample is None
-        and own is not None
-        and own.shape == (n, own.shape[1])
-        and own.shape[1] > k
-    ):
-        g = np.asarray(own)
-        return np.ascontiguousarray(g[:, 1 : k + 1] if (g[:, 0] == np.arange(n)).all() else g[:, :k], dtype=np.uint32)
-    return knn_indices(es, np.arange(n), k=k).astype(np.uint32)
+    return neighbor_graph(es, k, projection=projection)
 
 
 def prepare_map(
@@ -243,8 +285,8 @@ def prepare_map(
         raise ParameterError(f"coords of shape {xy.shape} for {es.n_samples} items")
     if color_by is not None and color_by not in es.metadata.columns:
         raise UnknownIdError(f"colour column {color_by!r} not in the metadata; columns: {list(es.metadata.columns)}")
-    details = RowDetails(es, tooltip=tooltip, image_shape=image_shape)
     graph = knn_graph(es, k, projection=proj) if k and es.n_samples <= MAX_KNN_POINTS else None
+    details = RowDetails(es, tooltip=tooltip, image_shape=image_shape, graph=graph)
     color = es.metadata[color_by] if color_by is not None else None
     encoded = encode_map(xy, labels=es.labels, color=color, color_title=color_by, knn=graph)
     key = map_key(es, xy, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)

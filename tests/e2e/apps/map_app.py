@@ -11,7 +11,7 @@ Run from the repository root with the package importable, e.g.
 - ``arith``: ``a,b,c``: arrows a -> a - b -> a - b + c and a star at the result (PCA transform).
 
 Below the map it writes what the server received: ``server-focus: <id>``, the neighbour table
-of that id (``most_similar``), ``server-selection-count: <n>``, and ``fragment-runs: <n>`` with a
+of that row (``MapData.neighbors``: the map's own graph), ``server-selection-count: <n>``, and ``fragment-runs: <n>`` with a
 button that reruns the map's fragment without changing the map.
 """
 
@@ -22,7 +22,6 @@ import streamlit as st
 
 from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
-from viz_app.explore.neighbors import most_similar
 from viz_app.ui.map import Arrow, MapView, Marker, live_map, map_data, map_event, map_routes
 
 
@@ -90,7 +89,7 @@ def main() -> None:
         ev = live_map(md, view, key="map", height=560)
         if ev.focus_id is not None:
             st.markdown(f"server-focus: {ev.focus_id}")
-            table = most_similar(es, ev.focus_id, k=10)
+            table = md.neighbors(ev.focus_row, k=10)  # the rows the map highlights (same graph)
             st.markdown("server-neighbours: " + ", ".join(table["label"].astype(str)))
         if ev.selection_rows is not None:
             st.markdown(f"server-selection-count: {len(ev.selection_rows)}")

@@ -86,6 +86,7 @@ export class LensMap {
   private drawnSelection = 0;
   private pendingReport: { name: string; value: unknown } | null = null;
   private clickT0 = 0;
+  private nbT0 = 0;
   private frames = 0;
   private frameT0 = 0;
   private lastClick = 0;
@@ -572,6 +573,11 @@ export class LensMap {
         a.clickMs = (performance.now() - this.clickT0).toFixed(1);
         this.clickT0 = 0;
       }
+      if (this.nbT0 && nbs) {
+        // neighbours drawn: from the shipped graph in the click's frame, or from the server later
+        a.neighborsMs = (performance.now() - this.nbT0).toFixed(1);
+        this.nbT0 = 0;
+      }
     }
   }
 
@@ -684,7 +690,8 @@ export class LensMap {
   private click(e: PointerEvent, x: number, y: number): void {
     const row = this.pickAt(x, y);
     if (row < 0) return;
-    this.clickT0 = this.lastClick = e.timeStamp || performance.now();
+    this.clickT0 = this.lastClick = this.nbT0 = e.timeStamp || performance.now();
+    this.root.dataset.clickAt = this.clickT0.toFixed(1);
     this.setFocus(row, true);
     this.render();
     this.flushReport();

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from cachetools import LRUCache
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
@@ -77,6 +79,8 @@ class RowDetails:
             raise ParameterError(f"image_shape {image_shape} does not give {es.n_features} pixels")
         self.es, self.tooltip, self.image_shape, self.graph = es, list(tooltip), image_shape, graph
         self.n = es.n_samples
+        self._recent: LRUCache = LRUCache(maxsize=256)
+        self._lock = threading.Lock()
         self._lo = float(es.vectors.min()) if image_shape else 0.0
         self._hi = float(es.vectors.max()) if image_shape else 1.0
 
@@ -113,7 +117,13 @@ class RowDetails:
         k = min(k, self.n - 1)
         if self.graph is not None and k <= self.graph.shape[1]:
             return [int(r) for r in self.graph[i, :k]]
-        return [int(r) for r in knn_indices(self.es, [i], k=k)[0]]
+        with self._lock:  # the page's /knn request and the table's rerun ask for the same row
+            hit = self._recent.get((i, k))
+        if hit is None:
+            hit = [int(r) for r in knn_indices(self.es, [i], k=k)[0]]
+            with self._lock:
+                self._recent[(i, k)] = hit
+        return hit
 
     def table(self, i: int, k: int) -> pd.DataFrame:
         """The neighbour table of row ``i``: the rows of :meth:`neighbors` with their similarity.

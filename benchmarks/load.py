@@ -1,51 +1,47 @@
-"""Load and fault check: N concurrent real-browser sessions against one local app server.
+"""Load and fault check: N concurrent real-browser sessions clicking the live map of one server.
 
-The script starts one Streamlit server on a free loopback port (or ``--port``) and stops it at
-the end. The server runs ``benchmarks/load_fault_app.py``, which is ``streamlit_app.py`` plus
-an injectable fault; see that file for why it runs from a temporary folder. Then, for each
-count in ``--sessions``, N browser sessions (one Playwright browser context each, hence one
-Streamlit session each) open ``/`` concurrently. The app's default view is the 10,000-point
-GloVe sample with a UMAP 2-D map, read from the on-disk projection cache that
-``python -m viz_app.warmup`` fills. Each session waits until all 10,000 points are plotted and
-the app is idle. It then clicks ``--clicks`` points on the map, one after another. Each click
-is timed until the neighbour panel shows a new ``Focus: <label>`` text (the figure the p50, p95
-and max refer to). Two later moments are timed from the same click: when the map shows its
-focus star (the plotly trace named ``focus``) on the new point, and when the script run has
-ended (``data-test-script-state="notRunning"`` on ``stApp``). The panel is drawn before the
-map's figure is built and sent, and the browser then redraws 10,000 WebGL points, so these
-later moments come several seconds after the panel.
+The script starts one Streamlit server on a free loopback port (or ``--port``) running the live
+map's test app (``tests/e2e/apps/map_app.py?n=10000``: the 10,000 most frequent GloVe words on a
+PCA map, the kNN graph shipped to the page, a neighbour table under the map written by the
+server) and stops it at the end. For each count in ``--sessions``, N browser sessions (one
+Playwright browser context each, hence one Streamlit session each) open it concurrently, wait
+until the map is drawn and the app is idle, then click ``--clicks`` points, one after another:
+seeded random rows (an RNG per session) at least ``SEPARATION_PX`` apart on the screen; the
+mouse moves onto each and the point the page picks under it (``data-hover``) is the one clicked.
+Per click:
 
-Point picking follows ``click_latency.py``. The script reads every point's page position from
-plotly's ``_fullData`` and ``customdata``, then uses an RNG seeded per session to pick points
-that are isolated (no other point within ``ISOLATION_PX``) and at least ``SEPARATION_PX`` from
-each other. Only plain lowercase words are picked, so the expected label is known. For each
-click, the mouse moves next to the point, then onto it (plotly needs hover data), then
-clicks. The click counts as done when the panel shows any focus other than the previous one.
-It also records whether that focus is the intended label.
+- **click -> highlight**, measured in the browser: from the click event to the frame that draws
+  the focus and its neighbours (the component's ``data-neighbors-ms``);
+- **server response**: from the websocket frame the page sends after the click (the state value
+  that reruns the map's fragment) to the last websocket frame it receives for that rerun, both
+  read from Chrome DevTools Protocol events (``Network.webSocketFrameSent`` /
+  ``webSocketFrameReceived`` and their timestamps), after the page showed the server's echo of
+  the focus (``data-server-focus``) and the script run ended
+  (``data-test-script-state="notRunning"`` on ``stApp``);
+- **click -> app idle**: the neighbour table is shown and the run is over; and the websocket bytes
+  received.
 
 Fault isolation: once every session has finished at least one click (or, with ``--clicks 1``,
-has its map), one extra session opens ``/?fault=1``. It must show Streamlit's exception box
-(``[data-testid="stException"]``). Each of the other sessions holds back its last click until
-the fault is injected, so every session clicks both during and after the fault. Clicks that
-end after the fault was injected count as "after the fault".
+has its map), one extra session opens ``?fault=1``, which raises in the test app's script. It
+must show Streamlit's exception box (``[data-testid="stException"]``). Each of the other
+sessions holds back its last click until the fault is injected, so every session clicks both
+during and after the fault.
 
-The script also samples the server's RSS (``VmRSS`` from ``/proc``, for the server process
-and the sum over it and its child processes) every 0.5 s and reports the peak of each run. It
+The script also samples the server's RSS (``VmRSS`` from ``/proc``, for the server process and
+the sum over it and its child processes) every 0.5 s and reports the peak of each run. It
 reports the CPU time used by the server and by this script's browsers, and the machine's load
 average before and after each run. Before the first run, one session opens the app and the
-script waits for the server's start-up work to end (the default map, and the numba warm-up
-thread that the app starts once per server), so that the runs measure a steady server.
+script waits for the server's start-up work to end, so that the runs measure a steady server.
 
-The browser is Debian's Chromium (``/usr/bin/chromium``) driven by Playwright's async API:
-one browser process, one context per session, all in one event loop.
+The browser is Debian's Chromium (``/usr/bin/chromium``, software WebGL) driven by Playwright's
+async API: one browser process, one context per session, all in one event loop. The browsers run
+on the same machine as the server; on a 2-core machine they take a large share of the CPU (see the
+``CPU used`` line), so the timings describe this whole setup, not the server alone.
 
-The script prints the load average itself, but the browsers run on the same machine as the
-server. On a 2-core machine they take a large share of the CPU (see the ``CPU used`` line), so
-the timings describe this whole setup, not the server alone.
-
-Exit status: 0 if all went well. It is 1 if any click in a non-faulted session failed (no new
-focus within ``CLICK_TIMEOUT_S``), a session's map never appeared, a non-faulted session
-showed an exception, or the faulted session did not show its exception.
+Exit status: 0 if all went well. It is 1 if any click in a non-faulted session failed (no
+highlight or no server echo within ``CLICK_TIMEOUT_S``/``IDLE_TIMEOUT_S``), a session's map never
+appeared, a non-faulted session showed an exception, or the faulted session did not show its
+exception.
 
 Run: ``.venv/bin/python benchmarks/load.py [--sessions 5 10] [--clicks 6] [--port 0]``.
 """
@@ -54,9 +50,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -83,7 +79,8 @@ ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
-N_POINTS = 10_000  # the default sample (GloVe, 10,000 most frequent words)
+N_POINTS = 10_000  # the 10,000 most frequent GloVe words (the test app's ?n=)
+APP = "tests/e2e/apps/map_app.py"
 MAP_TIMEOUT_S = 900  # first map of a session; generous: N sessions render 10k points on 2 shared cores
 CLICK_TIMEOUT_S = 180  # click -> new focus
 IDLE_TIMEOUT_S = 180  # new focus -> script run over
@@ -92,36 +89,15 @@ GATE_TIMEOUT_S = 900  # a session's last click waits at most this long for the f
 HEALTH_TIMEOUT_S = 180
 STARTUP_IDLE_CAP_S = 900  # waiting for the server's start-up work (numba warm-up) to finish
 SAMPLE_EVERY_S = 0.5
-ISOLATION_PX = 4.0  # the 10k-point map is dense: only ~100 points have no neighbour within 4 px
 SEPARATION_PX = 80.0
 EDGE_PX = 30.0  # keep clear of the plot area's edges (axes, modebar)
 TICK = os.sysconf("SC_CLK_TCK")
 
-# --- page scripts (as in click_latency.py) ------------------------------------------------
-PLOT = """(n) => { const g = document.querySelector('.js-plotly-plot');
-  return !!(g && g._fullData && g._fullData.reduce((s, t) => s + (t.x ? t.x.length : 0), 0) >= n); }"""
+# --- page scripts -------------------------------------------------------------------------------
+MAP = "[data-testid=lens-map]"  # the live map component's root (inside its shadow root)
 IDLE = """() => { const a = document.querySelector('[data-testid="stApp"]');
   return !!a && a.getAttribute('data-test-script-state') === 'notRunning'; }"""
-FOCUS = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')].find(e => e.innerText.trim().startsWith('Focus: '));
-  return e ? e.innerText.trim() : null; }"""
-NEW_FOCUS = f"(prev) => {{ const f = ({FOCUS})(); return f !== null && f !== prev; }}"
-POS = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout; const r = gd.getBoundingClientRect();
-  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id); if (i >= 0) {
-     return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])), r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; } }
-  return null; }"""
-ALL_POS = """() => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout; const r = gd.getBoundingClientRect();
-  const ids = [], text = [], x = [], y = [];
-  for (const t of gd._fullData) { if (!t.customdata) continue;
-    for (let i = 0; i < t.x.length; i++) {
-      ids.push(String(t.customdata[i])); text.push(t.text ? String(t.text[i]) : '');
-      x.push(r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])));
-      y.push(r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))); } }
-  return {ids, text, x, y, box: [r.left + fl._size.l, r.top + fl._size.t, fl._size.w, fl._size.h]}; }"""
-STAR = """() => { const gd = document.querySelector('.js-plotly-plot'); const t = gd && gd._fullData && gd._fullData.find(t => t.name === 'focus');
-  return t && t.customdata ? String(t.customdata[0]) : null; }"""
-NEW_STAR = f"(prev) => {{ const s = ({STAR})(); return s !== null && s !== prev; }}"
 EXCEPTION = "[data-testid='stException']"
-WORD = re.compile(r"^[a-z]{3,}$")
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -237,27 +213,11 @@ class Sampler(threading.Thread):
         return tuple(max(s[i] for s in win) for i in (1, 2, 3)) if win else (float("nan"),) * 3
 
 
-def start_server(port: int, tmp: Path, log_path: Path) -> subprocess.Popen:
-    """The fault-injecting entry script, from a temporary folder that has ``pages/`` next to it."""
-    shutil.copy(ROOT / "benchmarks" / "load_fault_app.py", tmp / "load_fault_app.py")
-    (tmp / "pages").symlink_to(ROOT / "pages", target_is_directory=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(tmp / "load_fault_app.py"),
-        "--server.headless",
-        "true",
-        "--server.address",
-        "127.0.0.1",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    """The live map's test app (``tests/e2e/apps/map_app.py``; ``?fault=1`` raises in its script)."""
+    cmd = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.address",
+           "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]  # fmt: skip
     pypath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {
         **os.environ,
@@ -285,11 +245,11 @@ def stop_server(proc: subprocess.Popen) -> None:
 class Click:
     session: int
     t0: float  # monotonic, when the click was sent
-    t_end: float  # when it was judged (focus seen, or timed out)
-    focus_s: float | None  # click -> new "Focus:" text; None = failed
-    star_s: float | None  # click -> the map's focus star (plotly trace "focus") is on the new point
-    idle_s: float | None  # click -> script run over
-    hit: bool  # the new focus is the intended label
+    t_end: float  # when it was judged (highlight and server echo seen, or timed out)
+    highlight_s: float | None  # click -> focus and neighbours drawn on the map (page: data-neighbors-ms); None = failed
+    server_s: float | None  # event sent -> last websocket frame of its rerun (CDP timestamps)
+    idle_s: float | None  # click -> script run over (the neighbour table shown)
+    nbytes: int  # websocket bytes received for this click
     note: str = ""
 
 
@@ -314,34 +274,6 @@ class Run:
     progress: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def pick_targets(pts: dict, rng: np.random.Generator, m: int) -> list[tuple[str, str]]:
-    """m (id, label) pairs: isolated, well-separated, inside the plot area and the viewport."""
-    x, y = np.asarray(pts["x"], float), np.asarray(pts["y"], float)
-    left, top, w, h = pts["box"]
-    inside = (
-        (x > left + EDGE_PX)
-        & (x < left + w - EDGE_PX)
-        & (y > top + 2 * EDGE_PX)
-        & (y < top + h - EDGE_PX)
-        & (y < VIEWPORT["height"] - EDGE_PX)
-        & (x < VIEWPORT["width"] - EDGE_PX)
-    )
-    chosen: list[int] = []
-    for i in rng.permutation(len(x)):
-        if not inside[i] or not WORD.match(pts["text"][i]):
-            continue
-        d = np.hypot(x - x[i], y - y[i])
-        d[i] = np.inf
-        if d.min() < ISOLATION_PX:
-            continue
-        if any(np.hypot(x[i] - x[j], y[i] - y[j]) < SEPARATION_PX for j in chosen):
-            continue
-        chosen.append(int(i))
-        if len(chosen) == m:
-            break
-    return [(pts["ids"][i], pts["text"][i]) for i in chosen]
-
-
 async def _new_page(browser, run: Run, sid: int):
     ctx = await browser.new_context(viewport=VIEWPORT)
     page = await ctx.new_page()
@@ -351,13 +283,63 @@ async def _new_page(browser, run: Run, sid: int):
     return ctx, page
 
 
+async def _until(page, cond: str, timeout_s: float) -> None:
+    """Wait until ``cond`` (JS over the map's root ``e``, inside its shadow root) holds."""
+    h = await page.locator(MAP).element_handle()
+    await page.wait_for_function(f"(e) => {cond}", arg=h, polling=10, timeout=timeout_s * 1000)
+
+
+async def pick_targets(page, rng: np.random.Generator, m: int) -> list[tuple[float, float]]:
+    """m page positions of seeded random rows, inside the plot and ``SEPARATION_PX`` apart."""
+    box = await page.locator(f"{MAP} .plot").bounding_box()
+    chosen: list[tuple[float, float]] = []
+    for row in rng.permutation(N_POINTS)[: 50 * m]:
+        p = await page.locator(MAP).evaluate(f"el => el.lensProject({int(row)})")
+        if not p:
+            continue
+        x, y = p
+        if not (box["x"] + EDGE_PX < x < box["x"] + box["width"] - EDGE_PX):
+            continue
+        if not (box["y"] + EDGE_PX < y < min(box["y"] + box["height"], VIEWPORT["height"]) - EDGE_PX):
+            continue
+        if any(np.hypot(x - a, y - b) < SEPARATION_PX for a, b in chosen):
+            continue
+        chosen.append((x, y))
+        if len(chosen) == m:
+            break
+    return chosen
+
+
+class Frames:
+    """Websocket frames of one page (CDP ``Network.webSocketFrameSent/Received``): (timestamp s,
+    "sent" | "recv", bytes); binary frames are base64 in CDP and counted decoded."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[float, str, int]] = []
+
+    async def attach(self, page) -> None:
+        cdp = await page.context.new_cdp_session(page)
+        await cdp.send("Network.enable")
+        cdp.on("Network.webSocketFrameSent", lambda e: self._on(e, "sent"))
+        cdp.on("Network.webSocketFrameReceived", lambda e: self._on(e, "recv"))
+
+    def _on(self, e: dict, kind: str) -> None:
+        r = e["response"]
+        data = r.get("payloadData", "")
+        size = len(base64.b64decode(data)) if r.get("opcode") == 2 else len(data.encode())
+        self.log.append((float(e["timestamp"]), kind, size))
+
+
 async def session(browser, run: Run, sid: int, seed: int) -> None:
     ctx, page = await _new_page(browser, run, sid)
+    frames = Frames()
     try:
         t = time.monotonic()
         try:
-            await page.goto(run.url + "/", timeout=MAP_TIMEOUT_S * 1000)
-            await page.wait_for_function(PLOT, arg=N_POINTS, timeout=MAP_TIMEOUT_S * 1000, polling=250)
+            await frames.attach(page)
+            await page.goto(run.url + f"/?n={N_POINTS}", timeout=MAP_TIMEOUT_S * 1000)
+            await page.locator(MAP).wait_for(state="attached", timeout=MAP_TIMEOUT_S * 1000)
+            await _until(page, "e.dataset.ready === '1' && +(e.dataset.frames || 0) >= 1", MAP_TIMEOUT_S)
             await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
         except Exception as exc:
             run.map_failed[sid] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
@@ -366,67 +348,54 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
         run.done_clicks[sid] = 0
         run.progress.set()
         await asyncio.sleep(1.0)
-        targets = pick_targets(await page.evaluate(ALL_POS), np.random.default_rng(seed), run.clicks)
+        targets = await pick_targets(page, np.random.default_rng(seed), run.clicks)
         if len(targets) < run.clicks:
             print(f"  session {sid}: only {len(targets)} well-separated points found", flush=True)
-        for k, (pid, label) in enumerate(targets):
+        last = None
+        for k, (x, y) in enumerate(targets):
             if run.fault and k == len(targets) - 1 and not run.fault_event.is_set():
                 try:  # keep the last click for after the fault
                     await asyncio.wait_for(run.fault_event.wait(), GATE_TIMEOUT_S)
                 except TimeoutError:
                     pass
-            xy = await page.evaluate(POS, pid)
-            if xy is None:
-                run.results.append(
-                    Click(sid, time.monotonic(), time.monotonic(), None, None, None, False, f"{label}: not on the map")
-                )
-                continue
-            await page.mouse.move(xy[0] - 4, xy[1] - 4)
-            await asyncio.sleep(0.3)
-            await page.mouse.move(xy[0], xy[1])
-            await asyncio.sleep(0.4)
-            before = await page.evaluate(FOCUS)
-            star_before = await page.evaluate(STAR)
-            t0 = time.monotonic()
-            await page.mouse.click(xy[0], xy[1])
+            await page.mouse.move(x + 6, y + 6)
+            await page.mouse.move(x, y)
             try:
-                await page.wait_for_function(NEW_FOCUS, arg=before, timeout=CLICK_TIMEOUT_S * 1000)
-            except Exception as exc:
+                await _until(page, "e.dataset.hover !== undefined", 10)
+                row = int(await page.locator(MAP).get_attribute("data-hover"))
+            except Exception:
                 run.results.append(
-                    Click(
-                        sid,
-                        t0,
-                        time.monotonic(),
-                        None,
-                        None,
-                        None,
-                        False,
-                        f"{label}: no new focus after {CLICK_TIMEOUT_S} s ({exc.__class__.__name__})",
-                    )
+                    Click(sid, time.monotonic(), time.monotonic(), None, None, None, 0, "no point under the mouse")
                 )
                 continue
-            t1 = time.monotonic()
-            focus = await page.evaluate(FOCUS)
-            star = idle = None
-            try:  # the focus came; the map's update and the end of the run are reported separately
-                await page.wait_for_function(NEW_STAR, arg=star_before, timeout=IDLE_TIMEOUT_S * 1000)
-                star = time.monotonic() - t0
+            if row == last:
+                continue
+            mark = len(frames.log)
+            t0 = time.monotonic()
+            await page.mouse.click(x, y)
+            try:
+                await _until(
+                    page,
+                    f"e.dataset.focus === '{row}' && e.dataset.neighbors !== '' && e.dataset.neighborsMs !== undefined",
+                    CLICK_TIMEOUT_S,
+                )
+                highlight = float(await page.locator(MAP).get_attribute("data-neighbors-ms")) / 1000
+                await page.locator(MAP).evaluate("e => { delete e.dataset.neighborsMs; }")
+                await _until(page, f"e.dataset.serverFocus === '{row}'", IDLE_TIMEOUT_S)  # the server's echo arrived
                 await page.wait_for_function(IDLE, timeout=IDLE_TIMEOUT_S * 1000)
                 idle = time.monotonic() - t0
-            except Exception:
-                pass
-            run.results.append(
-                Click(
-                    sid,
-                    t0,
-                    t1,
-                    t1 - t0,
-                    star,
-                    idle,
-                    focus == f"Focus: {label}",
-                    "" if focus == f"Focus: {label}" else f"wanted {label!r}, got {focus!r}",
-                )
-            )
+            except Exception as exc:
+                run.results.append(Click(sid, t0, time.monotonic(), None, None, None, 0,
+                                         f"row {row}: not answered ({exc.__class__.__name__})"))  # fmt: skip
+                continue
+            await asyncio.sleep(0.3)  # late frames of this rerun
+            win = frames.log[mark:]
+            sent = [ts for ts, kind, _ in win if kind == "sent"]
+            recv = [ts for ts, kind, _ in win if kind == "recv" and sent and ts >= sent[0]]
+            server = (recv[-1] - sent[0]) if recv else None
+            nbytes = sum(b for _, kind, b in win if kind == "recv")
+            run.results.append(Click(sid, t0, time.monotonic(), highlight, server, idle, nbytes))
+            last = row
             run.done_clicks[sid] += 1
             run.progress.set()
         run.exceptions[sid] = await page.locator(EXCEPTION).all_inner_texts()
@@ -451,7 +420,7 @@ async def fault_session(browser, run: Run) -> None:
     try:
         run.fault_t0 = time.monotonic()
         try:
-            await page.goto(run.url + "/?fault=1", timeout=FAULT_TIMEOUT_S * 1000)
+            await page.goto(run.url + f"/?n={N_POINTS}&fault=1", timeout=FAULT_TIMEOUT_S * 1000)
             box = page.locator(EXCEPTION).first
             await box.wait_for(state="visible", timeout=FAULT_TIMEOUT_S * 1000)
             run.fault_shown_s = time.monotonic() - run.fault_t0
@@ -489,37 +458,39 @@ async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int
     cpu1 = sampler.cpu()
     peak_server, peak_tree, peak_pss = sampler.peak(run.t_start, t_end + SAMPLE_EVERY_S)
 
-    ok = [c for c in run.results if c.focus_s is not None]
-    failed = [c for c in run.results if c.focus_s is None]
-    lat = [c.focus_s for c in ok]
-    star = [c.star_s for c in ok if c.star_s is not None]
+    ok = [c for c in run.results if c.highlight_s is not None]
+    failed = [c for c in run.results if c.highlight_s is None]
+    hl = [c.highlight_s for c in ok]
+    srv = [c.server_s for c in ok if c.server_s is not None]
     idle = [c.idle_s for c in ok if c.idle_s is not None]
+    nbytes = [float(c.nbytes) for c in ok]
     maps = sorted(run.map_s.values())
     print(f"seeds: {seeds[0]}..{seeds[-1]}", flush=True)
     print(
-        f"map shown (all {N_POINTS:,} points, app idle) in {len(maps)}/{n} sessions: "
+        f"map drawn (all {N_POINTS:,} points, app idle) in {len(maps)}/{n} sessions: "
         + (f"median {statistics.median(maps):.1f} s, max {maps[-1]:.1f} s" if maps else "none"),
         flush=True,
     )
     for sid, why in sorted(run.map_failed.items()):
         print(f"  session {sid}: no map ({why})", flush=True)
+    print(f"clicks: {len(run.results)} total, {len(ok)} ok, {len(failed)} failed", flush=True)
     print(
-        f"clicks: {len(run.results)} total, {len(ok)} ok, {len(failed)} failed (timeouts); "
-        f"{sum(c.hit for c in ok)} hit the intended point",
+        f"click -> focus + neighbours highlighted (browser): p50 {_pct(hl, 50) * 1000:.0f} ms, "
+        f"p95 {_pct(hl, 95) * 1000:.0f} ms, max {max(hl, default=float('nan')) * 1000:.0f} ms",
         flush=True,
     )
     print(
-        f"click -> new 'Focus:' text: p50 {_pct(lat, 50):.2f} s, p95 {_pct(lat, 95):.2f} s, max {max(lat, default=float('nan')):.2f} s",
+        f"server response (event sent -> last websocket frame): p50 {_pct(srv, 50) * 1000:.0f} ms, "
+        f"p95 {_pct(srv, 95) * 1000:.0f} ms, max {max(srv, default=float('nan')) * 1000:.0f} ms ({len(srv)} clicks)",
         flush=True,
     )
     print(
-        f"click -> focus star on map: p50 {_pct(star, 50):.2f} s, p95 {_pct(star, 95):.2f} s, "
-        f"max {max(star, default=float('nan')):.2f} s ({len(star)} clicks)",
+        f"click -> app idle again (neighbour table shown): p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
+        f"max {max(idle, default=float('nan')):.2f} s",
         flush=True,
     )
     print(
-        f"click -> app idle again:    p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
-        f"max {max(idle, default=float('nan')):.2f} s ({len(idle)} clicks)",
+        f"websocket bytes received per click: p50 {_pct(nbytes, 50):,.0f}, max {max(nbytes, default=0):,.0f}",
         flush=True,
     )
     for c in failed + [c for c in ok if c.note]:
@@ -537,7 +508,7 @@ async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int
             print("fault: never injected", flush=True)
         else:
             after = [c for c in run.results if c.t_end >= run.fault_t0]
-            after_ok = sum(c.focus_s is not None for c in after)
+            after_ok = sum(c.highlight_s is not None for c in after)
             fault_ok = not run.fault_error
             shown = (
                 f"exception box after {run.fault_shown_s:.1f} s: {run.fault_text[:80]!r}"
@@ -572,8 +543,9 @@ async def wait_startup(browser, url: str, server_pid: int) -> None:
     t = time.monotonic()
     ctx = await browser.new_context(viewport=VIEWPORT)
     page = await ctx.new_page()
-    await page.goto(url + "/", timeout=MAP_TIMEOUT_S * 1000)
-    await page.wait_for_function(PLOT, arg=N_POINTS, timeout=MAP_TIMEOUT_S * 1000, polling=250)
+    await page.goto(url + f"/?n={N_POINTS}", timeout=MAP_TIMEOUT_S * 1000)
+    await page.locator(MAP).wait_for(state="attached", timeout=MAP_TIMEOUT_S * 1000)
+    await _until(page, "e.dataset.ready === '1'", MAP_TIMEOUT_S)
     await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
     first_map = time.monotonic() - t
     await ctx.close()
@@ -632,11 +604,10 @@ def main() -> int:
 
     port = args.port or _free_port()
     url = f"http://127.0.0.1:{port}"
-    tmp = Path(tempfile.mkdtemp(prefix="embedding-lens-load-"))
     log_path = Path(tempfile.mkstemp(prefix="embedding-lens-load-", suffix=".log")[1])
     t_all = time.monotonic()
     print(f"machine: {os.cpu_count()} cores; load average (1/5/15 min): {_load()}", flush=True)
-    server = start_server(port, tmp, log_path)
+    server = start_server(port, log_path)
     sampler = None
     ok = False
     try:
@@ -646,7 +617,7 @@ def main() -> int:
                 print(f"server not healthy (exit code {server.poll()}); log:\n{log_path.read_text(errors='replace')}")
                 return 1
             time.sleep(0.5)
-        print(f"server: {url}, pid {server.pid}, entry benchmarks/load_fault_app.py (copied to {tmp})", flush=True)
+        print(f"server: {url}, pid {server.pid}, app {APP}", flush=True)
         sampler = Sampler(server.pid)
         sampler.start()
         ok = asyncio.run(amain(args, url, server, sampler))
@@ -656,7 +627,6 @@ def main() -> int:
                 sampler.stop()
         finally:
             stop_server(server)
-            shutil.rmtree(tmp, ignore_errors=True)
         log = re.sub(r"\x1b\[[0-9;]*m", "", log_path.read_text(errors="replace"))
         tracebacks = log.count("Traceback (most recent call last)")
         injected = len(re.findall(r"^RuntimeError: injected fault for benchmarks/load\.py", log, flags=re.M))

@@ -81,6 +81,7 @@ class RowDetails:
         self.n = es.n_samples
         self._recent: LRUCache = LRUCache(maxsize=256)
         self._lock = threading.Lock()
+        self._busy: dict[tuple[int, int], threading.Lock] = {}
         self._lo = float(es.vectors.min()) if image_shape else 0.0
         self._hi = float(es.vectors.max()) if image_shape else 1.0
 
@@ -119,10 +120,17 @@ class RowDetails:
             return [int(r) for r in self.graph[i, :k]]
         with self._lock:  # the page's /knn request and the table's rerun ask for the same row
             hit = self._recent.get((i, k))
-        if hit is None:
-            hit = [int(r) for r in knn_indices(self.es, [i], k=k)[0]]
+            busy = self._busy.setdefault((i, k), threading.Lock())
+        if hit is not None:
+            return hit
+        with busy:  # one search per row at a time; the second caller takes its answer
             with self._lock:
-                self._recent[(i, k)] = hit
+                hit = self._recent.get((i, k))
+            if hit is None:
+                hit = [int(r) for r in knn_indices(self.es, [i], k=k)[0]]
+                with self._lock:
+                    self._recent[(i, k)] = hit
+                    self._busy.pop((i, k), None)
         return hit
 
     def table(self, i: int, k: int) -> pd.DataFrame:

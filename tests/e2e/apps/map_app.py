@@ -8,7 +8,8 @@ Run from the repository root with the package importable, e.g.
 - ``dims``: ``2`` (default) or ``3``: a PCA map (scikit-learn) of that many components;
 - ``zoom``: a label to zoom to on the first run; ``auto``: number of automatic labels;
 - ``knn``: neighbours per row in the shipped graph (default 20; 0 = none, ask the server);
-- ``arith``: ``a,b,c``: arrows a -> a - b -> a - b + c and a star at the result (PCA transform).
+- ``arith``: ``a,b,c``: arrows a -> a - b -> a - b + c and a star at the result (PCA transform);
+- ``fault``: raise in the script (``benchmarks/load.py`` checks the other sessions carry on).
 
 Below the map it writes what the server received: ``server-focus: <id>``, the neighbour table
 of that row (``MapData.neighbors``: the map's own graph), ``server-selection-count: <n>``, and ``fragment-runs: <n>`` with a
@@ -49,7 +50,9 @@ def _pca(name: str, n: int, dims: int):
     return PCA(dims, random_state=0).fit(_dataset(name, n).vectors)
 
 
+@st.cache_resource(show_spinner=False)
 def _coords(name: str, n: int, dims: int):
+    # cached: the same array object on every rerun, so map_data() finds its key by identity
     return _pca(name, n, dims).transform(_dataset(name, n).vectors).astype(np.float32)
 
 
@@ -64,6 +67,8 @@ def _arithmetic(es, pca, terms: list[str]) -> tuple[list[Arrow], list[Marker]]:
 def main() -> None:
     st.set_page_config(page_title="Live map test", layout="wide")
     qp = st.query_params
+    if qp.get("fault"):  # benchmarks/load.py: one session fails, the others must not notice
+        raise RuntimeError("injected fault for benchmarks/load.py")
     name, dims, n = qp.get("data", "glove"), int(qp.get("dims", "2")), int(qp.get("n", "10000"))
     es = _dataset(name, n)
     tooltip = ["category", "sentiment"] if name == "news" else []

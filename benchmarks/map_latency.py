@@ -33,7 +33,7 @@ timings are pessimistic. Nothing here is a test; the goals (issue 10): click -> 
 ms at 100k and <= 250 ms at 1M, click -> table <= 300 ms at 100k, < 20 kB per click.
 
 Run: ``.venv/bin/python benchmarks/map_latency.py [--sizes 10000 100000 400000 1000000]
-[--clicks 20] [--dims 2]``.
+[--clicks 20] [--dims 2] [--screenshot docs/map_1m.png]``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # viz_app, for the screenshot's word lookup
 APP = "tests/e2e/apps/map_app.py"
 MAP = "[data-testid=lens-map]"
 ARGS = [
@@ -300,6 +301,36 @@ def measure(browser, server: Server, n: int, dims: int, clicks: int, seed: int) 
     return out
 
 
+def screenshot(browser, server: Server, n: int, dims: int, path: Path, word: str = "king") -> None:
+    """The map of ``n`` points with ``word`` clicked (focus, neighbours and 30 automatic labels)."""
+    from viz_app.data.samples import glove_full
+
+    row = int(np.flatnonzero(glove_full()[1] == word)[0])
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{server.url}/?n={n}&dims={dims}&auto=30")
+    page.locator(MAP).wait_for(state="attached")
+    _until(page, "e.dataset.ready === '1' && +(e.dataset.frames || 0) >= 1")
+    x, y = page.locator(MAP).evaluate(f"el => el.lensProject({row})")
+    for dx, dy in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (2, 2), (-2, -2), (2, -2), (-2, 2), (3, 0), (0, 3)]:
+        hit = _hover_any(page, x + dx, y + dy)
+        if hit and hit[0] == row:
+            page.mouse.click(hit[1], hit[2])
+            break
+    else:
+        print(f"  screenshot: {word!r} (row {row}) could not be hovered; clicking what is there", flush=True)
+        page.mouse.click(x, y)
+    _until(page, "e.dataset.neighbors !== '' && e.dataset.focus !== ''", 120_000)
+    page.wait_for_function(TABLE_TEXT)
+    page.wait_for_function(IDLE)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(1500)
+    page.locator(MAP).screenshot(path=str(path))
+    print(f"  screenshot of {n:,} points with {word!r} clicked: {path}", flush=True)
+    ctx.close()
+
+
 def report(r: dict) -> None:
     n = r["n"]
     print(f"\n== {n:,} points ==", flush=True)
@@ -328,6 +359,7 @@ def main() -> int:
     ap.add_argument("--clicks", type=int, default=20)
     ap.add_argument("--dims", type=int, default=2, choices=(2, 3))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--screenshot", type=Path, default=None, help="PNG of the largest size's map with 'king' clicked")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -339,6 +371,8 @@ def main() -> int:
                 server = Server()
                 try:
                     report(measure(browser, server, n, args.dims, args.clicks, args.seed))
+                    if args.screenshot and n == max(args.sizes):
+                        screenshot(browser, server, n, args.dims, args.screenshot)
                 finally:
                     server.stop()
         finally:

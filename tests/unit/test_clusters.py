@@ -10,7 +10,15 @@ from sklearn.metrics import adjusted_rand_score
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.explore.clusters import Clustering, centroids_2d, cluster, cluster_table, keywords
+from viz_app.explore.clusters import (
+    Clustering,
+    advice,
+    centroids_2d,
+    cluster,
+    cluster_table,
+    hdbscan_defaults,
+    keywords,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +54,60 @@ def test_kmeans_recovers_digits_and_is_deterministic(digits_set, digit_truth, km
 
 
 def test_hdbscan_finds_clusters_and_noise(digits_set, digit_truth):
-    h = cluster(digits_set, method="hdbscan", min_cluster_size=5)
+    h = cluster(digits_set, method="hdbscan")  # defaults scaled to n, on a 5-d UMAP of the 64-d vectors
     print(f"HDBSCAN on digits: {h.n_clusters} clusters, noise {h.noise_fraction:.2f}")
-    assert -1 in h.sizes and h.n_clusters >= 5 and 0.1 < h.noise_fraction < 0.5
+    assert h.n_clusters >= 8 and h.noise_fraction < 0.3 and max(h.sizes.values()) < 0.5 * 1797
     kept = h.labels_ >= 0  # the points it does cluster are mostly one digit each
     assert adjusted_rand_score(digit_truth[kept], h.labels_[kept]) >= 0.6
-    np.testing.assert_array_equal(cluster(digits_set, method="hdbscan", min_cluster_size=5).labels_, h.labels_)
-    assert h.params == {"method": "hdbscan", "space": "original", "metric": "cosine", "min_cluster_size": 5}
+    np.testing.assert_array_equal(cluster(digits_set, method="hdbscan").labels_, h.labels_)
+    assert h.params == {
+        "method": "hdbscan",
+        "space": "original",
+        "metric": "cosine",
+        "min_cluster_size": 21,
+        "min_samples": 7,
+        "reduced_to": 5,
+        "random_state": 0,
+    }
+    assert advice(h) is None
+
+
+def test_hdbscan_defaults_scale_with_n_and_advice_says_what_to_change():
+    assert hdbscan_defaults(75) == (5, 2) and hdbscan_defaults(550) == (12, 4) and hdbscan_defaults(10_000) == (50, 16)
+    noise = Clustering(np.full(144, -1), "hdbscan", min_cluster_size=15)
+    assert "all 144 points as noise" in advice(noise) and "Lower min_cluster_size (now 15)" in advice(noise)
+    giant = Clustering(np.r_[np.zeros(7978, int), np.arange(2022) % 20 + 1], "hdbscan", min_cluster_size=15)
+    assert "One cluster holds 7,978 of the 10,000 points (80%)" in advice(giant)
+
+
+def test_hdbscan_on_the_news_sample_finds_clusters(minilm):
+    from viz_app.data.samples import load_sample
+
+    es = load_sample("news-reviews")  # 384-d MiniLM: in the original space everything would be noise
+    h = cluster(es, method="hdbscan")
+    print(f"HDBSCAN on news-reviews: {h.n_clusters} clusters, noise {h.noise_fraction:.2f}, sizes {h.sizes}")
+    assert h.reduced_to == 5 and h.n_clusters >= 3 and max(h.sizes.values()) <= 0.5 * es.n_samples
+    assert advice(h) is None
+    news = es.subset(np.flatnonzero(es.metadata["category"].to_numpy() == "news")[:144])
+    hn = cluster(news, method="hdbscan")
+    print(f"HDBSCAN on 144 news texts: {hn.n_clusters} clusters, noise {hn.noise_fraction:.2f}")
+    assert hn.n_clusters >= 3
+
+
+@pytest.mark.slow
+def test_hdbscan_on_glove_10k_has_no_giant_cluster(glove_10k):
+    h = cluster(glove_10k, method="hdbscan")
+    share = max(v for k, v in h.sizes.items() if k >= 0) / glove_10k.n_samples
+    print(f"HDBSCAN on GloVe 10k: {h.n_clusters} clusters, noise {h.noise_fraction:.2f}, largest {share:.0%}")
+    assert h.n_clusters >= 3 and share <= 0.5
+
+
+def test_at_most_20_clusters_get_a_label_position():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(30), 5)
+    cen = centroids_2d(rng.normal(size=(150, 2)), labels)
+    assert cen["cluster"].tolist() == list(range(20))
+    assert len(centroids_2d(rng.normal(size=(150, 2)), labels, max_clusters=None)) == 30
 
 
 def test_clustering_a_projection(digits_set, digit_truth, kmeans10):

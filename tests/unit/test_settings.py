@@ -24,6 +24,7 @@ from viz_app.export.settings import (
     params_from_settings,
     save_settings,
     settings_for,
+    settings_json,
     validate_settings,
 )
 from viz_app.reduce.project import project_with
@@ -96,8 +97,33 @@ def test_settings_refuse_other_data_and_non_json(pca_settings, digits_set):
     with pytest.raises(ParameterError, match="JSON"):
         settings_for(es, proj, extra={"when": object()})
     check_fingerprint(es, s)  # same data: fine
-    with pytest.raises(ParameterError, match="vectors differ"):
+    with pytest.raises(ParameterError) as exc:
         check_fingerprint(digits_set, s)
+    msg, ds = str(exc.value), s["dataset"]
+    assert msg.startswith(f"this view was made from {ds['name']}, {ds['n_samples']:,} x {ds['n_features']}")
+    assert f"1,797 points instead of {ds['n_samples']:,}" in msg and f"fingerprint {ds['fingerprint'][:12]}" in msg
+    assert msg.endswith(f"Upload {ds['name']} to restore the view")
+
+
+def test_settings_keep_the_whole_view(pca_settings):
+    es, proj, _ = pca_settings
+    view = {
+        "clusters": {"method": "hdbscan", "min_cluster_size": 12, "space": "original"},
+        "k": 7,
+        "nn_metric": "euclidean",
+        "search": "king",
+        "search_regex": False,
+        "focus": str(es.ids[3]),
+        "selection": [str(i) for i in es.ids[:4]],
+        "point_size": 6.5,
+        "opacity": 0.6,
+        "camera": None,
+    }
+    s = settings_for(es, proj, color_by=None, view=view)
+    back = load_settings(settings_json(s).encode())
+    assert back["view"] == {"color_by": None, **view}
+    with pytest.raises(DataFormatError, match="unknown key 'view.zoom'"):
+        load_settings(settings_json({**s, "view": {**s["view"], "zoom": 2}}).encode())
 
 
 def test_save_and_load_round_trip(pca_settings, tmp_path):

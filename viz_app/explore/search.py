@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 
-__all__ = ["MAX_PATTERN_CHARS", "search"]
+__all__ = ["MAX_PATTERN_CHARS", "rank_matches", "search"]
 
 MAX_PATTERN_CHARS = 200
 
@@ -72,3 +72,39 @@ def search(
     for values in [pd.Series(es.labels, dtype="string")] + [es.metadata[c].astype("string") for c in columns]:
         hit |= values.str.contains(pattern, case=case, regex=regex, na=False).to_numpy(dtype=bool)
     return np.flatnonzero(hit).astype(np.intp)
+
+
+def rank_matches(es: EmbeddingSet, rows: NDArray[np.integer], pattern: str, *, case: bool = False) -> NDArray[np.intp]:
+    """Matching rows (from :func:`search`) ordered for a person: labels equal to ``pattern``
+    first, then labels starting with it, then labels with a word starting with it, then the
+    rest (a match inside a label or only in a text column); row order within each group.
+
+    ``king`` ranks ``king`` before ``kingdom`` before ``making``. Plain text comparisons (no
+    regular expression), linear in the number of rows.
+
+    Parameters
+    ----------
+    es : EmbeddingSet
+    rows : array-like of int, shape (n_matches,)
+    pattern : str
+        The search text (a regex pattern ranks its matches the same way, as plain text).
+    case : bool, default=False
+        Compare case-sensitively.
+
+    Returns
+    -------
+    ndarray of shape (n_matches,), dtype intp
+    """
+    r = np.asarray(rows, dtype=np.intp)
+    if r.size == 0 or not pattern:
+        return r
+    p = pattern if case else pattern.lower()
+    labels = pd.Series(es.labels[r], dtype="string")
+    if not case:
+        labels = labels.str.lower()
+    tier = np.full(r.size, 3, dtype=np.int8)
+    words = labels.str.split().map(lambda ws: any(w.startswith(p) for w in ws) if isinstance(ws, list) else False)
+    tier[words.to_numpy(dtype=bool)] = 2
+    tier[labels.str.startswith(p).fillna(False).to_numpy(dtype=bool)] = 1
+    tier[(labels == p).fillna(False).to_numpy(dtype=bool)] = 0
+    return r[np.argsort(tier, kind="stable")]

@@ -96,7 +96,22 @@ _SCHEMA: dict[str, Any] = {
         },  # + every registered reducer's parameters: see _schema()
         True,
     ),
-    "view": ({"color_by": ((str, _NONE), False)}, False),
+    "view": (
+        {
+            "color_by": ((str, _NONE), False),
+            "clusters": ((dict, _NONE), False),
+            "k": ((int,), False),
+            "nn_metric": ((str,), False),
+            "search": ((str,), False),
+            "search_regex": ((bool,), False),
+            "focus": ((str, _NONE), False),
+            "selection": ((list, _NONE), False),
+            "point_size": ((float, int), False),
+            "opacity": ((float, int), False),
+            "camera": ((dict, _NONE), False),
+        },
+        False,
+    ),
     "versions": ((dict,), False),
     "extra": ((dict,), False),
 }
@@ -144,6 +159,7 @@ def settings_for(
     *,
     dataset_ref: Mapping[str, Any] | str | None = None,
     color_by: str | None = None,
+    view: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The reproducibility record of one map.
@@ -159,6 +175,12 @@ def settings_for(
         a file name (``{"kind": "file", "name": ...}``). JSON values only.
     color_by : str, optional
         Metadata column the map is coloured by.
+    view : mapping, optional
+        The rest of the view, so a loaded file shows the same: ``clusters`` (the cluster
+        settings, e.g. ``{"method": "hdbscan", "min_cluster_size": 12, "space": "original"}``),
+        ``k`` and ``nn_metric`` (neighbour list), ``search`` and ``search_regex``, ``focus`` (an
+        id), ``selection`` (ids), ``point_size`` (px), ``opacity``, ``camera`` (the map's view
+        state). Unknown keys are refused by :func:`validate_settings`.
     extra : mapping, optional
         Other JSON-serialisable view state (focus id, cluster settings, ...).
 
@@ -194,7 +216,7 @@ def settings_for(
             "ref": None if ref is None else dict(ref),
         },
         "projection": projection.params.as_dict(),
-        "view": {"color_by": color_by},
+        "view": {"color_by": color_by, **dict(view or {})},
         "versions": library_versions(),
         "extra": dict(extra or {}),
     }
@@ -370,16 +392,26 @@ def check_fingerprint(es: EmbeddingSet, settings: Mapping[str, Any]) -> None:
     Raises
     ------
     ParameterError
-        The SHA-256 fingerprints differ (the message gives both sets' names and shapes).
+        The SHA-256 fingerprints differ. The message names the file the view was made from (to
+        upload it again) and what differs: file name, number of points, dimensions, content.
     """
     ds = settings["dataset"]
-    if ds["fingerprint"] != es.fingerprint:
-        saved = f"{ds.get('name', '?')!r} ({ds.get('n_samples', '?')} x {ds.get('n_features', '?')})"
-        raise ParameterError(
-            f"the settings were saved for {saved}, fingerprint {ds['fingerprint'][:12]}…; the loaded set "
-            f"{es.name!r} ({es.n_samples} x {es.n_features}) has fingerprint {es.fingerprint[:12]}…: "
-            "the vectors differ"
-        )
+    if ds["fingerprint"] == es.fingerprint:
+        return
+    name, n, d = ds.get("name", "?"), ds.get("n_samples"), ds.get("n_features")
+    diffs = []
+    if name != es.name:
+        diffs.append(f"file {es.name!r} instead of {name!r}")
+    if n is not None and n != es.n_samples:
+        diffs.append(f"{es.n_samples:,} points instead of {n:,}")
+    if d is not None and d != es.n_features:
+        diffs.append(f"{es.n_features} dimensions instead of {d}")
+    diffs.append(f"content fingerprint {es.fingerprint[:12]}… instead of {ds['fingerprint'][:12]}…")
+    shape = f", {n:,} x {d}" if n is not None and d is not None else ""
+    raise ParameterError(
+        f"this view was made from {name}{shape} (fingerprint {ds['fingerprint'][:12]}…); the loaded set "
+        f"differs: {'; '.join(diffs)}. Upload {name} to restore the view"
+    )
 
 
 # --- carriers: PNG tEXt chunk, SVG <metadata>, HTML <script type="application/json"> ----------

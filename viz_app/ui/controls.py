@@ -14,6 +14,7 @@ import streamlit as st
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
+from viz_app.explore.clusters import UMAP_ABOVE_DIMS, UMAP_DIMS, hdbscan_defaults
 from viz_app.reduce import (
     DEFAULT_VIEW,
     METRICS,
@@ -134,6 +135,7 @@ def cluster_controls(es: EmbeddingSet) -> dict | None:
     )
     if method == "none" or es.n_samples < 4:
         state.put("_clusters_on", False)
+        state.put(state.CLUSTERS, None)
         return None
     if not state.get("_clusters_on"):  # just switched on: colour by cluster
         state.put("_clusters_on", True)
@@ -145,13 +147,18 @@ def cluster_controls(es: EmbeddingSet) -> dict | None:
             st.slider, "k (clusters)", "cluster_k", 8, min_value=2, max_value=int(min(50, es.n_samples - 1))
         )
     else:
+        mcs, _ = hdbscan_defaults(es.n_samples)
+        if state.get("_pending_mcs") is not None:  # from a settings file
+            state.put(f"cluster_mcs_{es.n_samples}", st.session_state.pop("_pending_mcs"))
+            st.session_state.pop(f"_w_cluster_mcs_{es.n_samples}", None)
         out["min_cluster_size"] = persistent(
             st.slider,
             "min_cluster_size",
-            "cluster_mcs",
-            15,
+            f"cluster_mcs_{es.n_samples}",
+            mcs,
             min_value=2,
             max_value=int(max(3, min(500, es.n_samples // 2))),
+            help=f"Default for {es.n_samples:,} points: {mcs} (about sqrt(n)/2); min_samples is a third of it.",
         )
     out["space"] = _choice(
         "Cluster in",
@@ -162,6 +169,12 @@ def cluster_controls(es: EmbeddingSet) -> dict | None:
         horizontal=True,
         format_func={"original": "original space", "projection": "the map"}.get,
     )
+    if method == "hdbscan" and out["space"] == "original" and es.n_features > UMAP_ABOVE_DIMS:
+        st.caption(
+            f"HDBSCAN runs on a {UMAP_DIMS}-d UMAP of the {es.n_features}-d vectors (as BERTopic does): "
+            "in many dimensions densities are too even to separate clusters."
+        )
+    state.put(state.CLUSTERS, out)
     return out
 
 

@@ -20,7 +20,7 @@ from viz_app.explore import neighbors as nbrs
 from viz_app.explore.arithmetic import evaluate, mean_vector
 from viz_app.explore.neighbors import METRICS, build_index_in_background, has_index, most_similar
 from viz_app.explore.place import expression_on_map, placement_normalize
-from viz_app.explore.search import search
+from viz_app.explore.search import rank_matches, search
 from viz_app.export.projector import map_table, neutralise_formulas
 from viz_app.map.figures import scatter_map
 from viz_app.map.labels import add_labels
@@ -79,17 +79,22 @@ def _matches_panel(es: EmbeddingSet, matches: np.ndarray) -> None:
         return
     st.caption(f"{len(matches):,} match{'es' if len(matches) != 1 else ''} highlighted on the map")
     if len(matches):
-        shown = matches[:500]
-        pick = st.selectbox(
+        shown = rank_matches(es, matches, st.session_state.get(state.SEARCH) or "")[:500]
+
+        def picked() -> None:  # only a new pick moves the focus, so "Clear focus" stays cleared
+            pick = st.session_state.get("match_pick")
+            if pick is not None:
+                set_focus(es, str(es.ids[pick]))
+            st.session_state["match_pick"] = None
+
+        st.selectbox(
             "Focus a match",
             [None] + [int(r) for r in shown],
             key="match_pick",
             format_func=lambda r: "—" if r is None else str(es.labels[r]),
+            on_change=picked,
+            help="Exact matches first, then labels that start with the text, then the rest.",
         )
-        if pick is not None and es.ids[pick] != state.for_set(state.FOCUS, es.fingerprint):
-            set_focus(es, str(es.ids[pick]))
-            st.session_state.pop("match_pick", None)
-            st.rerun(scope="fragment")
 
 
 def _neighbours_panel(es: EmbeddingSet, focus: int | None) -> pd.DataFrame | None:

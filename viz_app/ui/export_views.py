@@ -18,6 +18,7 @@ from viz_app.export.figure import CHROME_HELP, figure_bytes, find_chrome, report
 from viz_app.export.projector import export_projector, export_table
 from viz_app.export.settings import settings_for, settings_json
 from viz_app.reduce import Projection
+from viz_app.ui import viewstate
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html"}
 
@@ -60,7 +61,7 @@ def export_panel(
         scale = c2.selectbox("PNG scale", [1, 2, 3, 4], index=1, key="export_scale")
         width = int(c3.number_input("Width (px)", 400, 4000, 1200, step=100, key="export_w"))
         height = int(c4.number_input("Height (px)", 300, 4000, 900, step=100, key="export_h"))
-        settings = settings_for(es, proj, dataset_ref=dataset_ref, color_by=color_by)
+        settings = settings_for(es, proj, dataset_ref=dataset_ref, color_by=color_by, view=viewstate.current_view(es))
         base = _slug(title or es.name)
 
         def render(fmt: str) -> Callable[[], bytes]:

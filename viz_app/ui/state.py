@@ -13,6 +13,7 @@ DIMS = "n_components"
 METRIC = "metric"
 SEED = "random_state"
 COLOR_BY = "color_by"
+COLOR_FOR = "_color_for"  # (kind, key) of the dataset COLOR_BY was chosen for (a new set resets it)
 POINT_SIZE = "point_size"
 OPACITY = "opacity"
 UPLOAD_MSG = "upload_message"  # (kind, text) shown once on the Data page

@@ -8,7 +8,15 @@ import streamlit as st
 from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
-from viz_app.explore.clusters import centroids_2d, cluster, cluster_table
+from viz_app.explore.clusters import (
+    MAX_LABELLED,
+    NOISE_LABEL,
+    OTHER_LABEL,
+    advice,
+    centroids_2d,
+    cluster,
+    cluster_table,
+)
 from viz_app.map.figures import safe_text
 from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check_points
 from viz_app.ui import cache, safe, state
@@ -38,12 +46,24 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
     if es is None:
         return None
     state.remember_set({"kind": ds["kind"], "key": ds["key"], "name": ds.get("name") or es.name})
-    return es, DEFAULT_COLOR.get(ds["key"]) if ds["kind"] == "sample" else None
+    default = DEFAULT_COLOR.get(ds["key"]) if ds["kind"] == "sample" else None
+    if state.get(state.COLOR_FOR) != (ds["kind"], ds["key"]):  # a newly opened set: its own default colour
+        state.put(state.COLOR_FOR, (ds["kind"], ds["key"]))
+        state.put(state.COLOR_BY, default or state.NO_COLOR)
+        st.session_state.pop(f"_w_{state.COLOR_BY}", None)
+    return es, default
 
 
 def load_dataset(ds: dict) -> EmbeddingSet | None:
     """The set a dataset dict names (a sample is loaded, with a progress bar, if needed); None
     (with a message) when an uploaded set is no longer held by the server."""
+    if ds["kind"] == "missing":  # a link to an upload this session does not hold
+        st.warning(
+            f"This link is for an uploaded file, {ds.get('name') or 'unnamed'} (fingerprint {ds['key']}…), which "
+            "this session does not hold: an upload is not shared by its link. Upload the file on the Data page "
+            "(or load a sample) to see a map."
+        )
+        return None
     if ds["kind"] == "sample":
         es = cache.datasets().get(("sample", ds["key"]))
         if es is None:
@@ -163,19 +183,31 @@ def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
 
     try:
         with st.spinner("Clustering (scikit-learn)"):
-            return cache.projections().get_or_compute(key, compute)
+            found = cache.projections().get_or_compute(key, compute)
     except VizAppError as exc:
         safe.error(exc)
         return None
+    tip = advice(found[0])
+    if tip:
+        safe.info(tip)
+    return found
 
 
 def cluster_colors(clustering, table) -> pd.Series:
-    """Categorical colour column: "<id>: <label>" per cluster, in cluster order; noise last."""
+    """Categorical colour column: "<id>: <label>" per cluster for the :data:`MAX_LABELLED` largest,
+    in cluster order, then "other" (the smaller clusters), then "noise"."""
 
     names = {
-        int(r.cluster): ("noise" if r.cluster == -1 else f"{r.cluster}: {r.label}"[:48]) for r in table.itertuples()
+        int(r.cluster): (
+            NOISE_LABEL
+            if r.cluster == -1
+            else OTHER_LABEL
+            if r.cluster >= MAX_LABELLED
+            else f"{r.cluster}: {r.label}"[:48]
+        )
+        for r in table.itertuples()
     }
-    order = [names[c] for c in sorted(names) if c != -1] + (["noise"] if -1 in names else [])
+    order = list(dict.fromkeys(names[c] for c in sorted(names) if c != -1)) + ([NOISE_LABEL] if -1 in names else [])
     return pd.Series(pd.Categorical([names[int(c)] for c in clustering.labels_], categories=order, ordered=True))
 
 

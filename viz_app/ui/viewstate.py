@@ -20,6 +20,8 @@ from viz_app.reduce import DEFAULT_VIEW, ProjectionParams, get_reducer, make_par
 from viz_app.ui import safe, state
 
 _PENDING_FOCUS = "_pending_focus"
+#: A settings file's HDBSCAN min_cluster_size, taken by the cluster slider on its next run.
+PENDING_MCS = "_pending_mcs"
 _APPLIED = "_url_applied"
 
 
@@ -67,9 +69,14 @@ def apply_query_params() -> None:
     qp = st.query_params
     if not qp:
         return
+    if qp.get("upload") and not qp.get("sample"):
+        state.put(state.DATASET, {"kind": "missing", "key": qp["upload"][:12], "name": qp.get("file", "")[:200]})
+        return
     try:
         if qp.get("sample") in samples.SAMPLES:
             state.put(state.DATASET, {"kind": "sample", "key": qp["sample"]})
+            if qp.get("color"):  # the link's colour, not the sample's default
+                state.put(state.COLOR_FOR, ("sample", qp["sample"]))
         _apply_params(params_from_query(qp.to_dict()), qp.get("color"))
         if qp.get("focus"):
             state.put(_PENDING_FOCUS, qp["focus"])
@@ -84,8 +91,16 @@ def pending_focus(es: EmbeddingSet) -> str | None:
 
 
 def write_query_params(params: ProjectionParams, color_by: str | None, focus: str | None) -> None:
-    """Mirror the current view into the URL (only for bundled samples)."""
+    """Mirror the current view into the URL. For a sample the link reopens the same view; for an
+    upload the link names the file and its fingerprint (``upload=<12 hex>&file=<name>``), so
+    reopening it says that the upload is not held instead of silently showing another set."""
     ds = state.get(state.DATASET) or {}
+    if ds.get("kind") == "upload":
+        fp = str(ds.get("fingerprint") or ds.get("key") or "")[:12]
+        up = {"upload": fp, "file": str(ds.get("name") or "")[:200]}
+        if dict(st.query_params) != up:
+            st.query_params.from_dict(up)
+        return
     if ds.get("kind") != "sample":
         if st.query_params:
             st.query_params.clear()
@@ -123,8 +138,66 @@ def load_settings_file(data: bytes, current: EmbeddingSet | None) -> str:
     elif current is not None:
         check_fingerprint(current, s)
     else:
-        raise VizAppError("these settings are for an uploaded file: upload the same file first")
+        ds = s["dataset"]
+        raise VizAppError(
+            f"this view was made from {ds.get('name', 'an uploaded file')} (fingerprint {ds['fingerprint'][:12]}…): "
+            "upload that file first"
+        )
     p = params_from_settings(s)
+    ds = state.get(state.DATASET) or {}
+    state.put(state.COLOR_FOR, (ds.get("kind"), ds.get("key")))  # the settings' colour, not the default
     _apply_params(p, (s.get("view") or {}).get("color_by"))
+    _apply_view(s.get("view") or {})
     state.put(state.FIT_SAMPLE, (s["dataset"]["fingerprint"], p.reducer, p.fit_sample) if p.fit_sample else None)
     return f"Settings loaded for {s['dataset']['name']}: {p.describe()}. Open the map to see it."
+
+
+def current_view(es: EmbeddingSet) -> dict[str, Any]:
+    """The view beyond projection and colour, for the settings JSON (see
+    :func:`viz_app.export.settings.settings_for`): clusters, neighbour k and metric, search,
+    focus, selection, point size and opacity."""
+    view: dict[str, Any] = {
+        "clusters": state.get(state.CLUSTERS),
+        "search": str(state.get(state.SEARCH) or ""),
+        "search_regex": bool(state.get(state.SEARCH_REGEX, False)),
+        "focus": state.for_set(state.FOCUS, es.fingerprint),
+        "selection": list(state.for_set(state.SELECTION, es.fingerprint) or []) or None,
+    }
+    for key, name, kind in (
+        (state.K, "k", int),
+        (state.NN_METRIC, "nn_metric", str),
+        (state.POINT_SIZE, "point_size", float),
+        (state.OPACITY, "opacity", float),
+    ):
+        if state.get(key) is not None:
+            view[name] = kind(state.get(key))
+    return view
+
+
+def _apply_view(view: dict[str, Any]) -> None:
+    """Put a settings file's view into the session (widgets re-initialise from it)."""
+    simple = {
+        "k": state.K,
+        "nn_metric": state.NN_METRIC,
+        "search": state.SEARCH,
+        "search_regex": state.SEARCH_REGEX,
+        "point_size": state.POINT_SIZE,
+        "opacity": state.OPACITY,
+    }
+    for name, key in simple.items():
+        if name in view:
+            state.put(key, view[name])
+            st.session_state.pop(f"_w_{key}", None)
+    clusters = view.get("clusters")
+    if isinstance(clusters, dict) and clusters.get("method") in ("kmeans", "hdbscan"):
+        values = {"cluster_method": clusters["method"], "cluster_space": clusters.get("space", "original")}
+        if "k" in clusters:
+            values["cluster_k"] = clusters["k"]
+        if "min_cluster_size" in clusters:
+            state.put(PENDING_MCS, clusters["min_cluster_size"])
+        for key, value in values.items():
+            state.put(key, value)
+            st.session_state.pop(f"_w_{key}", None)
+        state.put("_clusters_on", True)
+    if view.get("focus"):
+        state.put(_PENDING_FOCUS, str(view["focus"]))

@@ -1,0 +1,120 @@
+"""Search, focus, colour and links with AppTest (issue 17): "Clear focus" clears after "Focus a
+match"; the match list starts with the exact match; a sample gets the same default colour
+however it is opened; after an upload the URL names it, and reopening that URL says the upload
+is not held instead of showing another set; a settings file restores clusters, search and focus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 600
+
+
+def _explore(query: dict | None = None, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    for k, v in state.items():
+        at.session_state[k] = v
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _focus(at: AppTest) -> str | None:
+    f = at.session_state["focus"] if "focus" in at.session_state else None  # noqa: SIM401 (no .get)
+    return f[1] if f else None
+
+
+def test_clear_focus_after_focus_a_match_and_exact_match_first():
+    at = _explore(reducer="pca")
+    at.text_input(key="search").input("king").run()
+    pick = at.selectbox(key="match_pick")
+    glove = [pick.format_func(o) for o in pick.options[1:4]]
+    assert glove[0] == "king" and glove[1].startswith("king"), glove
+    pick.set_value(pick.options[1]).run()
+    assert not at.exception and _focus(at) == "king"
+    assert at.query_params.get("focus") == ["king"]
+    at.button(key="clear_focus").click().run()
+    assert not at.exception and _focus(at) is None
+    at.run()  # a later rerun keeps it cleared (the pick no longer re-focuses)
+    assert _focus(at) is None and "focus" not in at.query_params
+
+
+def test_same_default_colour_from_the_url_and_from_the_data_page():
+    by_url = _explore({"sample": "digits", "reducer": "pca"})
+    assert by_url.sidebar.selectbox(key="_w_color_by").value == "digit"
+    # GloVe first (coloured by frequency_band), then digits chosen as on the Data page
+    at = _explore(reducer="pca")
+    assert at.sidebar.selectbox(key="_w_color_by").value == "frequency_band"
+    at.session_state["dataset"] = {"kind": "sample", "key": "digits"}
+    at.run()
+    assert at.sidebar.selectbox(key="_w_color_by").value == "digit"
+
+
+def test_an_upload_link_says_the_upload_is_not_held():
+    at = _explore({"upload": "1a2b3c4d5e6f", "file": "glove_1k.csv"}, reducer="pca")
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "glove_1k.csv" in text and "1a2b3c4d5e6f" in text and "does not hold" in text
+    assert not any("GloVe" in m.value for m in at.markdown)  # no silent fallback to the sample
+
+
+def test_upload_url_is_not_bare():
+    import io
+
+    from viz_app.ui import cache
+
+    es = __import__("viz_app").load(io.BytesIO((ROOT / "sample_data" / "words.csv").read_bytes()), name="words.csv")
+    cache.datasets().put(("upload", es.fingerprint), es)
+    at = _explore(dataset={"kind": "upload", "key": es.fingerprint, "name": "words.csv"}, reducer="pca")
+    assert not at.exception
+    assert at.query_params.get("upload") == [es.fingerprint[:12]] and at.query_params.get("file") == ["words.csv"]
+
+
+def _settings_script(payload: bytes) -> None:
+    import streamlit as st
+
+    from viz_app.ui import state, viewstate
+
+    if "done" not in st.session_state:
+        st.session_state["done"] = True
+        st.session_state["loaded_msg"] = viewstate.load_settings_file(payload, None)
+    st.text(str(state.get(state.SEARCH)))
+
+
+def test_settings_restore_clusters_search_and_focus():
+    from viz_app.data.samples import glove
+    from viz_app.export.settings import settings_for
+    from viz_app.reduce.project import project
+
+    at = _explore(reducer="pca")
+    at.text_input(key="search").input("queen").run()
+    at.sidebar.radio(key="_w_cluster_method").set_value("kmeans").run()
+    at.sidebar.slider(key="_w_cluster_k").set_value(6).run()
+    pick = at.selectbox(key="match_pick")
+    pick.set_value(pick.options[1]).run()
+    assert not at.exception and _focus(at) == "queen"
+    es = glove(10_000)
+    view = {
+        "clusters": at.session_state["clusters"],
+        "search": at.session_state["search"],
+        "search_regex": False,
+        "focus": _focus(at),
+    }
+    assert view["clusters"]["method"] == "kmeans" and view["clusters"]["k"] == 6
+    proj = project(es, reducer="pca", n_components=2)
+    s = settings_for(es, proj, dataset_ref={"kind": "sample", "key": "glove"}, color_by="cluster", view=view)
+    loaded = AppTest.from_function(_settings_script, args=(json.dumps(s).encode(),), default_timeout=TIMEOUT).run()
+    assert not loaded.exception and loaded.text[0].value == "queen"
+    restored = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    for k in loaded.session_state.filtered_state:
+        restored.session_state[k] = loaded.session_state[k]
+    restored.run()
+    assert not restored.exception
+    assert restored.sidebar.radio(key="_w_cluster_method").value == "kmeans"
+    assert restored.sidebar.slider(key="_w_cluster_k").value == 6
+    assert restored.text_input(key="search").value == "queen"
+    assert _focus(restored) == "queen"

@@ -237,7 +237,7 @@ def _check(obj: Mapping[str, Any], schema: Mapping[str, Any], where: str, file: 
             continue
         value = obj[key]
         types = (dict,) if isinstance(kind, dict) else kind
-        if isinstance(value, bool) or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             names = " or ".join("null" if t is _NONE else {"dict": "object"}.get(t.__name__, t.__name__) for t in types)
             raise DataFormatError(
                 f"key '{where}{key}' must be {names}, got {type(value).__name__} {value!r:.60}", file=file

@@ -24,11 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from viz_app.errors import MissingDependencyError, ParameterError
+from viz_app.progress import Eta, Progress, heartbeat
 
 __all__ = [
     "DEFAULT_MODEL",
     "available_encoders",
     "encode",
+    "encode_reporting",
     "get_encoder",
     "register_encoder",
 ]
@@ -183,3 +185,36 @@ def encode(
         while len(_vec_cache) > _CACHE_MAX_ITEMS:
             _vec_cache.popitem(last=False)
     return out
+
+
+#: Seconds the default model took to load in a fresh process on this (shared, loaded) machine.
+MODEL_LOAD_S = 10.0
+
+
+def encode_reporting(
+    texts: Sequence[str], *, model: str | None = None, progress: Progress | None = None, batch_size: int = 64
+) -> NDArray[np.float32]:
+    """:func:`encode` with every stage reported to a :class:`~viz_app.progress.Progress` at least
+    once a second: loading the model (once per process; an estimate of :data:`MODEL_LOAD_S`),
+    the first batch (elapsed time), then each batch with the time left (:class:`~viz_app.progress.Eta`).
+
+    Returns and raises as :func:`encode`.
+    """
+    name = model or DEFAULT_MODEL
+    if name not in _models:
+        with heartbeat(
+            progress, f"Loading the text model {name} (once per server)", start=0.0, stop=0.2, expected_s=MODEL_LOAD_S
+        ):
+            get_encoder(name)
+    eta: list[Eta] = []
+    with heartbeat(progress, f"Embedding the first {batch_size} texts", start=0.2, stop=0.25) as stop_beat:
+
+        def report(done: int, total: int) -> None:
+            stop_beat()
+            if progress is None or total <= 0:
+                return
+            if not eta:
+                eta.append(Eta(total))
+            progress(0.2 + 0.8 * done / total, f"Embedded {done:,} / {total:,} texts, {eta[0].text(done)}")
+
+        return encode(texts, model=model, batch_size=batch_size, progress=report)

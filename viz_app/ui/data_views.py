@@ -9,8 +9,10 @@ import streamlit as st
 from viz_app.data import io, samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.data.readers.roles import RolesError
+from viz_app.embed.encoders import encode_reporting
 from viz_app.errors import VizAppError
 from viz_app.ui import cache, roles_views, safe, state, viewstate
+from viz_app.ui.progress import bar_progress
 
 
 def sample_picker() -> None:
@@ -34,10 +36,9 @@ def embed_with_progress(raw: io.RawData) -> EmbeddingSet:
     with st.status(f"Embedding {what} from {raw.name} with all-MiniLM-L6-v2", expanded=True) as s:
         if why:
             st.caption(safe.md(f"Column {raw.text_column!r}: {why}."))
-        bar = st.progress(0.0, text="loading the model")
-        es = io.to_embedding_set(
-            raw, progress=lambda d, t: bar.progress(d / max(t, 1), text=f"Embedded {d:,} / {t:,} texts")
-        )
+        bar = st.progress(0.0, text="starting")
+        encode_reporting(raw.texts or [], progress=bar_progress(bar))  # fills the encoder's cache
+        es = io.to_embedding_set(raw)
         s.update(label=f"Embedded {es.n_samples:,} texts from {raw.name}", state="complete", expanded=False)
     return es
 

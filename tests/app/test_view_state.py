@@ -1,7 +1,7 @@
 """Search, focus, colour and links with AppTest (issue 17): a focus cleared after "Focus a
 match" stays cleared; the match list starts with the exact match; a sample gets the same default colour
 however it is opened; after an upload the URL names it, and reopening that URL says the upload
-is not held instead of showing another set; a settings file restores clusters, search and focus."""
+is not held instead of showing another set; a settings file restores clusters, search, focus and selection."""
 
 from __future__ import annotations
 
@@ -107,6 +107,7 @@ def test_settings_restore_clusters_search_and_focus():
         "search": at.session_state["search"],
         "search_regex": False,
         "focus": _focus(at),
+        "selection": ["queen", "king", "prince"],
     }
     assert view["clusters"]["method"] == "kmeans" and view["clusters"]["k"] == 6
     proj = project(es, reducer="pca", n_components=2)
@@ -121,3 +122,4 @@ def test_settings_restore_clusters_search_and_focus():
     assert restored.sidebar.slider(key="_w_cluster_k").value == 6
     assert restored.text_input(key="search").value == "queen"
     assert _focus(restored) == "queen"
+    assert restored.session_state["selection"] == (es.fingerprint, ("queen", "king", "prince"))

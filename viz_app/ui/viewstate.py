@@ -148,6 +148,7 @@ def load_settings_file(data: bytes, current: EmbeddingSet | None) -> str:
     state.put(state.COLOR_FOR, (ds.get("kind"), ds.get("key")))  # the settings' colour, not the default
     _apply_params(p, (s.get("view") or {}).get("color_by"))
     _apply_view(s.get("view") or {})
+    _apply_selection(s.get("view") or {}, s["dataset"]["fingerprint"])
     state.put(state.FIT_SAMPLE, (s["dataset"]["fingerprint"], p.reducer, p.fit_sample) if p.fit_sample else None)
     return f"Settings loaded for {s['dataset']['name']}: {p.describe()}. Open the map to see it."
 
@@ -201,3 +202,8 @@ def _apply_view(view: dict[str, Any]) -> None:
         state.put("_clusters_on", True)
     if view.get("focus"):
         state.put(_PENDING_FOCUS, str(view["focus"]))
+
+
+def _apply_selection(view: dict[str, Any], fingerprint: str) -> None:
+    if view.get("selection"):
+        state.put(state.SELECTION, (fingerprint, tuple(str(i) for i in view["selection"])))

@@ -123,3 +123,14 @@ def test_settings_restore_clusters_search_and_focus():
     assert restored.text_input(key="search").value == "queen"
     assert _focus(restored) == "queen"
     assert restored.session_state["selection"] == (es.fingerprint, ("queen", "king", "prince"))
+
+
+def test_a_sample_link_carries_search_k_and_clusters():
+    at = _explore({"sample": "digits", "reducer": "pca", "q": "7", "nn": "5", "cluster": "kmeans:6:original"})
+    assert not at.exception
+    assert at.text_input(key="search").value == "7"
+    assert at.sidebar.radio(key="_w_cluster_method").value == "kmeans"
+    assert at.sidebar.slider(key="_w_cluster_k").value == 6
+    assert at.slider(key="k").value == 5
+    assert at.query_params.get("q") == "7" and at.query_params.get("cluster") == "kmeans:6:original"
+    assert at.query_params.get("nn") == "5"

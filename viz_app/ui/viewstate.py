@@ -62,7 +62,8 @@ def params_from_query(qp: dict[str, str]) -> ProjectionParams:
 
 
 def apply_query_params() -> None:
-    """Once per session: take sample, projection settings, colour and focus from the URL."""
+    """Once per session: take sample, projection settings, colour, focus, search, neighbour k and
+    clusters from the URL."""
     if state.get(_APPLIED):
         return
     state.put(_APPLIED, True)
@@ -80,6 +81,7 @@ def apply_query_params() -> None:
         _apply_params(params_from_query(qp.to_dict()), qp.get("color"))
         if qp.get("focus"):
             state.put(_PENDING_FOCUS, qp["focus"])
+        _apply_view(_view_from_query(qp.to_dict()))
     except (VizAppError, ValueError) as exc:
         st.toast(safe.md(f"The link's projection settings were ignored: {exc}"))
 
@@ -119,6 +121,7 @@ def write_query_params(params: ProjectionParams, color_by: str | None, focus: st
         qp["color"] = color_by
     if focus:
         qp["focus"] = focus
+    qp.update(_view_query())
     if dict(st.query_params) != qp:
         st.query_params.from_dict(qp)
 
@@ -207,3 +210,38 @@ def _apply_view(view: dict[str, Any]) -> None:
 def _apply_selection(view: dict[str, Any], fingerprint: str) -> None:
     if view.get("selection"):
         state.put(state.SELECTION, (fingerprint, tuple(str(i) for i in view["selection"])))
+
+
+def _view_query() -> dict[str, str]:
+    """The view beyond projection, colour and focus, for a sample's URL: ``q`` (search),
+    ``nn`` (neighbour k, when not 10) and ``cluster`` (``kmeans:8:original``,
+    ``hdbscan:12:projection``)."""
+    out: dict[str, str] = {}
+    if state.get(state.SEARCH):
+        out["q"] = str(state.get(state.SEARCH))[:200]
+    if state.get(state.K) not in (None, 10):
+        out["nn"] = str(int(state.get(state.K)))
+    cl = state.get(state.CLUSTERS)
+    if cl and cl.get("method") in ("kmeans", "hdbscan"):
+        size = cl.get("k") if cl["method"] == "kmeans" else cl.get("min_cluster_size")
+        out["cluster"] = f"{cl['method']}:{size}:{cl.get('space', 'original')}"
+    return out
+
+
+def _view_from_query(qp: dict[str, str]) -> dict[str, Any]:
+    """:func:`_view_query`'s values back as a settings-file view (bad values are left out)."""
+    view: dict[str, Any] = {}
+    if qp.get("q"):
+        view["search"] = qp["q"][:200]
+    if qp.get("nn", "").isdigit():
+        view["k"] = int(qp["nn"])
+    parts = qp.get("cluster", "").split(":")
+    if (
+        len(parts) == 3
+        and parts[0] in ("kmeans", "hdbscan")
+        and parts[1].isdigit()
+        and parts[2] in ("original", "projection")
+    ):
+        key = "k" if parts[0] == "kmeans" else "min_cluster_size"
+        view["clusters"] = {"method": parts[0], key: int(parts[1]), "space": parts[2]}
+    return view

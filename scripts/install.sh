@@ -2,7 +2,8 @@
 # Install Embedding Lens on a fresh Debian/Ubuntu machine with Python 3.11:
 #   1. Debian's chromium (browser tests and PNG/SVG/PDF export; Playwright's own browser
 #      download does not work offline),
-#   2. a virtual environment .venv with the pinned requirements (torch is the 2.13.0 CPU wheel),
+#   2. a virtual environment .venv with the pinned requirements (torch is the 2.13.0 CPU wheel)
+#      and datamapplot (requirements-nodeps.txt),
 #   3. the UMAP warm-up: numba kernels compiled and the default map precomputed into the cache.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,4 +14,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# datamapplot & co. without their declared dependencies (see requirements-nodeps.txt)
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m viz_app.warmup

@@ -11,7 +11,7 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.data.readers.roles import RolesError
 from viz_app.embed.encoders import encode_reporting
 from viz_app.errors import VizAppError
-from viz_app.ui import cache, roles_views, safe, state, viewstate
+from viz_app.ui import cache, mapfiles, roles_views, safe, state, viewstate
 from viz_app.ui.progress import bar_progress
 
 
@@ -96,6 +96,7 @@ def accept_upload(main, meta=None, *, name: str | None = None, choice: dict | No
         raw = io.read(main, metadata=meta, name=name, **(choice or {}))
         roles_views.remember(main, meta, name, raw.roles)
         es = embed_with_progress(raw)
+        stored = mapfiles.adopt(es, raw) if raw.stored_map is not None else ""
     except RolesError as exc:
         roles_views.remember(main, meta, name, exc.roles)
         state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
@@ -107,7 +108,7 @@ def accept_upload(main, meta=None, *, name: str | None = None, choice: dict | No
     state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
     roles_views.loaded(state.get(state.DATASET)["key"])
     embedded = f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}." if raw.vectors is None else ""
-    note = " ".join(_sentence(n) for n in raw.notices + ((embedded,) if embedded else ()))
+    note = " ".join(_sentence(n) for n in raw.notices + tuple(t for t in (embedded, stored) if t))
     state.put(
         state.UPLOAD_MSG,
         (

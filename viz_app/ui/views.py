@@ -19,7 +19,7 @@ from viz_app.explore.clusters import (
 )
 from viz_app.map.figures import safe_text
 from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check_points
-from viz_app.ui import cache, safe, state
+from viz_app.ui import cache, mapfiles, safe, state
 from viz_app.ui.progress import bar_progress
 
 DEFAULT_COLOR = {
@@ -40,7 +40,7 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
     Loading a sample that needs the text encoder shows a progress bar. Returns None (and shows
     a message) if an uploaded dataset was evicted from the server's store.
     """
-    ds = state.get(state.DATASET) or {"kind": "sample", "key": samples.DEFAULT_SAMPLE}
+    ds = state.get(state.DATASET) or mapfiles.startup_dataset() or {"kind": "sample", "key": samples.DEFAULT_SAMPLE}
     state.put(state.DATASET, ds)
     es = load_dataset(ds)
     if es is None:

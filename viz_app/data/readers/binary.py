@@ -21,7 +21,7 @@ import struct
 import warnings
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from tokenize import TokenError
 
 import numpy as np
@@ -29,6 +29,7 @@ import pandas as pd
 
 from viz_app.data.limits import Limits, get_limits
 from viz_app.data.readers.common import RawData, ReadOptions, checked_float32, empty_frame, row_labels, to_labels
+from viz_app.data.readers.mapfile import GRAPH_COLUMNS, is_map_schema, stored_map
 from viz_app.data.readers.table import check_unique_names, table_to_raw
 from viz_app.errors import DataFormatError, VizAppError
 
@@ -365,7 +366,8 @@ def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits
                 limits.check_matrix(rows, -(-values // max(rows, 1)), file=file, what="the numeric values")
         table = pa.Table.from_batches(batches, schema=pf.schema_arrow)
         table.validate(full=True)
-        df = table.to_pandas()
+        is_map = is_map_schema(table.schema.metadata)
+        df = table.drop_columns([c for c in GRAPH_COLUMNS if c in table.column_names] if is_map else []).to_pandas()
     except (pa.ArrowException, ValueError, OSError, TypeError, IndexError, KeyError) as exc:
         if isinstance(exc, VizAppError):  # a budget or a duplicate name
             raise
@@ -377,6 +379,13 @@ def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits
         raise DataFormatError("parquet table has no rows", file=file)
     df = df.reset_index(drop=True)
     df.columns = [str(c) for c in df.columns]
+    if is_map:  # a map file (embedding-lens map): its vector and label columns are known
+        forced = ReadOptions(options.text_column, options.label_column or "label", ("vector",))
+        raw = table_to_raw(df, file=file, fmt="parquet", options=forced, row_of=lambda r: r + 1)
+        try:
+            return replace(raw, stored_map=stored_map(table, file=file))
+        except (pa.ArrowException, TypeError) as exc:
+            raise DataFormatError(f"not a readable map file ({' '.join(str(exc).split())[:300]})", file=file) from None
     return table_to_raw(df, file=file, fmt="parquet", options=options, row_of=lambda r: r + 1)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,8 @@ class RawData:
     roles : tuple of ColumnRole
         Tables only: the role of every column and why
         (:func:`~viz_app.data.readers.roles.propose_roles`); empty for other formats.
+    stored_map : viz_app.data.readers.mapfile.StoredMap or None
+        The finished map of a map file (``embedding-lens map``), else None.
     """
 
     name: str
@@ -97,6 +100,7 @@ class RawData:
     text_column: str | None
     notices: tuple[str, ...] = ()
     roles: tuple[ColumnRole, ...] = ()
+    stored_map: Any = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)

@@ -1,0 +1,265 @@
+"""``embedding-lens``: the command line (argparse).
+
+::
+
+    embedding-lens embed INPUT --text-column text -o vectors.parquet
+    embedding-lens map INPUT -o map.parquet --reducer umap [--fit-sample N] [--clusters [K]]
+    embedding-lens figure map.parquet -o map.png|svg|pdf [--focus king]
+    embedding-lens serve [FILE]
+
+Every command has ``--help``. Long steps show a progress bar (tqdm, on stderr). Exit codes:
+0 done; 1 bad input or settings (one line ``embedding-lens: error: ...`` naming the file, row,
+column or value, never a traceback); 2 bad command line (argparse); 130 interrupted.
+``--engine dask`` runs embedding, projection and the kNN graph on a Dask cluster
+(:mod:`viz_app.explore.dask_engine`): a ``LocalCluster`` of ``--workers`` processes, or the
+scheduler at ``--scheduler ADDRESS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from viz_app._version import __version__
+from viz_app.data.io import read, to_embedding_set
+from viz_app.data.model import EmbeddingSet
+from viz_app.embed.encoders import DEFAULT_MODEL
+from viz_app.errors import ParameterError, VizAppError
+from viz_app.explore.engine import LocalEngine
+from viz_app.export.mapfile import build_map, write_map
+from viz_app.reduce.registry import make_params
+from viz_app.reduce.umap import use_numba_disk_cache
+
+__all__ = ["app_script", "main"]
+
+PROG = "embedding-lens"
+#: Environment variable through which ``serve FILE`` tells the app which file to open first.
+OPEN_ENV = "EMBEDDING_LENS_OPEN"
+
+
+class _Bar:
+    """A tqdm bar driven by ``progress(fraction, text)`` callbacks (on stderr; quiet: nothing)."""
+
+    def __init__(self, desc: str, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self._bar = None if quiet else tqdm(total=1000, desc=desc, unit="‰", leave=True, file=sys.stderr)
+
+    def __call__(self, fraction: float, text: str, /) -> None:
+        if self._bar is not None:
+            self._bar.n = min(1000, max(0, round(1000 * fraction)))
+            self._bar.set_postfix_str(text[:60], refresh=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    if args.engine == "local":
+        if args.scheduler:
+            raise ParameterError("--scheduler needs --engine dask")
+        return LocalEngine()
+    raise ParameterError(f"unknown engine {args.engine!r}")
+
+
+def _out(path: str, suffixes: Sequence[str]) -> Path:
+    p = Path(path)
+    if p.suffix.lower() not in suffixes:
+        raise ParameterError(f"output {path!r} must end in {' or '.join(suffixes)}")
+    if not p.parent.is_dir():
+        raise ParameterError(f"output folder {str(p.parent)!r} does not exist")
+    return p
+
+
+def _load(args: argparse.Namespace, engine: Any, bar: _Bar) -> Any:
+    """The input as an EmbeddingSet; texts are embedded by the engine."""
+    raw = read(args.input, text_column=args.text_column, label_column=getattr(args, "label_column", None))
+    for note in raw.notices:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    if raw.vectors is not None:
+        return raw, to_embedding_set(raw)
+    vectors = engine.embed(raw.texts or [], model=args.model, progress=bar)
+    es = EmbeddingSet(
+        vectors,
+        labels=raw.labels,
+        metadata=raw.metadata,
+        name=raw.name,
+        model_name=args.model or DEFAULT_MODEL,
+        text_column=raw.text_column,
+    )
+    return raw, es
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Embed the texts of INPUT and write a parquet table (``id``, ``label``, metadata, ``vector``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = _out(args.output, (".parquet",))
+    engine, bar = _engine(args), _Bar("embed", args.quiet)
+    try:
+        t0 = time.perf_counter()
+        raw, es = _load(args, engine, bar)
+        if raw.vectors is not None:
+            raise ParameterError(f"{raw.name} already holds vectors (nothing to embed); use `{PROG} map` on it")
+    finally:
+        bar.close()
+        engine.close()
+    cols: dict[str, Any] = {"id": pa.array(es.ids.astype(str)), "label": pa.array(es.labels.astype(str))}
+    for name in es.metadata.columns:
+        if str(name) not in ("id", "label", "vector"):
+            cols[str(name)] = pa.array(es.metadata[name].to_numpy(), from_pandas=True)
+    cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(es.vectors.reshape(-1)), es.n_features)
+    pq.write_table(pa.table(cols), out, compression="zstd")
+    took = time.perf_counter() - t0
+    print(f"{out}: {es.n_samples:,} texts embedded with {es.model_name} ({es.n_features}-d) in {took:.1f} s")
+    return 0
+
+
+def _params(args: argparse.Namespace, n: int) -> Any:
+    options = {
+        name: getattr(args, name)
+        for name in ("perplexity", "n_neighbors", "min_dist")
+        if getattr(args, name) is not None
+    }
+    return make_params(
+        args.reducer,
+        n_samples=n,
+        n_components=args.dims,
+        random_state=args.seed,
+        metric=args.metric,
+        fit_sample=args.fit_sample,
+        **options,
+    )
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Project INPUT, build its kNN graph (and clusters), write a map file the app opens directly."""
+    use_numba_disk_cache()  # numba keeps umap-learn's compiled kernels: the next run skips compiling
+    out = _out(args.output, (".parquet",))
+    engine, bar = _engine(args), _Bar("map", args.quiet)
+    try:
+        t0 = time.perf_counter()
+        _, es = _load(args, engine, bar)
+        params = _params(args, es.n_samples)
+        m = build_map(es, params, k=args.k, n_clusters=args.clusters, engine=engine, progress=bar, dataset_ref=es.name)
+        write_map(m, out)
+    finally:
+        bar.close()
+        engine.close()
+    trust = m.info["trust"].get("trustworthiness")
+    extra = f", trustworthiness {trust:.3f}" if trust is not None else ""
+    groups = f", {len(m.cluster_labels)} clusters" if m.cluster_labels else ""
+    print(
+        f"{out}: {es.n_samples:,} points, {params.describe()}, kNN k={args.k}{groups}{extra}; "
+        f"{time.perf_counter() - t0:.1f} s ({m.info['engine']} engine)"
+    )
+    return 0
+
+
+def app_script() -> Path:
+    """The app's entry script: the repository's ``streamlit_app.py`` when running from a checkout,
+    else the copy installed inside the package (``viz_app/_app``)."""
+    here = Path(__file__).resolve().parent
+    repo = here.parent / "streamlit_app.py"
+    if repo.is_file() and (here.parent / "pages").is_dir():
+        return repo
+    return here / "_app" / "streamlit_app.py"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Start the app (Streamlit) on ADDRESS:PORT; with FILE, the app opens it first."""
+    env = dict(os.environ)
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise ParameterError(f"{args.file}: no such file")
+        env[OPEN_ENV] = str(path.resolve())
+    script = app_script()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(args.port)]
+    cmd += ["--server.address", args.address, "--server.headless", "true"]
+    print(f"{PROG}: serving {script} on http://{args.address}:{args.port}", file=sys.stderr, flush=True)
+    return subprocess.call(cmd, env=env, cwd=script.parent)
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", choices=("local",), default="local", help="where to compute (default: local)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler of an existing cluster (tcp://host:8786)")
+    g.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default: 2)")
+    g.add_argument("--partition-rows", type=int, default=20_000, help="rows per Dask partition (default: 20000)")
+
+
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "input", metavar="INPUT", help="vectors or texts: CSV, TSV, parquet, .npy, .npz, GloVe/word2vec, .txt"
+    )
+    p.add_argument("--text-column", help="column of texts to embed (default: the longest text column)")
+    p.add_argument("--label-column", help="column of labels (default: label/word/name/title/text)")
+    p.add_argument("--model", help="encoder for texts (default: all-MiniLM-L6-v2)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    top = argparse.ArgumentParser(
+        prog=PROG, description="Embedding Lens: embed, map and draw embedding spaces; serve the app."
+    )
+    top.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    e = sub.add_parser("embed", help="embed texts into vectors (parquet)", description=cmd_embed.__doc__)
+    _input_options(e)
+    e.add_argument("-o", "--output", required=True, help="output .parquet")
+    _engine_options(e)
+    e.set_defaults(run=cmd_embed)
+
+    m = sub.add_parser("map", help="compute a map file (coordinates, kNN graph, clusters)", description=cmd_map.__doc__)
+    _input_options(m)
+    m.add_argument("-o", "--output", required=True, help="output .parquet (a map file)")
+    m.add_argument("--reducer", choices=("pca", "tsne", "umap"), default="umap", help="default: umap")
+    m.add_argument("--dims", type=int, choices=(2, 3), default=2, help="map dimensions (default: 2)")
+    m.add_argument("--metric", choices=("cosine", "euclidean"), default="cosine", help="default: cosine")
+    m.add_argument("--seed", type=int, default=0, help="random_state of every seeded step (default: 0)")
+    m.add_argument("--n-neighbors", type=int, help="UMAP n_neighbors (default 15)")
+    m.add_argument("--min-dist", type=float, help="UMAP min_dist (default 0.1)")
+    m.add_argument("--perplexity", type=float, help="t-SNE perplexity (default 30)")
+    m.add_argument("--fit-sample", type=int, metavar="N", help="fit on a seeded sample of N points, place the rest")
+    m.add_argument("--clusters", type=int, nargs="?", const=12, metavar="K", help="KMeans clusters (default K: 12)")
+    m.add_argument("--k", type=int, default=15, help="neighbours per point in the kNN graph (default: 15)")
+    _engine_options(m)
+    m.set_defaults(run=cmd_map)
+
+    s = sub.add_parser("serve", help="start the app", description=cmd_serve.__doc__)
+    s.add_argument("file", metavar="FILE", nargs="?", help="a file to open first (a map file opens without projecting)")
+    s.add_argument("--port", type=int, default=8501, help="default: 8501")
+    s.add_argument("--address", default="127.0.0.1", help="default: 127.0.0.1 (this machine only)")
+    s.set_defaults(run=cmd_serve)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except VizAppError as exc:
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"{PROG}: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Map files (``embedding-lens map``): compute a finished map once, in a batch job, and open it
+in the app or the CLI without projecting again. The file layout is described in
+:mod:`viz_app.data.readers.mapfile`; this module builds and writes it (:func:`build_map`,
+:func:`write_map`) and reads it back as a set plus its projection (:func:`load_map`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from viz_app.data.io import read, to_embedding_set
+from viz_app.data.model import EmbeddingSet
+from viz_app.data.readers.mapfile import COORD_COLUMNS, MAP_KEY, SETTINGS_KEY
+from viz_app.errors import DataFormatError, ParameterError
+from viz_app.explore.clusters import cluster, cluster_table
+from viz_app.explore.engine import LocalEngine
+from viz_app.export.settings import check_fingerprint, params_from_settings, settings_for, validate_settings
+from viz_app.progress import Progress, null_progress, scaled
+from viz_app.reduce.project import Projection, trustworthiness
+from viz_app.reduce.registry import ProjectionParams
+
+__all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "write_map"]
+
+MAP_VERSION = 1
+_RESERVED = ("id", "label", "vector", *COORD_COLUMNS, "cluster", "cluster_label", "knn", "knn_distance")
+
+
+@dataclass(frozen=True, eq=False)
+class MapResult:
+    """A finished map: the set, its projection and what was computed around it.
+
+    Attributes
+    ----------
+    es : EmbeddingSet
+    projection : Projection
+    knn : ndarray of shape (n_samples, k), dtype int32, or None
+        Row numbers of each row's nearest neighbours (original space), nearest first.
+    knn_distance : ndarray of shape (n_samples, k), dtype float32, or None
+    clusters : ndarray of shape (n_samples,), dtype int64, or None
+        Cluster number per row (-1 = noise), numbered by decreasing size.
+    cluster_labels : dict of int to str
+        A label per cluster (:func:`viz_app.explore.clusters.cluster_table`).
+    info : dict
+        The description stored in the file (kNN settings, clusters, trust figures, engine).
+    settings : dict
+        The settings record (:func:`viz_app.export.settings.settings_for`).
+    """
+
+    es: EmbeddingSet
+    projection: Projection
+    knn: NDArray[np.int32] | None = None
+    knn_distance: NDArray[np.float32] | None = None
+    clusters: NDArray[np.int64] | None = None
+    cluster_labels: dict[int, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cluster_names(self) -> NDArray[np.object_] | None:
+        """The cluster label of every row (``"noise"`` for -1), or None without clusters."""
+        if self.clusters is None:
+            return None
+        return np.array([self.cluster_labels.get(int(c), "noise") for c in self.clusters], dtype=object)
+
+
+def build_map(
+    es: EmbeddingSet,
+    params: ProjectionParams,
+    *,
+    k: int = 15,
+    n_clusters: int | None = None,
+    engine: Any = None,
+    progress: Progress | None = None,
+    dataset_ref: Any = None,
+) -> MapResult:
+    """Project ``es``, build its kNN graph, optionally cluster it and measure trust.
+
+    Parameters
+    ----------
+    es : EmbeddingSet
+    params : ProjectionParams
+        From :func:`viz_app.reduce.registry.make_params` (``fit_sample`` fits on a seeded sample
+        and places the rest with the reducer's ``transform``).
+    k : int, default=15
+        Neighbours per row in the kNN graph (cosine, or euclidean for a euclidean map).
+    n_clusters : int, optional
+        KMeans clusters in the original space (seed ``params.random_state``), labelled by
+        :func:`viz_app.explore.clusters.cluster_table`; None: no clusters.
+    engine : LocalEngine or DaskEngine, optional
+        Where the projection and the graph run; default in this process.
+    progress : callable(fraction, text), optional
+
+    Returns
+    -------
+    MapResult
+        ``info["trust"]`` holds ``trustworthiness`` (Venna & Kaski 2001, k=10, scikit-learn, on
+        a seeded sample of at most 2,000 rows), in [0, 1].
+
+    Raises
+    ------
+    ParameterError, PointBudgetError
+        Bad ``k``/``n_clusters`` or a reducer budget exceeded.
+    """
+    engine = engine or LocalEngine()
+    report = progress or null_progress
+    metric = "euclidean" if params.spec.uses_metric and params.metric == "euclidean" else "cosine"
+    proj = engine.project(es.vectors, params, fingerprint=es.fingerprint, progress=scaled(report, 0.0, 0.7, ""))
+    report(0.7, f"kNN graph (k={k}, {metric})")
+    knn, dist = engine.knn(es, k=k, metric=metric, projection=proj, random_state=params.random_state)
+    labels_, names, cinfo = None, {}, None
+    if n_clusters is not None:
+        report(0.85, f"KMeans, {n_clusters} clusters")
+        c = cluster(es, method="kmeans", k=n_clusters, random_state=params.random_state)
+        table = cluster_table(es, c)
+        labels_, names = c.labels_, {int(r.cluster): str(r.label) for r in table.itertuples()}
+        cinfo = {"method": "kmeans", "k": n_clusters, "space": "original", "random_state": params.random_state}
+    report(0.95, "trustworthiness")
+    trust = {"trustworthiness": trustworthiness(es, proj)} if es.n_samples > 22 else {}
+    info = {
+        "version": MAP_VERSION,
+        "coords": list(COORD_COLUMNS[: params.n_components]),
+        "knn": {"k": k, "metric": metric},
+        "clusters": cinfo,
+        "trust": trust,
+        "quality": {key: float(v) for key, v in proj.quality.items()},
+        "elapsed_s": proj.elapsed_s,
+        "engine": engine.name,
+        "name": es.name,
+        "model_name": es.model_name,
+        "text_column": es.text_column,
+    }
+    settings = settings_for(es, proj, dataset_ref=dataset_ref)
+    report(1.0, "done")
+    return MapResult(es, proj, knn, dist, labels_, names, info, settings)
+
+
+def _table(m: MapResult) -> Any:
+    import pyarrow as pa
+
+    es = m.es
+    cols: dict[str, Any] = {"id": pa.array(es.ids.astype(str)), "label": pa.array(es.labels.astype(str))}
+    for name in es.metadata.columns:
+        if str(name) not in _RESERVED:
+            cols[str(name)] = pa.array(es.metadata[name].to_numpy(), from_pandas=True)
+    d = es.n_features
+    cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(es.vectors.reshape(-1)), d)
+    for j, name in enumerate(m.info["coords"]):
+        cols[name] = pa.array(m.projection.coords[:, j])
+    if m.clusters is not None:
+        cols["cluster"] = pa.array(m.clusters.astype(np.int32))
+        cols["cluster_label"] = pa.array(m.cluster_names.astype(str))  # type: ignore[union-attr]
+    for name, arr in (("knn", m.knn), ("knn_distance", m.knn_distance)):
+        if arr is not None:
+            cols[name] = pa.FixedSizeListArray.from_arrays(pa.array(arr.reshape(-1)), arr.shape[1])
+    table = pa.table(cols)
+    meta = {MAP_KEY: json.dumps(m.info).encode(), SETTINGS_KEY: json.dumps(m.settings).encode()}
+    return table.replace_schema_metadata(meta)
+
+
+def write_map(m: MapResult, path: str | os.PathLike[str]) -> Path:
+    """Write ``m`` as a map file (parquet, zstd; see :mod:`viz_app.data.readers.mapfile`).
+
+    The file is written next to ``path`` and renamed into place, so a reader never sees half a
+    file. Returns the path.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    pq.write_table(_table(m), tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def map_result(es: EmbeddingSet, raw_map: Any, *, file: str) -> MapResult:
+    """The :class:`MapResult` of a map file's set and its :class:`StoredMap` (no reducer runs).
+
+    Raises
+    ------
+    DataFormatError
+        Invalid settings record, or the vectors are not those the map was computed from.
+    """
+    settings = validate_settings(raw_map.settings, file=file)
+    try:
+        check_fingerprint(es, settings)
+        params = params_from_settings(settings)
+    except (ParameterError, ValueError) as exc:
+        raise DataFormatError(f"map file: {exc}", file=file) from None
+    info = raw_map.info
+    proj = Projection(raw_map.coords, params, es.fingerprint, info.get("quality") or {}, info.get("elapsed_s") or 0.0)
+    clusters, names = None, {}
+    if "cluster" in es.metadata.columns and "cluster_label" in es.metadata.columns:
+        clusters = es.metadata["cluster"].to_numpy(dtype=np.int64)
+        pairs = pd.DataFrame({"c": clusters, "l": es.metadata["cluster_label"].astype(str)}).drop_duplicates("c")
+        names = {int(c): str(lab) for c, lab in zip(pairs["c"], pairs["l"])}
+    return MapResult(es, proj, raw_map.knn, raw_map.knn_distance, clusters, names, info, settings)
+
+
+def load_map(path: str | os.PathLike[str]) -> MapResult:
+    """Open a map file: the set (as :func:`viz_app.load` gives it) and its stored projection.
+
+    Raises
+    ------
+    DataFormatError
+        Not a map file (a plain parquet table has no stored map), or a damaged one.
+    """
+    raw = read(path)
+    if raw.stored_map is None:
+        raise DataFormatError("not a map file (no stored map); make one with `embedding-lens map`", file=raw.name)
+    return map_result(to_embedding_set(raw), raw.stored_map, file=raw.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import viz_app
@@ -63,7 +64,8 @@ def test_embed_writes_vectors_that_load_as_a_set(tmp_path, capsys):
     out = tmp_path / "v.parquet"
     assert main(["embed", "sample_data/sentences.csv", "--text-column", "text", "-o", str(out), "-q"]) == 0
     es = viz_app.load(out)
-    assert es.vectors.shape == (500, 384)
+    assert es.vectors.shape == (len(pd.read_csv("sample_data/sentences.csv")), 384)
+    assert list(es.metadata["category"][:2]) == list(pd.read_csv("sample_data/sentences.csv")["category"][:2])
     np.testing.assert_allclose(np.linalg.norm(es.vectors, axis=1), 1.0, atol=1e-4)
     direct = viz_app.embed_texts(list(es.metadata["text"][:3])).vectors
     np.testing.assert_allclose(es.vectors[:3], direct, atol=1e-5)

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from viz_app._version import __version__
 from viz_app.data.io import read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
@@ -88,7 +90,7 @@ def _load(args: argparse.Namespace, engine: Any, bar: _Bar) -> Any:
     vectors = engine.embed(raw.texts or [], model=args.model, progress=bar)
     es = EmbeddingSet(
         vectors,
-        labels=raw.labels,
+        labels=np.asarray(raw.labels, dtype=object),
         metadata=raw.metadata,
         name=raw.name,
         model_name=args.model or DEFAULT_MODEL,

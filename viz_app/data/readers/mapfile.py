@@ -84,7 +84,7 @@ def _graph(table: Any, name: str, n: int, dtype: type, file: str) -> np.ndarray 
     if name not in table.column_names:
         return None
     col = table.column(name).combine_chunks()
-    flat = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=dtype)
+    flat: np.ndarray = np.asarray(col.flatten().to_numpy(zero_copy_only=False), dtype=dtype)
     if n == 0 or len(flat) % n or col.null_count:
         raise DataFormatError(f"column {name!r} must hold the same number of entries on every row", file=file)
     return flat.reshape(n, len(flat) // n)

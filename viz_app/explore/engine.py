@@ -26,12 +26,12 @@ __all__ = ["LocalEngine", "distances"]
 def distances(x: NDArray[np.float32], idx: NDArray[np.integer], metric: str) -> NDArray[np.float32]:
     """Distance from each row of ``x`` to the rows ``idx[i]`` lists: cosine distance (1 - cosine
     similarity) or euclidean; shape and dtype ``(n, k) float32``."""
-    x = np.asarray(x, dtype=np.float32)
+    v = np.asarray(x, dtype=np.float32)
     if metric == "cosine":
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
-        x = x / np.where(norms > 0, norms, 1)
-        return (1.0 - np.einsum("nd,nkd->nk", x, x[idx])).astype(np.float32)
-    return np.linalg.norm(x[:, None, :] - x[idx], axis=2).astype(np.float32)
+        norms = np.linalg.norm(v, axis=1, keepdims=True)
+        u = v / np.where(norms > 0, norms, 1)
+        return (1.0 - np.einsum("nd,nkd->nk", u, u[idx])).astype(np.float32)
+    return np.linalg.norm(v[:, None, :] - v[idx], axis=2).astype(np.float32)
 
 
 class LocalEngine:

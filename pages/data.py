@@ -3,7 +3,7 @@
 import streamlit as st
 
 from viz_app.data.io import FORMATS
-from viz_app.ui import data_views, roles_views, router, views
+from viz_app.ui import data_views, roles_views, router, sharing, views
 
 router.ensure_router()
 st.title("Data")
@@ -22,5 +22,6 @@ roles_views.role_editor(data_views.accept_upload)
 loaded = views.current_dataset()
 if loaded is not None:
     data_views.column_choices(loaded[0])
+    sharing.share_panel(loaded[0])
     data_views.preview(views.current_dataset()[0])
     st.page_link("pages/explore.py", label="Open the map", icon=":material/scatter_plot:")

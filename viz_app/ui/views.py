@@ -19,7 +19,7 @@ from viz_app.explore.clusters import (
 )
 from viz_app.map.figures import safe_text
 from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check_points
-from viz_app.ui import cache, mapfiles, safe, state
+from viz_app.ui import cache, mapfiles, safe, sharing, state
 from viz_app.ui.progress import bar_progress
 
 DEFAULT_COLOR = {
@@ -57,6 +57,14 @@ def current_dataset() -> tuple[EmbeddingSet, str | None] | None:
 def load_dataset(ds: dict) -> EmbeddingSet | None:
     """The set a dataset dict names (a sample is loaded, with a progress bar, if needed); None
     (with a message) when an uploaded set is no longer held by the server."""
+    if ds["kind"] == "shared":  # an opt-in link (viz_app.ui.sharing)
+        es = sharing.shared_set(ds["key"])
+        if es is None:
+            st.warning(
+                "This shared link was revoked by the person who shared it, or the server no longer "
+                "holds it. Ask for a new link, or upload the file on the Data page."
+            )
+        return es
     if ds["kind"] == "missing":  # a link to an upload this session does not hold
         st.warning(
             f"This link is for an uploaded file, {ds.get('name') or 'unnamed'} (fingerprint {ds['key']}…), which "

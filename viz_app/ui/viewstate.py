@@ -70,6 +70,9 @@ def apply_query_params() -> None:
     qp = st.query_params
     if not qp:
         return
+    if qp.get("shared"):
+        state.put(state.DATASET, {"kind": "shared", "key": str(qp["shared"])[:64], "name": "shared upload"})
+        return
     if qp.get("upload") and not qp.get("sample"):
         state.put(state.DATASET, {"kind": "missing", "key": qp["upload"][:12], "name": qp.get("file", "")[:200]})
         return
@@ -97,6 +100,10 @@ def write_query_params(params: ProjectionParams, color_by: str | None, focus: st
     upload the link names the file and its fingerprint (``upload=<12 hex>&file=<name>``), so
     reopening it says that the upload is not held instead of silently showing another set."""
     ds = state.get(state.DATASET) or {}
+    if ds.get("kind") == "shared":
+        if dict(st.query_params) != {"shared": ds["key"]}:
+            st.query_params.from_dict({"shared": ds["key"]})
+        return
     if ds.get("kind") == "upload":
         fp = str(ds.get("fingerprint") or ds.get("key") or "")[:12]
         up = {"upload": fp, "file": str(ds.get("name") or "")[:200]}

@@ -550,9 +550,9 @@ def section_reshow(tmp: Path, umap_proj: dict[int, Any]) -> None:
     n = max(umap_proj)
     es, proj = umap_proj[n]
     logging_quiet()
-    from viz_app.ui.cache import LRUStore
+    from viz_app.cache import ByteCache
 
-    store = LRUStore(64)
+    store = ByteCache("bench", 2**30)
     key = (es.fingerprint, proj.params)
     store.put(key, proj)
     reps = 100_000
@@ -560,7 +560,7 @@ def section_reshow(tmp: Path, umap_proj: dict[int, Any]) -> None:
     for _ in range(reps):
         store.get(key)
     row(
-        f"LRUStore.get hit ({n:,}-point projection)",
+        f"ByteCache.get hit ({n:,}-point projection)",
         fmt_s((time.perf_counter() - t0) / reps),
         f"mean of {reps:,} calls",
     )

@@ -85,12 +85,13 @@ def test_current_dataset_against_a_set_opened_in_the_session():
 
     words = glove(600)
     part = words.subset(np.arange(100, 600), name="=words 100-599")
-    cache.datasets().put(("upload", part.fingerprint), part)
+    key = cache.put_session_set(part, owner="compare-test")
     at = _page(
+        **{cache.OWNER: "compare-test"},
         cmp_source="current",
         dataset={"kind": "sample", "key": "glove"},
-        session_sets=[{"kind": "upload", "key": part.fingerprint, "name": part.name}],
-        cmp_second=f"session:upload:{part.fingerprint}",
+        session_sets=[{"kind": "upload", "key": key, "name": part.name}],
+        cmp_second=f"session:upload:{key}",
     )
     assert not at.exception, at.exception
     m = _metrics(at)

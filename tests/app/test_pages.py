@@ -66,8 +66,8 @@ def test_tsne_controls_and_bounds_for_a_small_dataset():
     from viz_app.ui import cache
 
     es = __import__("viz_app.data.samples").data.samples.digits().subset(np.arange(40))
-    cache.datasets().put(("upload", es.fingerprint), es)
-    at = _explore(dataset={"kind": "upload", "key": es.fingerprint, "name": "tiny"}, reducer="tsne")
+    key = cache.put_session_set(es, owner="tsne-test")
+    at = _explore(**{cache.OWNER: "tsne-test"}, dataset={"kind": "upload", "key": key, "name": "tiny"}, reducer="tsne")
     assert not at.exception
     slider = at.sidebar.slider(key="_w_tsne_perplexity")
     assert slider.max <= (40 - 2) / 3  # bounded so t-SNE cannot fail on 40 points

@@ -70,8 +70,12 @@ def test_upload_url_is_not_bare():
     from viz_app.ui import cache
 
     es = __import__("viz_app").load(io.BytesIO((ROOT / "sample_data" / "words.csv").read_bytes()), name="words.csv")
-    cache.datasets().put(("upload", es.fingerprint), es)
-    at = _explore(dataset={"kind": "upload", "key": es.fingerprint, "name": "words.csv"}, reducer="pca")
+    key = cache.put_session_set(es, owner="url-test")
+    at = _explore(
+        **{cache.OWNER: "url-test"},
+        dataset={"kind": "upload", "key": key, "name": "words.csv", "fingerprint": es.fingerprint},
+        reducer="pca",
+    )
     assert not at.exception
     assert at.query_params.get("upload") == es.fingerprint[:12] and at.query_params.get("file") == "words.csv"
 

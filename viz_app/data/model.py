@@ -70,7 +70,10 @@ class EmbeddingSet:
     Attributes
     ----------
     fingerprint : str
-        SHA-256 of the vectors (:func:`fingerprint_vectors`); keys every cache.
+        SHA-256 of the vectors (:func:`fingerprint_vectors`); keys caches of results that depend on
+        the vectors only (projections, neighbour indexes).
+    content_key : str
+        SHA-256 of vectors, ids, labels, metadata and names; keys everything else.
 
     Raises
     ------
@@ -124,6 +127,26 @@ class EmbeddingSet:
         object.__setattr__(self, "labels", readonly(labels))
         object.__setattr__(self, "metadata", meta)
         object.__setattr__(self, "fingerprint", fingerprint_vectors(vec))
+
+    @functools.cached_property
+    def content_key(self) -> str:
+        """SHA-256 hex digest of everything that defines the set as a person sees it: the vectors
+        (``fingerprint``), ids, labels, metadata (column names, dtypes and values), name, model
+        name and text column. Caches of anything that shows labels or metadata are keyed by it, so
+        two sets with equal vectors and other labels never share a result; computed once."""
+        h = hashlib.sha256(self.fingerprint.encode())
+        for col in (self.ids, self.labels):
+            h.update(b"\x02" + "\x00".join(col).encode("utf-8", "surrogatepass"))
+        meta = self.metadata
+        h.update(b"\x03" + repr([(str(c), str(meta[c].dtype)) for c in meta.columns]).encode("utf-8", "surrogatepass"))
+        for c in meta.columns:
+            try:
+                hashed = pd.util.hash_pandas_object(meta[c], index=False).to_numpy()
+            except TypeError:  # unhashable cells (lists, dicts): hash their text
+                hashed = pd.util.hash_pandas_object(meta[c].astype(str), index=False).to_numpy()
+            h.update(b"\x04" + hashed.tobytes())
+        h.update(b"\x05" + repr((self.name, self.model_name, self.text_column)).encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
 
     @functools.cached_property
     def _id_index(self) -> pd.Index:

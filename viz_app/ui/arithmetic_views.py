@@ -71,8 +71,8 @@ def analogy_benchmark(es: EmbeddingSet) -> None:
         return
     try:
         with st.spinner(f"Evaluating 19,544 questions over {n:,} words"):
-            result = cache.projections().get_or_compute(
-                ("analogy", es.fingerprint, n), lambda: evaluate_analogies(es, read_analogies(), restrict_vocab=n)
+            result = cache.derived().get_or_compute(
+                ("analogy", es.content_key, n), lambda: evaluate_analogies(es, read_analogies(), restrict_vocab=n)
             )
     except VizAppError as exc:
         safe.error(exc)

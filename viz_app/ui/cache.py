@@ -1,11 +1,16 @@
-"""Caches of the app: the encoder (``st.cache_resource``) and server-side LRU stores for
-datasets and projections, shared by all sessions and keyed by content (the set's fingerprint
-and the frozen ``ProjectionParams``).
+"""Caches of the app, all on the byte-bounded stores of :mod:`viz_app.cache`.
 
-Datasets and projections are kept in ``st.cache_resource``-held stores rather than
-``st.cache_data`` because (a) their computation must report progress to the page that asked
-for it (``st.cache_data`` would replay the progress bar on a cache hit), and (b) they are
-frozen objects with read-only arrays, safe to share without pickling a copy on every rerun.
+- A session's own data (uploads, subsets, relabelled sets) lives in :func:`session_sets`, keyed
+  by the session's owner id and the set's ``content_key``: no other session can read it, and it
+  is freed when the session ends. Only bundled samples are in a server-wide store.
+- Derived results are shared between sessions only when keyed by everything that defines them:
+  projections by (vectors' fingerprint, params); clusterings, expressions, analogies and
+  comparisons by the set's ``content_key`` (vectors, ids, labels, metadata, names).
+
+Datasets and projections are kept in these stores rather than ``st.cache_data`` because
+(a) their computation must report progress to the page that asked for it (``st.cache_data``
+would replay the progress bar on a cache hit), and (b) they are frozen objects with read-only
+arrays, safe to share without pickling a copy on every rerun.
 A per-key lock makes a second session wait for the first one's computation instead of
 repeating it. Projections are also kept on disk (``viz_app.reduce.store``), so a server restart
 re-shows a map without recomputing it.
@@ -15,16 +20,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+import uuid
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
+from viz_app import cache as core_cache
+from viz_app.cache import ByteCache
 from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import get_encoder
+from viz_app.errors import ResourceLimitError
 from viz_app.export.figure import start_renderer
 from viz_app.reduce import Projection, ProjectionParams, warm_up
 from viz_app.reduce.project import project_with
@@ -33,67 +42,94 @@ from viz_app.reduce.store import ProjectionDiskCache
 log = logging.getLogger(__name__)
 
 
-class LRUStore:
-    """Thread-safe LRU mapping with per-key computation locks."""
-
-    def __init__(self, max_entries: int) -> None:
-        self.max_entries = max_entries
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self._key_locks: dict[Hashable, threading.Lock] = {}
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
-        hit = self.get(key)
-        if hit is not None:
-            return hit
-        with self._lock:
-            klock = self._key_locks.setdefault(key, threading.Lock())
-        with klock:
-            hit = self.get(key)
-            if hit is None:
-                hit = compute()
-                self.put(key, hit)
-        return hit
+#: Session-state key of this session's owner token (see :func:`session_owner`).
+OWNER = "_cache_owner"
 
 
-@st.cache_resource
-def datasets() -> LRUStore:
-    """Loaded EmbeddingSets (samples and uploads), at most 24."""
-    return LRUStore(24)
+class _Owner:
+    """Identity of one session in the ``sessions`` store. When the session's state is dropped
+    (the session ended and Streamlit let it go), this object is garbage-collected and a
+    ``weakref.finalize`` frees everything the session kept."""
+
+    def __init__(self) -> None:
+        self.id = uuid.uuid4().hex
+        weakref.finalize(self, _free_owner, self.id)
 
 
-@st.cache_resource
-def projections() -> LRUStore:
-    """Computed projections, keyed by (fingerprint, ProjectionParams), at most 64."""
-    return LRUStore(64)
+def _free_owner(owner_id: str) -> None:
+    session_sets().drop_owner(owner_id)
 
 
-@st.cache_resource
-def expressions() -> LRUStore:
-    """Evaluated expressions drawn on maps (result table + placement), at most 32; kept apart
-    from ``projections()`` so they never evict a map."""
-    return LRUStore(32)
+def session_owner() -> str:
+    """This session's owner id (created on first use). A test may put a plain string under
+    :data:`OWNER` in ``st.session_state`` to act as a known session."""
+    tok = st.session_state.get(OWNER)
+    if isinstance(tok, str):
+        return tok
+    if not isinstance(tok, _Owner):
+        tok = _Owner()
+        st.session_state[OWNER] = tok
+    return tok.id
 
 
-@st.cache_resource
-def comparisons() -> LRUStore:
-    """Comparisons of two sets (``viz_app.explore.compare``), keyed by both sets' vectors, ids,
-    labels and k; at most 8."""
-    return LRUStore(8)
+def session_sets() -> ByteCache:
+    """Sets this session loaded (uploads, subsets, relabelled sets), keyed by (owner id, the
+    set's ``content_key``): another session never sees them, even with equal vectors. Each
+    session has a byte quota (``EMBEDDING_LENS_SESSION_MB``); its data is freed when it ends."""
+    return core_cache.store("sessions")
+
+
+def put_session_set(es: EmbeddingSet, owner: str | None = None) -> str:
+    """Keep ``es`` for this session (or ``owner``); returns its key (``es.content_key``).
+
+    Raises
+    ------
+    ResourceLimitError
+        The set alone is larger than a session's quota.
+    """
+    owner = owner if owner is not None else session_owner()
+    if not session_sets().put((owner, es.content_key), es, owner=owner):
+        store = session_sets()
+        raise ResourceLimitError(
+            f"{es.name!r} needs about {core_cache.nbytes(es) / 2**20:,.0f} MiB in memory, more than one "
+            f"session may keep ({(store.owner_max_bytes or store.max_bytes) / 2**20:,.0f} MiB; "
+            f"see {core_cache.ENV_SESSION} / {core_cache.ENV_BUDGET})"
+        )
+    return es.content_key
+
+
+def session_set(key: str, owner: str | None = None) -> EmbeddingSet | None:
+    """The set this session kept under ``key``, or None (never another session's)."""
+    owner = owner if owner is not None else session_owner()
+    return session_sets().get((owner, key))
+
+
+def datasets() -> ByteCache:
+    """Bundled samples (shared by every session: they are the same for all), keyed by
+    ``("sample", key)``."""
+    return core_cache.store("samples")
+
+
+def projections() -> ByteCache:
+    """Computed projections, keyed by (fingerprint, ProjectionParams): they depend on the
+    vectors only, so sessions with equal vectors share them."""
+    return core_cache.store("projections")
+
+
+def derived() -> ByteCache:
+    """Results that show labels or metadata (clusterings, analogy evaluations), keyed by the
+    set's ``content_key``; kept apart from ``projections()`` so they never evict a map."""
+    return core_cache.store("derived")
+
+
+def expressions() -> ByteCache:
+    """Evaluated expressions drawn on maps (result table + placement), keyed by content."""
+    return derived()
+
+
+def comparisons() -> ByteCache:
+    """Comparisons of two sets (``viz_app.explore.compare``), keyed by both sets' content."""
+    return derived()
 
 
 @st.cache_resource
@@ -122,7 +158,7 @@ def projection(
 
 
 def _projection_in(
-    store: LRUStore,
+    store: ByteCache,
     disk: ProjectionDiskCache,
     es: EmbeddingSet,
     params: ProjectionParams,
@@ -145,7 +181,7 @@ def refit(
     progress: Callable[[float, str], None] | None = None,
     *,
     only_if_same: bool = False,
-    store: LRUStore | None = None,
+    store: ByteCache | None = None,
 ) -> Projection:
     """Fit the projection again (same seed) to keep the fitted reducer in memory, so new vectors
     can be placed with its own transform; stores it in place of the cached one (which, read from

@@ -80,27 +80,24 @@ def second_set(current: EmbeddingSet) -> EmbeddingSet | None:
         state.put("_cmp_upload_sig", f.file_id)
         try:
             es = data_views.embed_with_progress(data_io.read(f, name=f.name))
+            accept_second(es)
         except VizAppError as exc:
             safe.error(f"Could not load this file. {exc}")
             return None
-        accept_second(es)
         st.rerun()
     return None
 
 
 def accept_second(es: EmbeddingSet) -> None:
     """Keep an uploaded set server-side, add it to this session's sets and select it as B."""
-    cache.datasets().put(("upload", es.fingerprint), es)
-    state.remember_set({"kind": "upload", "key": es.fingerprint, "name": es.name})
-    st.session_state[state.CMP_PENDING] = f"session:upload:{es.fingerprint}"
+    key = cache.put_session_set(es)
+    state.remember_set({"kind": "upload", "key": key, "name": es.name})
+    st.session_state[state.CMP_PENDING] = f"session:upload:{key}"
 
 
-def _identity(es: EmbeddingSet) -> tuple[str, str]:
-    """What defines a set for a comparison: its vectors' fingerprint and a hash of ids and labels."""
-    h = hashlib.sha256()
-    for col in (es.ids, es.labels):
-        h.update("\x00".join(col).encode("utf-8", "surrogatepass") + b"\x01")
-    return es.fingerprint, h.hexdigest()
+def _identity(es: EmbeddingSet) -> str:
+    """What defines a set for a comparison: its ``content_key`` (vectors, ids, labels, metadata)."""
+    return es.content_key
 
 
 def k_slider(a: EmbeddingSet, b: EmbeddingSet) -> int:

@@ -97,6 +97,7 @@ def accept_upload(main, meta=None, *, name: str | None = None, choice: dict | No
         roles_views.remember(main, meta, name, raw.roles)
         es = embed_with_progress(raw)
         stored = mapfiles.adopt(es, raw) if raw.stored_map is not None else ""
+        key = cache.put_session_set(es)
     except RolesError as exc:
         roles_views.remember(main, meta, name, exc.roles)
         state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
@@ -104,9 +105,8 @@ def accept_upload(main, meta=None, *, name: str | None = None, choice: dict | No
     except VizAppError as exc:
         state.put(state.UPLOAD_MSG, ("error", f"Could not load this file. {exc}"))
         return False
-    cache.datasets().put(("upload", es.fingerprint), es)
-    state.put(state.DATASET, {"kind": "upload", "key": es.fingerprint, "name": es.name})
-    roles_views.loaded(state.get(state.DATASET)["key"])
+    state.put(state.DATASET, {"kind": "upload", "key": key, "name": es.name, "fingerprint": es.fingerprint})
+    roles_views.loaded(key)
     embedded = f"Embedded {es.n_samples:,} texts from {raw.name} with {es.model_name}." if raw.vectors is None else ""
     note = " ".join(_sentence(n) for n in raw.notices + tuple(t for t in (embedded, stored) if t))
     state.put(
@@ -143,7 +143,12 @@ def column_choices(es: EmbeddingSet) -> None:
     def apply() -> None:  # only when the choice changes: with_labels re-hashes the vectors
         choice = st.session_state["label_column"]
         if choice != "(keep current labels)":
-            cache.datasets().put(("upload", ds["key"]), es.with_labels(choice))
+            try:
+                key = cache.put_session_set(es.with_labels(choice))
+            except VizAppError as exc:
+                state.put(state.UPLOAD_MSG, ("error", str(exc)))
+                return
+            state.put(state.DATASET, {**ds, "key": key})
 
     st.selectbox("Label column", ["(keep current labels)"] + cols, key="label_column", on_change=apply)
 

@@ -195,7 +195,7 @@ def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray |
             if uses_named
             else None
         )
-        key = (es.fingerprint, proj.params, proj.model is not None, expr, sig)
+        key = ("expression", es.content_key, proj.params, proj.model is not None, expr, sig)
         try:
             res, drawn = cache.expressions().get_or_compute(
                 key,
@@ -276,13 +276,17 @@ def _selection_csv(es: EmbeddingSet, proj: Projection, rows: np.ndarray) -> byte
 def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
     """Make a subset the current dataset (re-projected on its own); Reset returns to the parent."""
     sub = es.subset(np.asarray(rows), name=name)
-    cache.datasets().put(("upload", sub.fingerprint), sub)
+    try:
+        key = cache.put_session_set(sub)
+    except VizAppError as exc:
+        safe.error(exc)
+        return
     parent = state.get(state.DATASET)
     state.put(
         state.DATASET,
         {
             "kind": "subset",
-            "key": sub.fingerprint,
+            "key": key,
             "name": name,
             "parent": parent if parent and parent.get("kind") != "subset" else (parent or {}).get("parent"),
         },

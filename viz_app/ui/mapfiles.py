@@ -51,10 +51,10 @@ def startup_dataset() -> dict | None:
         return None
     try:
         es, raw = cache.datasets().get_or_compute(("file", path), lambda: _load(path))
-        cache.datasets().put(("upload", es.fingerprint), es)
+        key = cache.put_session_set(es)  # the same object for every session, listed as its own
         note = adopt(es, raw) if raw.stored_map is not None else ""
     except VizAppError as exc:
         state.put(state.UPLOAD_MSG, ("error", f"Could not open {Path(path).name}. {exc}"))
         return None
     state.put(state.UPLOAD_MSG, ("success", f"Loaded {es.name}: {es.n_samples:,} points. {note}".strip()))
-    return {"kind": "upload", "key": es.fingerprint, "name": es.name}
+    return {"kind": "upload", "key": key, "name": es.name}

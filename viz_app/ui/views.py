@@ -89,7 +89,7 @@ def load_dataset(ds: dict) -> EmbeddingSet | None:
                 )
             slot.empty()
         return es
-    es = cache.datasets().get(("upload", ds["key"]))
+    es = cache.session_set(ds["key"])  # uploads and subsets: this session's own, never another's
     if es is None:
         st.warning("This dataset is no longer held by the server; load or upload it again on the Data page.")
     return es
@@ -178,7 +178,7 @@ def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
 
     key = (
         "clusters",
-        es.fingerprint,
+        es.content_key,
         tuple(sorted(settings.items())),
         proj.params if settings.get("space") == "projection" else None,
     )
@@ -191,7 +191,7 @@ def compute_clusters(es: EmbeddingSet, proj: Projection, settings: dict):
 
     try:
         with st.spinner("Clustering (scikit-learn)"):
-            found = cache.projections().get_or_compute(key, compute)
+            found = cache.derived().get_or_compute(key, compute)
     except VizAppError as exc:
         safe.error(exc)
         return None

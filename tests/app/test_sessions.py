@@ -1,0 +1,100 @@
+"""Two sessions in one server process: a session sees only the data it loaded.
+
+Session 2 uploads the same vectors as session 1 with other labels and a ``secret_col``; session
+1's dataset, labels, colour options and map caption stay its own (issue: the server-wide store
+was keyed by the vectors alone, so session 2's upload replaced session 1's data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 600
+
+
+@pytest.fixture(autouse=True)
+def _cwd(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def _csv(labels: list[str], extra: dict[str, list[str]] | None = None) -> bytes:
+    v = np.random.default_rng(0).normal(size=(len(labels), 6)).round(5)
+    extra = extra or {}
+    head = ["label", *extra, *(f"d{j}" for j in range(v.shape[1]))]
+    rows = [",".join(head)]
+    for i, lab in enumerate(labels):
+        rows.append(",".join([lab, *(extra[c][i] for c in extra), *map(str, v[i])]))
+    return "\n".join(rows).encode()
+
+
+def _upload_and_show(payload: bytes, name: str) -> None:
+    import io as _io
+
+    import streamlit as st
+
+    from viz_app.ui import data_views, views
+
+    if "done" not in st.session_state:
+        st.session_state["done"] = True
+        data_views.accept_upload(_io.BytesIO(payload), name=name)
+    loaded = views.current_dataset()
+    if loaded is not None:
+        es = loaded[0]
+        st.text("name=" + es.name)
+        st.text("labels=" + "|".join(es.labels))
+        st.text("columns=" + "|".join(map(str, es.metadata.columns)))
+
+
+def _shown(at: AppTest) -> dict[str, str]:
+    return dict(t.value.split("=", 1) for t in at.text if "=" in t.value)
+
+
+def test_equal_vectors_with_other_labels_never_mix_between_sessions():
+    n = 30
+    mine = _csv([f"mine{i}" for i in range(n)])
+    theirs = _csv([f"theirs{i}" for i in range(n)], {"secret_col": [f"secret{i}" for i in range(n)]})
+
+    s1 = AppTest.from_function(_upload_and_show, args=(mine, "mine.csv"), default_timeout=TIMEOUT).run()
+    assert not s1.exception
+    assert _shown(s1)["labels"].startswith("mine0|mine1")
+    s2 = AppTest.from_function(_upload_and_show, args=(theirs, "theirs.csv"), default_timeout=TIMEOUT).run()
+    assert not s2.exception
+    assert _shown(s2)["columns"] == "label|secret_col"
+    assert s1.session_state["dataset"]["key"] != s2.session_state["dataset"]["key"]
+
+    s1.run()  # session 1 reruns after session 2's upload: still its own data
+    shown = _shown(s1)
+    assert shown["name"] == "mine.csv"
+    assert shown["labels"].split("|") == [f"mine{i}" for i in range(n)]
+    assert "secret" not in shown["columns"] and "theirs" not in shown["labels"]
+
+    # the Explore page of session 1 (same session state: its owner token and dataset)
+    from viz_app.ui import cache
+
+    page = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    for k in (cache.OWNER, "dataset"):
+        page.session_state[k] = s1.session_state[k]
+    page.session_state["reducer"] = "pca"
+    page.run()
+    assert not page.exception, page.exception
+    opts = page.sidebar.selectbox(key="_w_color_by").options
+    assert "secret_col" not in opts
+    text = " ".join(m.value for m in page.markdown)
+    assert "mine" in text and "theirs" not in text and "secret" not in text
+
+
+def test_another_session_cannot_read_a_set_by_its_key():
+    from viz_app.data.samples import digits
+    from viz_app.ui import cache
+
+    es = digits().subset(np.arange(50), name="private")
+    key = cache.put_session_set(es, owner="owner-a")
+    assert cache.session_set(key, owner="owner-a") is es
+    assert cache.session_set(key, owner="owner-b") is None  # knowing the key is not enough
+    assert cache.session_sets().drop_owner("owner-a") == 1
+    assert cache.session_set(key, owner="owner-a") is None

@@ -11,7 +11,7 @@ Budgets
     its store's budget is returned to the caller but not kept (a warning is logged).
 Owners (per-session data)
     A store may hold values *owned* by one session (:meth:`ByteCache.put` with ``owner=``). Each
-    owner has a quota (``EMBEDDING_LENS_SESSION_MB``, default a quarter of the sessions store), so
+    owner has a quota (``EMBEDDING_LENS_SESSION_MB``, default half the sessions store), so
     one session's many uploads evict its own older ones, never another session's data;
     :meth:`ByteCache.drop_owner` frees everything an owner holds (called when a session ends).
 Computation locks
@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import threading
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -60,19 +61,20 @@ T = TypeVar("T")
 ENV_BUDGET = "EMBEDDING_LENS_CACHE_MB"
 #: Environment variable: what one session may keep in the ``sessions`` store, in MiB.
 ENV_SESSION = "EMBEDDING_LENS_SESSION_MB"
-DEFAULT_BUDGET_MB = 2048
+DEFAULT_BUDGET_MB = 8192
 
 #: Fraction of the total budget each named store gets (the rest of the names share "other").
 SHARES: dict[str, float] = {
-    "sessions": 0.30,  # uploads, subsets and relabelled sets, per session
-    "samples": 0.15,  # bundled samples, shared by every session
-    "projections": 0.20,  # coordinates (and fitted reducers), shared: keyed by vectors + params
+    "sessions": 0.35,  # uploads, subsets and relabelled sets, per session
+    "samples": 0.12,  # bundled samples, shared by every session
+    "projections": 0.18,  # coordinates (and fitted reducers), shared: keyed by vectors + params
     "derived": 0.08,  # clusterings, expressions, analogies, comparisons: keyed by content
     "ann": 0.10,  # pynndescent indexes, keyed by vectors + metric
     "norms": 0.02,
     "text_vectors": 0.03,  # embedded texts, keyed by model + text
     "pca_models": 0.02,
-    "map_files": 0.06,  # the live map's encoded files
+    "map_files": 0.04,  # the live map's encoded files
+    "lookups": 0.02,  # label/id -> row tables of vector arithmetic, keyed by content
     "other": 0.04,
 }
 
@@ -93,19 +95,31 @@ def _env_mb(name: str, default: float) -> float:
 
 
 def total_budget_bytes() -> int:
-    """The total in-memory budget in bytes: ``EMBEDDING_LENS_CACHE_MB`` MiB (default 2048)."""
+    """The total in-memory budget in bytes: ``EMBEDDING_LENS_CACHE_MB`` MiB (default 8192, a third
+    of the 24 GB reference machine: the rest is for the work in flight and the libraries)."""
     return int(_env_mb(ENV_BUDGET, DEFAULT_BUDGET_MB) * 2**20)
 
 
 # --------------------------------------------------------------------------------------- sizes
 _MAX_DEPTH = 8
+_SAMPLE = 256  # containers larger than this are measured on an evenly spaced sample
+#: Not walked into: code, classes, modules, locks, and compiled-kernel machinery (a fitted UMAP
+#: holds numba dispatchers whose IR objects raise on attribute access).
+_OPAQUE = (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
+_SKIP = ("numba", "llvmlite", "threading", "_thread", "logging")
+
+
+def _sample(items: list) -> list:
+    step = max(1, len(items) // _SAMPLE)
+    return items[::step][:_SAMPLE]
 
 
 def nbytes(obj: Any) -> int:
     """Approximate bytes held by ``obj``: numpy arrays by ``nbytes`` (object arrays of str add
     the strings, estimated from up to 256 of them), pandas objects by ``memory_usage(deep=True)``,
-    scipy sparse matrices by their three arrays, containers, dataclasses and plain objects by their
-    contents (8 levels deep, each object counted once). Always >= 1, so an entry is never free.
+    scipy sparse matrices by their three arrays, containers (large ones from 256 sampled items),
+    dataclasses and plain objects by their contents (8 levels deep, each object counted once).
+    Always >= 1, so an entry is never free.
     """
     return max(1, _size(obj, set(), 0))
 
@@ -122,6 +136,13 @@ def _obj_array(a: np.ndarray) -> int:
 
 
 def _size(obj: Any, seen: set[int], depth: int) -> int:
+    try:
+        return _size_of(obj, seen, depth)
+    except Exception:  # noqa: BLE001 - objects whose attributes raise (numba IR, proxies): shallow size
+        return sys.getsizeof(obj)
+
+
+def _size_of(obj: Any, seen: set[int], depth: int) -> int:
     if obj is None or isinstance(obj, (bool, int, float)):
         return 8
     if id(obj) in seen:
@@ -140,15 +161,19 @@ def _size(obj: Any, seen: set[int], depth: int) -> int:
         except Exception as exc:  # noqa: BLE001 - unusual extension dtypes: count the shape
             log.warning("memory_usage failed (%s); estimating", exc)
             return int(np.prod(obj.shape) * 8)
-    if depth >= _MAX_DEPTH:
+    if depth >= _MAX_DEPTH or isinstance(obj, _OPAQUE) or getattr(type(obj), "__module__", "").startswith(_SKIP):
         return sys.getsizeof(obj)
     d = depth + 1
     if hasattr(obj, "data") and hasattr(obj, "indices") and hasattr(obj, "indptr"):  # scipy sparse
         return sum(_size(getattr(obj, a), seen, d) for a in ("data", "indices", "indptr"))
     if isinstance(obj, dict):
-        return 64 + sum(_size(k, seen, d) + _size(v, seen, d) for k, v in obj.items())
+        items = list(obj.items()) if len(obj) <= _SAMPLE else _sample(list(obj.items()))
+        per = sum(_size(k, seen, d) + _size(v, seen, d) for k, v in items) / max(len(items), 1)
+        return int(sys.getsizeof(obj) + per * len(obj))
     if isinstance(obj, (list, tuple, set, frozenset)):
-        return 56 + sum(_size(v, seen, d) for v in obj)
+        vals = list(obj) if len(obj) <= _SAMPLE else _sample(list(obj))
+        per = sum(_size(v, seen, d) for v in vals) / max(len(vals), 1)
+        return int(sys.getsizeof(obj) + per * len(obj))
     total = sys.getsizeof(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         total += sum(_size(getattr(obj, f.name, None), seen, d) for f in dataclasses.fields(obj))
@@ -235,12 +260,15 @@ class ByteCache:
     # ---- mapping API
     def get(self, key: Hashable, default: Any = None) -> Any:
         """The value under ``key`` (now most recently used), or ``default``."""
+        return self._get(key, default, count=True)
+
+    def _get(self, key: Hashable, default: Any, *, count: bool) -> Any:
         with self._lock:
             value = self._data.get(key, _MISSING)
             if value is _MISSING:
-                self._misses += 1
+                self._misses += count
                 return default
-            self._hits += 1
+            self._hits += count
             owner = self._owner_of.get(key)
             if owner is not None:
                 self._owned[owner].move_to_end(key)
@@ -351,12 +379,16 @@ class ByteCache:
             return key in self._key_locks
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T], *, owner: Hashable | None = None) -> T:
-        """The value under ``key``, else ``compute()`` (once, even with concurrent callers), kept."""
-        hit = self.get(key, _MISSING)
+        """The value under ``key``, else ``compute()`` (once, even with concurrent callers), kept.
+        Counts one miss per computation and one hit per call served from the store (also after
+        waiting for another caller's computation)."""
+        hit = self._get(key, _MISSING, count=False)
         if hit is not _MISSING:
+            with self._lock:
+                self._hits += 1
             return hit
         with self.key_lock(key):
-            hit = self.get(key, _MISSING)
+            hit = self._get(key, _MISSING, count=True)
             if hit is not _MISSING:
                 return hit
             value = compute()
@@ -372,7 +404,8 @@ _stores_lock = threading.Lock()
 def store(name: str, *, share: float | None = None, max_entries: int | None = None) -> ByteCache:
     """The process-wide store ``name`` (created on first use with ``share`` of the total budget,
     default :data:`SHARES` [name] or the "other" share). The ``sessions`` store has a per-owner
-    quota of ``EMBEDDING_LENS_SESSION_MB`` (default a quarter of the store)."""
+    quota of ``EMBEDDING_LENS_SESSION_MB`` (default half the store: 1.4 GiB with the default
+    8 GiB budget)."""
     with _stores_lock:
         s = _stores.get(name)
         if s is None:
@@ -381,7 +414,7 @@ def store(name: str, *, share: float | None = None, max_entries: int | None = No
             max_bytes = max(1, int(total * frac))
             quota = None
             if name == "sessions":
-                quota = min(max_bytes, int(_env_mb(ENV_SESSION, max_bytes / 4 / 2**20) * 2**20))
+                quota = min(max_bytes, int(_env_mb(ENV_SESSION, max_bytes / 2 / 2**20) * 2**20))
             s = _stores[name] = ByteCache(name, max_bytes, owner_max_bytes=quota, max_entries=max_entries)
         return s
 

@@ -259,7 +259,7 @@ def test_parquet_and_buffer_exports(digits_pca, tmp_path):
     np.testing.assert_array_equal(back[["x", "y"]].to_numpy(), proj.coords)
     assert list(back["id"]) == list(es.ids) and list(back["digit"].astype(str)) == list(es.labels)
     buf = io.BytesIO()
-    assert export_table(es, proj, buf, fmt="csv") is None and buf.getvalue().startswith(b"x,y,id,label,digit\n")
+    assert export_table(es, proj, buf, fmt="csv") is None and buf.getvalue().startswith(b"x,y,id,label,digit\r\n")
     with pytest.raises(ParameterError, match="table format"):
         export_table(es, proj, io.BytesIO())
     with pytest.raises(ParameterError, match="clusters"):

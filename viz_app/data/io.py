@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -184,7 +185,10 @@ def _read_source(source: Source, *, name: str | None, default: str, limits: Limi
         path = Path(source)
         fname = name or path.name
         try:
-            limits.check_upload(path.stat().st_size, file=fname)
+            st = path.stat()
+            if not stat.S_ISREG(st.st_mode):  # /dev/zero would be read forever, a FIFO would hang
+                raise DataFormatError("is not a regular file (a device, FIFO, socket or folder)", file=fname)
+            limits.check_upload(st.st_size, file=fname)
             return path.read_bytes(), fname
         except OSError as exc:
             raise DataFormatError(f"cannot be opened: {exc.strerror or exc}", file=fname) from None
@@ -220,6 +224,7 @@ def _dispatch(data: bytes, fname: str, options: ReadOptions, limits: Limits) -> 
     for magic, what in _KNOWN_BINARY.items():
         if data.startswith(magic):
             raise DataFormatError(f"is {what}; {_ACCEPTED}", file=fname)
+    limits.check_line_lengths(data, file=fname)
     text, notices = decode(data, file=fname)
     if not text.strip():
         raise DataFormatError("file is empty", file=fname)
@@ -251,6 +256,7 @@ def _attach_metadata(raw: RawData, metadata: Source, limits: Limits) -> RawData:
         raise DataFormatError(f"a metadata file needs a vectors file, but {raw.name} holds texts", file=mname)
     if _BLANK.match(data):
         raise DataFormatError("metadata file is empty", file=mname)
+    limits.check_line_lengths(data, file=mname)
     text, notices = decode(data, file=mname)
     meta = read_projector_metadata(text, file=mname)
     if len(meta) != raw.n_samples:

@@ -26,6 +26,13 @@ max_npz_members    ``EMBEDDING_LENS_MAX_NPZ_MEMBERS`` 64             an ``.npz``
 max_texts          ``EMBEDDING_LENS_MAX_TEXTS``       50,000         texts per embedding job: MiniLM on
                                                                      2 CPU cores embeds a few hundred
                                                                      sentences/s, so 50k is minutes.
+max_line_bytes     ``EMBEDDING_LENS_MAX_LINE_MB``     1 MiB          one line of a text file (a CSV row
+                                                                     of 8,192 dims is ~100 KB; the text
+                                                                     model reads 256 tokens of a text);
+                                                                     checked before decoding.
+max_columns        ``EMBEDDING_LENS_MAX_COLUMNS``     20,000         columns of a table (dims plus
+                                                                     metadata), checked before pandas
+                                                                     parses anything.
 =================  =================================  =============  ====================================
 
 The ``_MB`` variables are in MiB (2**20 bytes) and may be fractional (``0.5``); the others are
@@ -55,6 +62,8 @@ ENV: dict[str, str] = {
     "max_inflated_bytes": "EMBEDDING_LENS_MAX_INFLATED_MB",
     "max_npz_members": "EMBEDDING_LENS_MAX_NPZ_MEMBERS",
     "max_texts": "EMBEDDING_LENS_MAX_TEXTS",
+    "max_line_bytes": "EMBEDDING_LENS_MAX_LINE_MB",
+    "max_columns": "EMBEDDING_LENS_MAX_COLUMNS",
 }
 
 
@@ -74,6 +83,10 @@ class Limits:
         Largest number of members (arrays) in an ``.npz``.
     max_texts : int
         Largest number of texts embedded in one job.
+    max_line_bytes : int
+        Longest line of a text file, bytes.
+    max_columns : int
+        Most columns of a delimited table.
     """
 
     max_upload_bytes: int = 1024 * _MIB
@@ -81,6 +94,8 @@ class Limits:
     max_inflated_bytes: int = 4096 * _MIB
     max_npz_members: int = 64
     max_texts: int = 50_000
+    max_line_bytes: int = 1 * _MIB
+    max_columns: int = 20_000
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -158,6 +173,39 @@ class Limits:
             raise ResourceLimitError(
                 f"{file}: {n_texts:,} texts to embed, over the limit of {self.max_texts:,} per job; "
                 f"{_how('max_texts')}, or embed a part of the file"
+            )
+
+    def check_line_lengths(self, data: bytes, *, file: str) -> None:
+        """Refuse a text file with a line longer than :attr:`max_line_bytes` (the 1-based line
+        is named). Linear: newline positions found by numpy in 64 MiB blocks, before decoding."""
+        limit = self.max_line_bytes
+        if len(data) <= limit:
+            return
+        arr = np.frombuffer(data, dtype=np.uint8)
+        block, prev, line = 64 * _MIB, -1, 1  # prev: position of the last newline seen
+        for lo in range(0, len(arr), block):
+            nl = np.flatnonzero(arr[lo : lo + block] == 10) + lo
+            gaps = np.diff(np.concatenate(([prev], nl)))  # line length + 1 for each line ending here
+            over = np.flatnonzero(gaps - 1 > limit)
+            if len(over):
+                self._long_line(line + int(over[0]), int(gaps[over[0]] - 1), file)
+            line += len(nl)
+            prev = int(nl[-1]) if len(nl) else prev
+        if len(arr) - 1 - prev > limit:
+            self._long_line(line, len(arr) - 1 - prev, file)
+
+    def _long_line(self, line: int, n: int, file: str) -> None:
+        raise ResourceLimitError(
+            f"{file}: line {line:,} is {_mib(n)} long, over the {_mib(self.max_line_bytes)} limit for one "
+            f"line (is this a text file?); {_how('max_line_bytes')}"
+        )
+
+    def check_columns(self, n_columns: int, *, file: str) -> None:
+        """Refuse a table of more than :attr:`max_columns` columns."""
+        if n_columns > self.max_columns:
+            raise ResourceLimitError(
+                f"{file}: the table has {n_columns:,} columns, over the limit of {self.max_columns:,}; "
+                f"{_how('max_columns')}"
             )
 
 

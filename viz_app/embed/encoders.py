@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from viz_app.cache import ByteCache, store
 from viz_app.errors import MissingDependencyError, ParameterError
 from viz_app.progress import Eta, Progress, heartbeat
 
@@ -39,8 +39,13 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _CACHE_MAX_ITEMS = 200_000
 _registry: dict[str, Callable[[], Path]] = {}
 _models: dict[str, Any] = {}
-_vec_cache: OrderedDict[bytes, NDArray[np.float32]] = OrderedDict()
 _lock = threading.Lock()
+
+
+def _vec_cache() -> ByteCache:
+    """Embedded texts, keyed by SHA-256 of (model, text): the ``text_vectors`` store of
+    :mod:`viz_app.cache` (bytes-bounded; at most :data:`_CACHE_MAX_ITEMS` vectors)."""
+    return store("text_vectors", max_entries=_CACHE_MAX_ITEMS)
 
 
 def _minilm_path() -> Path:
@@ -152,11 +157,17 @@ def encode(
             raise ParameterError(f"text {i} is {type(t).__name__}, expected str")
     name = model or DEFAULT_MODEL
     keys = [_key(name, t) for t in texts]
+    cache = _vec_cache()
+    found: dict[bytes, NDArray[np.float32]] = {}
     todo: dict[bytes, str] = {}
-    with _lock:
-        for k, t in zip(keys, texts):
-            if k not in _vec_cache:
-                todo.setdefault(k, t)
+    for k, t in zip(keys, texts):
+        if k in found or k in todo:
+            continue
+        v = cache.get(k)
+        if v is None:
+            todo[k] = t
+        else:
+            found[k] = v
     if todo:
         enc = get_encoder(name)
         # longest first, so each batch holds texts of similar length: far less padding than
@@ -171,20 +182,15 @@ def encode(
                 normalize_embeddings=True,
                 show_progress_bar=False,
             ).astype(np.float32)
-            with _lock:
-                for (k, _), v in zip(chunk, vecs):
-                    _vec_cache[k] = v
+            for (k, _), v in zip(chunk, vecs):
+                v.setflags(write=False)
+                found[k] = v
+                cache.put(k, v)
             if progress is not None:
                 progress(min(start + batch_size, len(items)), len(items))
     elif progress is not None:
         progress(0, 0)
-    with _lock:
-        out = np.stack([_vec_cache[k] for k in keys]).astype(np.float32)
-        for k in keys:
-            _vec_cache.move_to_end(k)
-        while len(_vec_cache) > _CACHE_MAX_ITEMS:
-            _vec_cache.popitem(last=False)
-    return out
+    return np.stack([found[k] for k in keys]).astype(np.float32)
 
 
 #: Seconds the default model took to load in a fresh process on this (shared, loaded) machine.

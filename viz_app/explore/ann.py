@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
+from viz_app.cache import ByteCache, store
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.reduce import use_numba_disk_cache
@@ -113,42 +113,28 @@ class CacheInfo(NamedTuple):
     currsize: int
 
 
-_cache: OrderedDict[tuple[str, str], NeighborIndex] = OrderedDict()
-_cache_lock = threading.Lock()
-_build_locks: dict[tuple[str, str], threading.Lock] = {}
-_stats = {"hits": 0, "misses": 0}
+def _store() -> ByteCache:
+    """The ``ann`` store of :mod:`viz_app.cache` (bytes-bounded; at most :data:`INDEX_CACHE_SIZE`)."""
+    return store("ann", max_entries=INDEX_CACHE_SIZE)
+
+
+_builders_lock = threading.Lock()
 
 
 def get_index(es: EmbeddingSet, metric: str = "cosine") -> NeighborIndex:
     """The approximate index of ``es`` for ``metric``, built on first use and then reused.
 
-    Keyed by ``es.fingerprint`` and ``metric``; the :data:`INDEX_CACHE_SIZE` most recently used
-    indexes are kept. Thread-safe: concurrent callers for the same key wait for one build.
+    Keyed by ``es.fingerprint`` and ``metric`` (an index depends on the vectors only) in the
+    byte-bounded ``ann`` store of :mod:`viz_app.cache` (at most :data:`INDEX_CACHE_SIZE`).
+    Thread-safe: concurrent callers for the same key wait for one build.
     """
     check_metric(metric)
-    key = (es.fingerprint, metric)
-    with _cache_lock:
-        lock = _build_locks.setdefault(key, threading.Lock())
-    with lock:
-        with _cache_lock:
-            if key in _cache:
-                _stats["hits"] += 1
-                _cache.move_to_end(key)
-                return _cache[key]
-            _stats["misses"] += 1
-        index = NeighborIndex(es.vectors, metric=metric)
-        with _cache_lock:
-            _cache[key] = index
-            while len(_cache) > INDEX_CACHE_SIZE:
-                old, _ = _cache.popitem(last=False)
-                _build_locks.pop(old, None)
-        return index
+    return _store().get_or_compute((es.fingerprint, metric), lambda: NeighborIndex(es.vectors, metric=metric))
 
 
 def has_index(es: EmbeddingSet, metric: str = "cosine") -> bool:
     """True when the index of ``es`` for ``metric`` is built and cached (a query will not wait)."""
-    with _cache_lock:
-        return (es.fingerprint, metric) in _cache
+    return (es.fingerprint, metric) in _store()
 
 
 _builders: dict[tuple[str, str], threading.Thread] = {}
@@ -168,9 +154,9 @@ def build_index_in_background(es: EmbeddingSet, metric: str = "cosine") -> threa
     """
     check_metric(metric)
     key = (es.fingerprint, metric)
-    with _cache_lock:
-        if key in _cache:
-            return None
+    if key in _store():
+        return None
+    with _builders_lock:
         running = _builders.get(key)
         if running is not None and running.is_alive():
             return running
@@ -186,13 +172,10 @@ def build_index_in_background(es: EmbeddingSet, metric: str = "cosine") -> threa
 
 def index_cache_info() -> CacheInfo:
     """Hits, misses (= builds), maximum and current size of the approximate-index cache."""
-    with _cache_lock:
-        return CacheInfo(_stats["hits"], _stats["misses"], INDEX_CACHE_SIZE, len(_cache))
+    info = _store().info()
+    return CacheInfo(info.hits, info.misses, INDEX_CACHE_SIZE, info.entries)
 
 
 def clear_index_cache() -> None:
     """Drop every cached approximate index and reset the counters."""
-    with _cache_lock:
-        _cache.clear()
-        _build_locks.clear()
-        _stats.update(hits=0, misses=0)
+    _store().clear()

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from viz_app.errors import ExpressionError
 
-__all__ = ["FUNCTIONS", "Node", "parse"]
+__all__ = ["FUNCTIONS", "MAX_DEPTH", "MAX_EXPRESSION_CHARS", "MAX_OPERANDS", "Node", "parse"]
+
+#: Longest expression accepted, in characters.
+MAX_EXPRESSION_CHARS = 500
+#: Deepest nesting of parentheses, signs and ``mean(...)`` (the parser and printer recurse).
+MAX_DEPTH = 32
+#: Most operands (terms, numbers, names) in one expression.
+MAX_OPERANDS = 100
 
 FUNCTIONS = ("mean",)
 _STOP = set('+-*/(),$"')
@@ -97,7 +104,15 @@ def _quoted(src: str, i: int) -> tuple[str, int]:
 
 class _Parser:
     def __init__(self, src: str) -> None:
-        self.src, self.toks, self.i = src, _tokens(src), 0
+        self.src, self.toks, self.i, self.depth = src, _tokens(src), 0, 0
+        operands = [t for t in self.toks if t[0] in ("num", "word", "str", "named")]
+        if len(operands) > MAX_OPERANDS:
+            raise _error(src, operands[MAX_OPERANDS][2], f"too many operands (at most {MAX_OPERANDS})")
+
+    def nest(self, pos: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _error(self.src, pos, f"nested too deeply (at most {MAX_DEPTH} levels of parentheses and signs)")
 
     def peek(self) -> tuple[str, str, int]:
         return self.toks[self.i]
@@ -139,7 +154,9 @@ class _Parser:
         kind, tok, pos = self.peek()
         if kind == "op" and tok in "+-":
             self.take()
+            self.nest(pos)
             inner = self.factor()
+            self.depth -= 1
             return inner if tok == "+" else Node("neg", pos, inner.kind, (inner,))
         return self.atom()
 
@@ -156,11 +173,13 @@ class _Parser:
                 known = ", ".join(FUNCTIONS)
                 raise _error(self.src, pos, f"unknown function {tok!r} (functions: {known}; missing operator?)")
             self.take()
+            self.nest(pos)
             args = [self.expr()]
             while self.peek()[1] == "," and self.peek()[0] == "op":
                 self.take()
                 args.append(self.expr())
             self.expect(")")
+            self.depth -= 1
             for a in args:
                 if a.kind != "vector":
                     raise _error(self.src, a.pos, "mean() takes vectors, not numbers")
@@ -168,8 +187,10 @@ class _Parser:
         if kind == "word":
             return Node("term", pos, "vector", text=tok)
         if kind == "op" and tok == "(":
+            self.nest(pos)
             inner = self.expr()
             self.expect(")")
+            self.depth -= 1
             return inner
         raise _error(self.src, pos, f"expected a term, number, '$name' or '(', found {_show(kind, tok)}")
 
@@ -195,10 +216,14 @@ def parse(expr: str) -> Node:
     ------
     ExpressionError
         Syntax error or a number/vector mismatch; the message gives the 0-based character
-        position and a caret line under the expression (also in ``err.position``).
+        position and a caret line under the expression (also in ``err.position``). Also an
+        expression longer than :data:`MAX_EXPRESSION_CHARS`, nested deeper than
+        :data:`MAX_DEPTH` or with more than :data:`MAX_OPERANDS` operands.
     """
     if not isinstance(expr, str) or not expr.strip():
         raise ExpressionError(f"the expression is empty; write e.g. 'king - man + woman' (got {expr!r})")
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        raise ExpressionError(f"the expression is {len(expr):,} characters long; at most {MAX_EXPRESSION_CHARS}")
     p = _Parser(expr)
     node = p.expr()
     kind, tok, pos = p.peek()

@@ -41,8 +41,6 @@ override.
 from __future__ import annotations
 
 import difflib
-import threading
-from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
 
@@ -50,6 +48,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from viz_app.cache import store
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError, UnknownIdError
 from viz_app.explore import ann as _ann
@@ -86,28 +85,22 @@ _BLOCK = 2**24  # scores per exact block: 64 MiB of float32
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
-_norm_cache: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
-_norm_lock = threading.Lock()
-
-
 def clear_index_cache() -> None:
     """Drop every cached approximate index (and row-norm cache) and reset the counters."""
     _ann.clear_index_cache()
-    with _norm_lock:
-        _norm_cache.clear()
+    store("norms").clear()
 
 
 def _norms(es: EmbeddingSet) -> NDArray[np.float32]:
-    """L2 norms of the rows, shape (n_samples,) float32, cached by fingerprint (8 sets)."""
-    with _norm_lock:
-        if es.fingerprint in _norm_cache:
-            return _norm_cache[es.fingerprint]
-    norms = np.sqrt(np.einsum("ij,ij->i", es.vectors, es.vectors, dtype=np.float64)).astype(np.float32)
-    with _norm_lock:
-        _norm_cache[es.fingerprint] = norms
-        while len(_norm_cache) > 8:
-            _norm_cache.popitem(last=False)
-    return norms
+    """L2 norms of the rows, shape (n_samples,) float32, cached by fingerprint in the ``norms``
+    store of :mod:`viz_app.cache`."""
+
+    def compute() -> NDArray[np.float32]:
+        n = np.sqrt(np.einsum("ij,ij->i", es.vectors, es.vectors, dtype=np.float64)).astype(np.float32)
+        n.setflags(write=False)
+        return n
+
+    return store("norms").get_or_compute(es.fingerprint, compute)
 
 
 def _check_k(k: Any, available: int) -> int:
@@ -221,12 +214,21 @@ def _edits1(q: str) -> set[str]:
     )
 
 
+#: Longest query :func:`suggest_labels` looks for suggestions for (its one-edit set has
+#: ~70 x len variants of len characters each: 5,000 characters took 1.5 GB).
+MAX_SUGGEST_CHARS = 48
+#: Most labels compared by ``difflib`` (each comparison is quadratic in the label's length).
+MAX_SUGGEST_CANDIDATES = 20_000
+
+
 def suggest_labels(query: str, labels: NDArray[np.object_] | list[str], n: int = 3) -> list[str]:
     """Up to ``n`` labels close to ``query`` (for "did you mean ...?" messages).
 
     Case-insensitive. First the labels one deletion, transposition, substitution or insertion
     away (in row order: most frequent first in frequency-ordered sets like GloVe), then the
-    closest by ``difflib.get_close_matches`` (ratio >= 0.6) among labels of similar length.
+    closest by ``difflib.get_close_matches`` (ratio >= 0.6) among the first
+    :data:`MAX_SUGGEST_CANDIDATES` labels of similar length. Bounded: a query longer than
+    :data:`MAX_SUGGEST_CHARS` gets no suggestion.
 
     Parameters
     ----------
@@ -240,6 +242,8 @@ def suggest_labels(query: str, labels: NDArray[np.object_] | list[str], n: int =
     list of str
         At most ``n`` labels, as spelt in ``labels``; empty if nothing is close.
     """
+    if len(query) > MAX_SUGGEST_CHARS:
+        return []
     first: dict[str, tuple[int, str]] = {}
     for i, w in enumerate(labels):
         first.setdefault(str(w).lower(), (i, str(w)))
@@ -248,6 +252,7 @@ def suggest_labels(query: str, labels: NDArray[np.object_] | list[str], n: int =
     out = [w for _, _, w in hits[:n]]
     if len(out) < n:
         near = [w for w in first if abs(len(w) - len(q)) <= max(2, len(q) // 2) and first[w][1] not in out]
+        near = near[:MAX_SUGGEST_CANDIDATES]
         out += [first[c][1] for c in difflib.get_close_matches(q, near, n=n - len(out), cutoff=0.6)]
     return out
 

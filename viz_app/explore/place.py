@@ -18,8 +18,7 @@ The placement uses the reducer's own out-of-sample transform whenever it can:
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from viz_app.cache import store
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.explore.arithmetic import operands, vector
@@ -36,8 +36,7 @@ from viz_app.reduce.project import project_with, transform
 
 __all__ = ["ExpressionOnMap", "Placement", "expression_on_map", "place", "placement_normalize"]
 
-_pca_cache: OrderedDict[tuple[str, ProjectionParams], Any] = OrderedDict()
-_pca_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,22 +73,19 @@ def _exact_model(es: EmbeddingSet, proj: Projection) -> Any | None:
     against the map; None if the refit differs."""
     if proj.model is not None:
         return proj.model
-    key = (es.fingerprint, proj.params)
-    with _pca_lock:
-        if key in _pca_cache:
-            _pca_cache.move_to_end(key)
-            return _pca_cache[key]
 
-    refit = project_with(es.vectors, proj.params, fingerprint=es.fingerprint)
-    probe = np.linspace(0, es.n_samples - 1, min(es.n_samples, 64)).astype(int)
-    again = transform(refit.model, proj.params, es.vectors[probe])
-    scale = float(np.abs(proj.coords).max(initial=0.0)) or 1.0
-    model = refit.model if np.allclose(again, proj.coords[probe], atol=1e-4 * scale) else None
-    with _pca_lock:
-        _pca_cache[key] = model
-        while len(_pca_cache) > 8:
-            _pca_cache.popitem(last=False)
-    return model
+    def refit() -> Any | None:
+        fresh = project_with(es.vectors, proj.params, fingerprint=es.fingerprint)
+        probe = np.linspace(0, es.n_samples - 1, min(es.n_samples, 64)).astype(int)
+        again = transform(fresh.model, proj.params, es.vectors[probe])
+        scale = float(np.abs(proj.coords).max(initial=0.0)) or 1.0
+        if np.allclose(again, proj.coords[probe], atol=1e-4 * scale):
+            return fresh.model
+        log.warning("refitted %s differs from the map of %s; placing approximately", proj.params.reducer, es.name)
+        return None
+
+    # keyed by the vectors and the parameters: the fitted model depends on nothing else
+    return store("pca_models").get_or_compute((es.fingerprint, proj.params), refit)
 
 
 def place(es: EmbeddingSet, proj: Projection, vectors: NDArray[np.floating], *, k: int = 10) -> Placement:

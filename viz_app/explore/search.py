@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 
 __all__ = ["MAX_PATTERN_CHARS", "rank_matches", "search"]
+
+log = logging.getLogger(__name__)
 
 MAX_PATTERN_CHARS = 200
 
@@ -25,14 +29,18 @@ def search(
     case: bool = False,
     columns: Sequence[str] | None = None,
 ) -> NDArray[np.intp]:
-    """Rows whose label (or a text metadata column) contains ``pattern``.
+    r"""Rows whose label (or a text metadata column) contains ``pattern``.
 
-    Matching is done by pandas' vectorised ``Series.str.contains`` (Python ``re`` for regex).
+    Matching is done by Apache Arrow's ``match_substring`` / ``match_substring_regex`` kernels;
+    regular expressions use Google RE2 semantics (https://github.com/google/re2/wiki/Syntax):
+    matching time is linear in the text, so a pattern such as ``^(\w+\s?)*$`` cannot stall the
+    server (Python's backtracking ``re`` takes exponential time on it). RE2 has no
+    backreferences or look-arounds: such a pattern is refused with a message.
 
     Parameters
     ----------
     pattern : str
-        Substring, or a Python regular expression when ``regex=True``; at most 200 characters.
+        Substring, or an RE2 regular expression when ``regex=True``; at most 200 characters.
         An empty pattern matches nothing.
     regex : bool, default=False
     case : bool, default=False
@@ -54,11 +62,15 @@ def search(
         return np.empty(0, dtype=np.intp)
     if len(pattern) > MAX_PATTERN_CHARS:
         raise ParameterError(f"search pattern is {len(pattern)} characters; at most {MAX_PATTERN_CHARS}")
+    kernel = pc.match_substring_regex if regex else pc.match_substring
     if regex:
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ParameterError(f"invalid regular expression at position {exc.pos}: {exc.msg}") from None
+            kernel(pa.array([""]), pattern=pattern, ignore_case=not case)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            msg = str(exc).split("Invalid regular expression:", 1)[-1].strip() or str(exc)
+            raise ParameterError(
+                f"invalid regular expression (RE2 syntax: no backreferences or look-arounds): {msg}"
+            ) from None
     if columns is None:
         columns = [
             c
@@ -70,7 +82,9 @@ def search(
         raise ParameterError(f"unknown column(s) {unknown}; columns: {list(es.metadata.columns)}")
     hit = np.zeros(es.n_samples, dtype=bool)
     for values in [pd.Series(es.labels, dtype="string")] + [es.metadata[c].astype("string") for c in columns]:
-        hit |= values.str.contains(pattern, case=case, regex=regex, na=False).to_numpy(dtype=bool)
+        arr = pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+        found = kernel(arr, pattern=pattern, ignore_case=not case)
+        hit |= found.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
     return np.flatnonzero(hit).astype(np.intp)
 
 

@@ -2,14 +2,13 @@
 element, an HTML ``<script type="application/json">`` element; and read it back.
 
 Used by :mod:`viz_app.export.settings` to embed the reproducibility settings in every export.
-Standard library only (re, struct, zlib, html); the PNG chunk layout follows the PNG
+Standard library only (struct, zlib, html; no regular expressions); the PNG chunk layout follows the PNG
 specification (ISO/IEC 15948, section 11.3.4.3 ``tEXt``).
 """
 
 from __future__ import annotations
 
 import html
-import re
 import struct
 import zlib
 
@@ -46,11 +45,14 @@ def svg_with_metadata(svg: bytes, element_id: str, text: str) -> bytes:
     DataFormatError
         No ``<svg>`` element.
     """
-    m = re.search(rb"<svg\b[^>]*>", svg)
-    if m is None:
+    start = svg.find(b"<svg")
+    while start >= 0 and svg[start + 4 : start + 5] not in (b" ", b">", b"\n", b"\t", b"\r", b"/"):
+        start = svg.find(b"<svg", start + 4)
+    end = svg.find(b">", start) if start >= 0 else -1
+    if end < 0:
         raise DataFormatError("not an SVG document (no <svg> element)")
     meta = f'<metadata id="{element_id}">{html.escape(text, quote=False)}</metadata>'
-    return svg[: m.end()] + meta.encode("utf-8") + svg[m.end() :]
+    return svg[: end + 1] + meta.encode("utf-8") + svg[end + 1 :]
 
 
 def html_with_json(page: str, element_id: str, text: str) -> str:
@@ -79,14 +81,47 @@ def _png_text(data: bytes, keyword: str) -> str | None:
     return None
 
 
+#: Largest carried text :func:`extract` returns (settings are a few KiB).
+MAX_CARRIED_BYTES = 1 << 20
+#: Largest file :func:`extract` looks into.
+MAX_CARRIER_FILE_BYTES = 64 << 20
+
+
+def _between(data: bytes, start: bytes, end: bytes) -> bytes | None:
+    """The bytes after the first ``start`` up to the next ``end`` (two ``bytes.find`` calls:
+    linear in the input, whatever it holds), or None."""
+    i = data.find(start)
+    if i < 0:
+        return None
+    i += len(start)
+    j = data.find(end, i, i + MAX_CARRIED_BYTES + len(end))
+    if j < 0:
+        raise DataFormatError(
+            f"the embedded settings element is not closed within {MAX_CARRIED_BYTES >> 20} MiB "
+            f"(no {end.decode()} after the first {start.decode()})"
+        )
+    return data[i:j]
+
+
 def extract(data: bytes, *, png_keyword: str, element_id: str) -> str | None:
     """The text carried by a PNG (``tEXt`` ``png_keyword``), an HTML page (``<script
-    id=element_id>``) or an SVG (``<metadata id=element_id>``), or None."""
+    id=element_id>``) or an SVG (``<metadata id=element_id>``), or None.
+
+    Only the first such element counts; reading is linear in the input (``bytes.find`` for one
+    opening marker, then for its closing tag: no regular expression scans the file).
+
+    Raises
+    ------
+    DataFormatError
+        The file is larger than 64 MiB, or the element found is not closed within 1 MiB.
+    """
+    if len(data) > MAX_CARRIER_FILE_BYTES:
+        raise DataFormatError(f"the file is larger than {MAX_CARRIER_FILE_BYTES >> 20} MiB; not an export")
     if data.startswith(PNG_SIGNATURE):
         return _png_text(data, png_keyword)
-    text = data[: 64 << 20].decode("utf-8", "replace")
-    m = re.search(rf'<script type="application/json" id="{element_id}">(.*?)</script>', text, re.DOTALL)
-    if m:
-        return m.group(1)
-    m = re.search(rf'<metadata id="{element_id}">(.*?)</metadata>', text, re.DOTALL)
-    return html.unescape(m.group(1)) if m else None
+    eid = element_id.encode()
+    body = _between(data, b'<script type="application/json" id="' + eid + b'">', b"</script>")
+    if body is not None:
+        return body.decode("utf-8", "replace")
+    body = _between(data, b'<metadata id="' + eid + b'">', b"</metadata>")
+    return html.unescape(body.decode("utf-8", "replace")) if body is not None else None

@@ -2,10 +2,12 @@
 Projector folder (``tensors.tsv`` + ``metadata.tsv`` + ``projector_config.json``), and reading
 such a folder back.
 
-Tables are written with pandas (parquet through pyarrow). CSV cells of text columns that a
-spreadsheet would run as a formula (first character ``=``, ``+``, ``-``, ``@``, tab or carriage
-return) get a leading single quote, as OWASP recommends against CSV injection; numeric columns
-are left as numbers. Use parquet for exact types.
+Tables are written with pandas (parquet through pyarrow). CSV cells of text columns and column
+names that a spreadsheet would run as a formula (first character ``=``, ``+``, ``-``, ``@``, tab
+or carriage return) get a leading single quote, as OWASP recommends against CSV injection;
+numeric columns are left as numbers. Records end with CRLF (RFC 4180), so the csv writer quotes
+every cell holding a CR or LF and a label with a line break never splits its row. Use parquet for
+exact types.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from viz_app.reduce import Projection
 __all__ = [
     "TABLE_FORMATS",
     "check_pair",
+    "csv_bytes",
     "export_projector",
     "export_table",
     "load_projector",
@@ -74,6 +77,15 @@ def neutralise_formulas(values: pd.Series) -> pd.Series:
     out = values.astype(object)
     risky = out.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
     return out.where(~risky, "'" + out[risky].astype(str))
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """``df`` as UTF-8 CSV bytes, safe to open in a spreadsheet: every text cell and every column
+    name neutralised (:func:`neutralise_formulas`), records ending in CRLF (RFC 4180) so cells
+    holding CR or LF are quoted, no index."""
+    safe = df.apply(neutralise_formulas)
+    safe.columns = list(neutralise_formulas(pd.Series([str(c) for c in df.columns], dtype=object)))
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def map_table(es: EmbeddingSet, projection: Projection, *, clusters: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -178,8 +190,7 @@ def write_table(
     if fmt not in TABLE_FORMATS:
         raise ParameterError(f"table format must be one of {TABLE_FORMATS} (from fmt= or the file suffix), got {fmt!r}")
     if fmt == "csv":
-        safe = df.apply(neutralise_formulas)
-        data = safe.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        data = csv_bytes(df)
     else:
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)
@@ -207,14 +218,24 @@ def _write_tensors(path: Path, values: np.ndarray) -> None:
         np.savetxt(f, np.asarray(values, dtype=np.float32), fmt="%.9g", delimiter="\t")
 
 
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``(name)``, ``((name))``... : the first not in ``taken``."""
+    while name in taken:
+        name = f"({name})"
+    return name
+
+
 def _metadata_frame(es: EmbeddingSet) -> pd.DataFrame:
+    """Labels first (header ``label``, or ``(label)`` when a metadata column is named ``label``),
+    then ids when they are not the row numbers (``id`` / ``(id)``), then every metadata column."""
+    taken = {str(c) for c in es.metadata.columns}
     labels = pd.Series(es.labels, dtype=object)
-    df = pd.DataFrame({"label": labels})
+    df = pd.DataFrame({_free_name("label", taken): labels})
     if list(es.ids) != [str(i) for i in range(es.n_samples)] or labels.map(lambda s: not str(s).strip()).any():
-        df["id"] = es.ids  # not the default row numbers: keep them (also keeps blank labels off blank lines)
+        # not the default row numbers: keep them (also keeps blank labels off blank lines)
+        df[_free_name("id", taken | set(df.columns))] = es.ids
     for c in es.metadata.columns:
-        if str(c) not in df.columns:
-            df[str(c)] = es.metadata[c].to_numpy()
+        df[str(c)] = es.metadata[c].to_numpy()
     return df
 
 
@@ -314,8 +335,10 @@ def load_projector(config_path: str | os.PathLike[str], *, tensor_name: str | No
     -------
     EmbeddingSet
         Vectors ``(n, d) float32`` read by :func:`viz_app.data.io.read` with the metadata file;
-        ``name`` = ``tensorName``. A unique ``id`` column restores the ids; ``label`` and ``id``
-        are not repeated in ``metadata``.
+        ``name`` = ``tensorName``. The first column gives the labels, as text; a unique ``id``
+        (or ``(id)``) column restores the ids; the ``label``/``(label)`` and id columns are not
+        repeated in ``metadata`` (``(label)`` is written when a metadata column is named
+        ``label``, so that column is kept).
 
     Raises
     ------
@@ -350,10 +373,15 @@ def load_projector(config_path: str | os.PathLike[str], *, tensor_name: str | No
         )
     es = to_embedding_set(raw)
     md = es.metadata
+    cols = [str(c) for c in md.columns]
+    label_col = next((c for c in ("(label)", "label") if c in cols), None)  # "(label)": a column is named label
+    id_col = next((c for c in ("(id)", "id") if c in cols), None)
     ids: Any = (
-        md["id"].astype(str).to_numpy(dtype=object) if "id" in md.columns and md["id"].astype(str).is_unique else None
+        md[id_col].astype(str).to_numpy(dtype=object)
+        if id_col is not None and md[id_col].astype(str).is_unique
+        else None
     )
-    drop = [c for c in ("label", "id") if c in md.columns and (c == "label" or ids is not None)]
+    drop = [c for c in (label_col, id_col) if c is not None and (c == label_col or ids is not None)]
     return EmbeddingSet(
         es.vectors,
         ids=ids,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import logging
 import os
 import shutil
 import threading
@@ -21,6 +22,8 @@ from typing import Any
 from viz_app.errors import MissingDependencyError
 
 __all__ = ["CHROME_HELP", "RENDERER", "ImageRenderer", "find_chrome", "start_renderer", "stop_renderer"]
+
+log = logging.getLogger(__name__)
 
 CHROME_HELP = (
     "Image export (PNG/SVG/PDF) needs Chrome or Chromium for kaleido: install it with "
@@ -43,7 +46,8 @@ def find_chrome() -> str | None:
         from choreographer.browsers.chromium import Chromium
 
         path = Chromium.find_browser(skip_local=False)
-    except Exception:  # noqa: BLE001 - private API of choreographer; fall back to PATH
+    except Exception as exc:  # noqa: BLE001 - private API of choreographer; fall back to PATH
+        log.warning("choreographer could not look for Chromium (%r); searching PATH", exc)
         path = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "chrome"))), None)
     return path if path and os.path.isfile(path) and os.access(path, os.X_OK) else None
 

@@ -357,6 +357,8 @@ def load_settings(path_or_bytes: str | os.PathLike[str] | bytes) -> dict[str, An
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataFormatError(f"is not valid JSON: {exc.msg}", file=name, row=exc.lineno) from None
+    except RecursionError:
+        raise DataFormatError("is nested too deeply to be a settings file", file=name) from None
     return validate_settings(obj, file=name)
 
 

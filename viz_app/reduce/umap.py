@@ -12,6 +12,7 @@ umap-learn's numba kernels compile on the first call in a process (35-56 s measu
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import warnings
@@ -28,6 +29,8 @@ from viz_app.reduce.registry import FitResult, Param, ProjectionParams, ReducerS
 
 __all__ = ["SPEC", "use_numba_disk_cache", "warm_up"]
 
+log = logging.getLogger(__name__)
+
 _GRAPH = 0.4  # share of the bar for the kNN graph, fuzzy set and initialisation
 _MARK = "EL-EPOCH:"
 
@@ -39,8 +42,8 @@ def use_numba_disk_cache() -> None:
         try:
             default.mkdir(parents=True, exist_ok=True)
             os.environ["NUMBA_CACHE_DIR"] = str(default)
-        except OSError:  # read-only home: numba falls back to its own default
-            pass
+        except OSError as exc:  # read-only home: numba falls back to its own default
+            log.warning("numba disk cache not enabled (%s): kernels are compiled again per process", exc)
 
 
 class _EpochWriter:

@@ -9,6 +9,7 @@ from viz_app.errors import VizAppError
 from viz_app.explore.analogy import evaluate_analogies, read_analogies
 from viz_app.explore.arithmetic import evaluate, mean_vector
 from viz_app.explore.axes import axis_projection
+from viz_app.explore.expression import MAX_EXPRESSION_CHARS
 from viz_app.map.figures import scatter_map
 from viz_app.map.overlays import extreme_rows, label_points
 from viz_app.ui import cache, safe, state
@@ -19,7 +20,10 @@ def expression_box(es: EmbeddingSet) -> None:
     st.subheader("Vector arithmetic")
     c1, c2, c3 = st.columns([4, 1, 1], vertical_alignment="bottom")
     expr = c1.text_input(
-        "Expression", key="expr", placeholder='king - man + woman, mean(a, b), "new york" - usa + france'
+        "Expression",
+        key="expr",
+        placeholder='king - man + woman, mean(a, b), "new york" - usa + france',
+        max_chars=MAX_EXPRESSION_CHARS,
     )
     method = c2.selectbox(
         "Method",
@@ -95,10 +99,10 @@ def semantic_axes(es: EmbeddingSet) -> None:
         "their training data: this view is one way to look at them."
     )
     c = st.columns(4)
-    xa = c[0].text_input("x from", "man", key="ax_xa")
-    xb = c[1].text_input("x to", "woman", key="ax_xb")
-    ya = c[2].text_input("y from", "poor", key="ax_ya")
-    yb = c[3].text_input("y to", "rich", key="ax_yb")
+    xa = c[0].text_input("x from", "man", key="ax_xa", max_chars=MAX_EXPRESSION_CHARS)
+    xb = c[1].text_input("x to", "woman", key="ax_xb", max_chars=MAX_EXPRESSION_CHARS)
+    ya = c[2].text_input("y from", "poor", key="ax_ya", max_chars=MAX_EXPRESSION_CHARS)
+    yb = c[3].text_input("y to", "rich", key="ax_yb", max_chars=MAX_EXPRESSION_CHARS)
     mode = st.radio(
         "Coordinate",
         ["cosine", "scalar"],

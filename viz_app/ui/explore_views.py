@@ -18,10 +18,11 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.explore import neighbors as nbrs
 from viz_app.explore.arithmetic import evaluate, mean_vector
+from viz_app.explore.expression import MAX_EXPRESSION_CHARS
 from viz_app.explore.neighbors import METRICS, build_index_in_background, has_index, most_similar
 from viz_app.explore.place import expression_on_map, placement_normalize
-from viz_app.explore.search import rank_matches, search
-from viz_app.export.projector import map_table, neutralise_formulas
+from viz_app.explore.search import MAX_PATTERN_CHARS, rank_matches, search
+from viz_app.export.projector import csv_bytes, map_table
 from viz_app.map.figures import scatter_map
 from viz_app.map.labels import add_labels
 from viz_app.map.overlays import expression_overlay, overlay
@@ -65,7 +66,13 @@ def _handle_map_event(es: EmbeddingSet, event) -> bool:
 
 def _search_box(es: EmbeddingSet) -> np.ndarray:
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-    pattern = c1.text_input("Search labels and text", key=state.SEARCH, placeholder="e.g. king, or ^new with regex")
+    pattern = c1.text_input(
+        "Search labels and text",
+        key=state.SEARCH,
+        placeholder="e.g. king, or ^new with regex",
+        max_chars=MAX_PATTERN_CHARS,
+        help="A substring, or with Regex on a regular expression in RE2 syntax (no backreferences).",
+    )
     regex = c2.toggle("Regex", key=state.SEARCH_REGEX)
     try:
         return search(es, pattern or "", regex=regex)
@@ -175,6 +182,7 @@ def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray |
             state.MAP_EXPR,
             "",
             placeholder="king - man + woman",
+            max_chars=MAX_EXPRESSION_CHARS,
             help="Items by id or label; quote multi-word labels; numbers scale; mean(a, b). "
             "$selection and $clusterN are the means of the selection and of a cluster.",
         )
@@ -266,11 +274,7 @@ def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
 
 def _selection_csv(es: EmbeddingSet, proj: Projection, rows: np.ndarray) -> bytes:
 
-    df = map_table(es, proj).iloc[rows]
-    for c in df.columns:
-        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-            df[c] = neutralise_formulas(df[c])
-    return df.to_csv(index=False).encode("utf-8")
+    return csv_bytes(map_table(es, proj).iloc[rows])
 
 
 def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
@@ -389,6 +393,7 @@ def explorer(
         es,
         proj,
         color_by=color_name,
+        color=color,
         focus=str(es.ids[focus]) if focus is not None else None,
         labels_for=nn["id"].tolist() if nn is not None else [],
         dataset_ref=state.get(state.DATASET) or {},

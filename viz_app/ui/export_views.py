@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from viz_app.data.model import EmbeddingSet
@@ -53,8 +54,12 @@ def export_panel(
     labels_for: Sequence[str],
     dataset_ref: dict,
     clusters: Sequence[Any] | None = None,
+    color: pd.Series | None = None,
 ) -> None:
-    """Download buttons for the current view; every file carries (or comes with) its settings."""
+    """Download buttons for the current view; every file carries (or comes with) its settings.
+
+    ``color`` holds the colour values when ``color_by`` is not a metadata column (the
+    clusters): the figure is coloured by them, not by a column lookup that would fail."""
     with st.expander("Export: report figure, interactive HTML, data, settings"):
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         title = c1.text_input("Title", value=es.name, key="export_title", max_chars=200)
@@ -63,13 +68,16 @@ def export_panel(
         height = int(c4.number_input("Height (px)", 300, 4000, 900, step=100, key="export_h"))
         settings = settings_for(es, proj, dataset_ref=dataset_ref, color_by=color_by, view=viewstate.current_view(es))
         base = _slug(title or es.name)
+        figure_color: str | pd.Series | None = color_by
+        if color_by is not None and color_by not in es.metadata.columns:
+            figure_color = None if color is None else pd.Series(color).reset_index(drop=True).rename(color_by)
 
         def render(fmt: str) -> Callable[[], bytes]:
             def make() -> bytes:
                 fig = report_figure(
                     es,
                     proj,
-                    color_by=color_by,
+                    color_by=figure_color,
                     focus=focus,
                     labels_for=labels_for,
                     title=title,

@@ -125,6 +125,7 @@ def read_delimited(
     quoting: int = csv.QUOTE_MINIMAL,
     decimal: str = ".",
     limits: Limits | None = None,
+    text_columns: tuple[int, ...] = (),
 ) -> tuple[pd.DataFrame, list[int]]:
     """Parse delimited text with pandas after checking every record's field count.
 
@@ -135,6 +136,8 @@ def read_delimited(
     limits : Limits, optional
         Budgets (default :func:`~viz_app.data.limits.get_limits`): rows x columns as float32 must fit
         ``max_matrix_bytes``, checked on the counted records before pandas parses anything.
+    text_columns : tuple of int
+        Positions of columns read as text, never as numbers (``007`` stays ``"007"``).
 
     Returns
     -------
@@ -151,7 +154,8 @@ def read_delimited(
         an unclosed quote or an over-long cell (line named), duplicate column names, or a
         pandas parser error.
     ResourceLimitError
-        The table would need more than ``max_matrix_bytes`` as float32.
+        More than ``max_columns`` columns, or the table would need more than
+        ``max_matrix_bytes`` as float32.
     """
     starts, first = _record_lines(text, sep=sep, quoting=quoting, file=file)
     if not starts:
@@ -159,9 +163,11 @@ def read_delimited(
     lines = starts[1:] if header else starts
     if not lines:
         raise DataFormatError("has a header row but no data rows", file=file, row=starts[0])
+    limits = limits or get_limits()
+    limits.check_columns(len(first), file=file)
     if header:
         check_unique_names(first, file=file, row=starts[0])
-    (limits or get_limits()).check_matrix(len(lines), len(first), file=file, what="the table")
+    limits.check_matrix(len(lines), len(first), file=file, what="the table")
     try:
         df = pd.read_csv(
             io.StringIO(text),
@@ -173,6 +179,7 @@ def read_delimited(
             na_values=[""],
             skip_blank_lines=True,
             engine="c",
+            dtype={(first[i] if header else i): str for i in text_columns if i < len(first)} or None,
         )
     except (ValueError, csv.Error, OverflowError) as exc:  # pandas.errors.ParserError is a ValueError
         raise DataFormatError(f"could not be parsed as a table: {exc}", file=file) from None
@@ -334,7 +341,8 @@ def read_projector_metadata(text: str, *, file: str) -> pd.DataFrame:
     """
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     header = "\t" in first
-    df, _ = read_delimited(text, sep="\t", header=header, file=file, quoting=csv.QUOTE_NONE)
+    # the first column holds the labels: text, never numbers ("007" must not become 7)
+    df, _ = read_delimited(text, sep="\t", header=header, file=file, quoting=csv.QUOTE_NONE, text_columns=(0,))
     if not header:
         df.columns = ["label"]
         df["label"] = to_labels(df["label"])

@@ -98,3 +98,26 @@ def test_another_session_cannot_read_a_set_by_its_key():
     assert cache.session_set(key, owner="owner-b") is None  # knowing the key is not enough
     assert cache.session_sets().drop_owner("owner-a") == 1
     assert cache.session_set(key, owner="owner-a") is None
+
+
+def test_a_closed_session_s_data_is_freed_after_the_grace_time(monkeypatch):
+    from types import SimpleNamespace
+
+    from viz_app.data.samples import digits
+    from viz_app.ui import cache
+
+    active = {"s-open": True, "s-closed": False}
+    fake = SimpleNamespace(
+        exists=lambda: True, get_instance=lambda: SimpleNamespace(is_active_session=lambda sid: active[sid])
+    )
+    monkeypatch.setattr(cache, "runtime", fake)
+    monkeypatch.setattr(cache, "_owners", {"open": ["s-open", None], "closed": ["s-closed", None]})
+    es = digits().subset(np.arange(30))
+    k_open = cache.put_session_set(es, owner="open")
+    k_closed = cache.put_session_set(es.subset(np.arange(10)), owner="closed")
+    assert cache.sweep_closed_sessions(grace_s=60, now=1000.0) == 0  # first seen closed
+    assert cache.session_set(k_closed, owner="closed") is not None
+    assert cache.sweep_closed_sessions(grace_s=60, now=1061.0) == 1
+    assert cache.session_set(k_closed, owner="closed") is None
+    assert cache.session_set(k_open, owner="open") is not None and "closed" not in cache._owners
+    cache.session_sets().drop_owner("open")

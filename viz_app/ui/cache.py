@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from viz_app import cache as core_cache
 from viz_app.cache import ByteCache
@@ -46,23 +49,88 @@ log = logging.getLogger(__name__)
 OWNER = "_cache_owner"
 
 
+#: Seconds a closed session's data is kept (a reconnect within this time finds it again).
+CLOSED_SESSION_GRACE_S = 60.0
+_SWEEP_EVERY_S = 15.0
+
+
 class _Owner:
-    """Identity of one session in the ``sessions`` store. When the session's state is dropped
-    (the session ended and Streamlit let it go), this object is garbage-collected and a
-    ``weakref.finalize`` frees everything the session kept."""
+    """Identity of one session in the ``sessions`` store, tied to its Streamlit session id.
+
+    Its data is freed when the session closes: :func:`sweep_closed_sessions` (run by a daemon
+    thread every 15 s and on each page run) drops the data of sessions that Streamlit no longer
+    lists as active (``Runtime.is_active_session``) for :data:`CLOSED_SESSION_GRACE_S` seconds.
+    Streamlit itself keeps a closed session 2 minutes for a reconnect and drops it only when its
+    session storage is next written; a ``weakref.finalize`` frees the data then too, if not yet."""
 
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
+        ctx = get_script_run_ctx()
+        self.session_id = ctx.session_id if ctx is not None else None
         weakref.finalize(self, _free_owner, self.id)
+        if self.session_id is not None:
+            with _owners_lock:
+                _owners[self.id] = [self.session_id, None]
+        _start_sweeper()
+
+
+#: owner id -> [Streamlit session id, monotonic time it was first seen closed (or None)]
+_owners: dict[str, list] = {}
+_owners_lock = threading.Lock()
+_sweeper: list[threading.Thread] = []
 
 
 def _free_owner(owner_id: str) -> None:
+    with _owners_lock:
+        _owners.pop(owner_id, None)
     session_sets().drop_owner(owner_id)
+
+
+def sweep_closed_sessions(grace_s: float = CLOSED_SESSION_GRACE_S, now: float | None = None) -> int:
+    """Free the data of sessions closed for ``grace_s`` seconds; returns how many were freed.
+    Without a running Streamlit server (AppTest, scripts) nothing is closed."""
+    if not runtime.exists():
+        return 0
+    rt = runtime.get_instance()
+    now = time.monotonic() if now is None else now
+    closed = []
+    with _owners_lock:
+        for owner_id, entry in _owners.items():
+            if rt.is_active_session(entry[0]):
+                entry[1] = None
+            elif entry[1] is None:
+                entry[1] = now
+            elif now - entry[1] >= grace_s:
+                closed.append(owner_id)
+    for owner_id in closed:
+        _free_owner(owner_id)
+    if closed:
+        log.info("freed the data of %d closed session(s)", len(closed))
+    return len(closed)
+
+
+def _start_sweeper() -> None:
+    with _owners_lock:
+        if _sweeper and _sweeper[0].is_alive():
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(_SWEEP_EVERY_S)
+                try:
+                    sweep_closed_sessions()
+                except Exception as exc:  # noqa: BLE001 - the sweeper must survive a bad round
+                    log.warning("closed-session sweep failed: %r", exc)
+
+        t = threading.Thread(target=loop, name="embedding-lens-session-sweeper", daemon=True)
+        _sweeper[:] = [t]
+    t.start()
 
 
 def session_owner() -> str:
     """This session's owner id (created on first use). A test may put a plain string under
     :data:`OWNER` in ``st.session_state`` to act as a known session."""
+    sweep_closed_sessions()
     tok = st.session_state.get(OWNER)
     if isinstance(tok, str):
         return tok

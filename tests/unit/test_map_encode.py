@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from viz_app.errors import DataFormatError, ParameterError
-from viz_app.map.colors import MAX_CATEGORIES, OTHER_COLOR, PALETTE, clean_label, encode_colors, rgba
+from viz_app.map.colors import MAX_CATEGORIES, OTHER_COLOR, PALETTE, VIRIDIS, clean_label, encode_colors, rgba
 from viz_app.map.encode import encode_map, normalise, pack, unpack
 
 RNG = np.random.default_rng(0)
@@ -92,6 +92,25 @@ def test_continuous_column_gets_a_colour_bar():
     rgb = sections["rgba"]
     assert rgb[0, :3].tolist() == rgba("#440154")[:3] and rgb[-1, :3].tolist() == rgba("#fde725")[:3]
     assert rgb[5].tolist() == rgba(OTHER_COLOR)
+
+
+def test_a_score_with_few_values_can_ask_for_a_colour_bar():
+    # Jaccard@10 takes 11 values (s / (20 - s)): "auto" would make them 11 categories
+    v = pd.Series([s / (20 - s) for s in range(11)] * 3 + [np.nan])
+    assert encode_colors(v, len(v))[2]["kind"] == "categories"
+    sections, header, legend = encode_colors(v, len(v), title="jaccard", scale="continuous", value_range=(0, 1))
+    assert header == {"kind": "rgba"} and legend["kind"] == "colorbar" and (legend["min"], legend["max"]) == (0, 1)
+    assert sections["rgba"][0, :3].tolist() == rgba(VIRIDIS[0])[:3]  # 0 -> the low end
+    assert sections["rgba"][10, :3].tolist() == rgba(VIRIDIS[-1])[:3]  # 1 -> the high end
+    assert sections["rgba"][-1].tolist() == rgba(OTHER_COLOR)  # unmatched: grey
+    half = encode_colors(pd.Series([0.5, 0.5]), 2, scale="continuous", value_range=(0, 1))[0]["rgba"]
+    assert half[0, :3].tolist() == rgba(VIRIDIS[4])[:3]  # the range is the given one, not the data's
+    with pytest.raises(ParameterError, match="numeric"):
+        encode_colors(pd.Series(["a", "b"]), 2, scale="continuous")
+    with pytest.raises(ParameterError, match="scale"):
+        encode_colors(v, len(v), scale="log")
+    with pytest.raises(ParameterError, match="low < high"):
+        encode_colors(v, len(v), scale="continuous", value_range=(1, 1))
 
 
 def test_rgba_passthrough_and_errors():

@@ -128,7 +128,9 @@ def _categories(values: pd.Series) -> tuple[dict[str, NDArray], dict[str, Any], 
     return {"codes": codes}, {"kind": "codes", "palette": palette}, {"kind": "categories", "items": items}
 
 
-def encode_colors(color: Any, n: int, *, title: str | None = None) -> tuple[dict[str, NDArray], dict, dict | None]:
+def encode_colors(
+    color: Any, n: int, *, title: str | None = None, scale: str = "auto", value_range: tuple[float, float] | None = None
+) -> tuple[dict[str, NDArray], dict, dict | None]:
     """Colour sections, the header's ``color`` entry and the legend for ``n`` points.
 
     Parameters
@@ -139,6 +141,11 @@ def encode_colors(color: Any, n: int, *, title: str | None = None) -> tuple[dict
     n : int
     title : str, optional
         Legend title (the column's name).
+    scale : {"auto", "continuous"}, default="auto"
+        ``"continuous"``: a numeric column gets the colour bar whatever its number of distinct
+        values (e.g. a Jaccard@10 score takes only 11 values); ``"auto"``: the module's policy.
+    value_range : (low, high), optional
+        Ends of the colour bar (default: the column's finite minimum and maximum).
 
     Returns
     -------
@@ -154,8 +161,13 @@ def encode_colors(color: Any, n: int, *, title: str | None = None) -> tuple[dict
     Raises
     ------
     ParameterError
-        Wrong length or shape.
+        Wrong length or shape; an unknown ``scale``; ``scale="continuous"`` for a non-numeric
+        column; ``value_range`` not increasing.
     """
+    if scale not in ("auto", "continuous"):
+        raise ParameterError(f"colour scale {scale!r} not in auto, continuous")
+    if value_range is not None and not float(value_range[0]) < float(value_range[1]):
+        raise ParameterError(f"colour range {value_range!r} must be (low, high) with low < high")
     if color is None:
         return {}, {"kind": "constant", "rgba": rgba(DEFAULT_COLOR)}, None
     if isinstance(color, np.ndarray) and color.ndim == 2:
@@ -174,9 +186,13 @@ def encode_colors(color: Any, n: int, *, title: str | None = None) -> tuple[dict
     if len(values) != n:
         raise ParameterError(f"the colour column has {len(values)} values for {n} points")
     values = values.reset_index(drop=True)
-    if _is_continuous(values):
+    if scale == "continuous" and not (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)):
+        raise ParameterError(f"a continuous colour needs a numeric column, got {values.dtype}")
+    if scale == "continuous" or _is_continuous(values):
         v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
         lo, hi = (float(np.nanmin(v)), float(np.nanmax(v))) if np.isfinite(v).any() else (0.0, 1.0)
+        if value_range is not None:
+            lo, hi = float(value_range[0]), float(value_range[1])
         t = np.clip((v - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
         col = np.full((n, 4), 255, dtype=np.uint8)
         col[:, :3] = _viridis(np.nan_to_num(t, nan=0.0))

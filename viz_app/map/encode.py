@@ -234,6 +234,8 @@ def encode_map(
     labels: Any = None,
     color: Any = None,
     color_title: str | None = None,
+    color_scale: str = "auto",
+    color_range: tuple[float, float] | None = None,
     sizes: Any = None,
     knn: Any = None,
     max_label_chars: int = MAX_LABEL_CHARS,
@@ -249,6 +251,7 @@ def encode_map(
     color : see :func:`encode_colors`
     color_title : str, optional
         Legend title.
+    color_scale, color_range : see ``scale`` and ``value_range`` of :func:`encode_colors`
     sizes : array-like of shape (n,), optional
         Size multipliers in [0, 7.9] (1 = the view's point size), kept to 1/32.
     knn : array-like of shape (n, k), integer, optional
@@ -268,7 +271,9 @@ def encode_map(
     """
     norm, center, scale = normalise(positions)
     n, dims = norm.shape
-    col_sections, col_header, legend = encode_colors(color, n, title=color_title)
+    col_sections, col_header, legend = encode_colors(
+        color, n, title=color_title, scale=color_scale, value_range=color_range
+    )
     sections: dict[str, NDArray] = {"positions": norm, **col_sections}
     if sizes is not None:
         s = np.asarray(sizes, dtype=np.float64).ravel()

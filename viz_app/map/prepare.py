@@ -220,9 +220,12 @@ def map_key(
     tooltip: Sequence[str] = (),
     k: int = 0,
     image_shape: Any = None,
+    color_scale: str = "auto",
+    color_range: tuple[float, float] | None = None,
 ) -> str:
     """SHA-256 over everything that defines a :class:`MapData`: vectors (fingerprint), ids,
-    labels, coordinates, the colour and tooltip columns' contents, ``k`` and ``image_shape``."""
+    labels, coordinates, the colour and tooltip columns' contents and colour scale, ``k`` and
+    ``image_shape``."""
     cols = [c for c in [color_by, *tooltip] if c is not None and c in es.metadata.columns]
     meta = pd.util.hash_pandas_object(es.metadata[cols], index=False).to_numpy().tobytes() if cols else b""
     c = np.ascontiguousarray(coords, dtype=np.float32)
@@ -237,6 +240,8 @@ def map_key(
         meta,
         k,
         image_shape,
+        color_scale,
+        None if color_range is None else tuple(map(float, color_range)),
     )
 
 
@@ -268,6 +273,8 @@ def prepare_map(
     tooltip: Sequence[str] = (),
     k: int = 20,
     image_shape: tuple[int, int] | None = None,
+    color_scale: str = "auto",
+    color_range: tuple[float, float] | None = None,
 ) -> MapData:
     """Everything the live map needs for ``es`` drawn at ``coords``.
 
@@ -278,6 +285,10 @@ def prepare_map(
         Map positions (a Projection also lends its UMAP graph to :func:`knn_graph`).
     color_by : str, optional
         Metadata column colouring the points (categorical or continuous).
+    color_scale : {"auto", "continuous"}, default="auto"
+        ``"continuous"`` forces the colour bar for a numeric ``color_by`` with few distinct values.
+    color_range : (low, high), optional
+        Ends of the colour bar (default: the column's minimum and maximum).
     tooltip : sequence of str
         Metadata columns shown on hover.
     k : int, default=20
@@ -306,6 +317,23 @@ def prepare_map(
     graph = knn_graph(es, k, projection=proj) if k and es.n_samples <= MAX_KNN_POINTS else None
     details = RowDetails(es, tooltip=tooltip, image_shape=image_shape, graph=graph)
     color = es.metadata[color_by] if color_by is not None else None
-    encoded = encode_map(xy, labels=es.labels, color=color, color_title=color_by, knn=graph)
-    key = map_key(es, xy, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
+    encoded = encode_map(
+        xy,
+        labels=es.labels,
+        color=color,
+        color_title=color_by,
+        color_scale=color_scale,
+        color_range=color_range,
+        knn=graph,
+    )
+    key = map_key(
+        es,
+        xy,
+        color_by=color_by,
+        tooltip=tooltip,
+        k=k,
+        image_shape=image_shape,
+        color_scale=color_scale,
+        color_range=color_range,
+    )
     return MapData(encoded=encoded, ids=es.ids, details=details, key=key)

@@ -48,8 +48,17 @@ __all__ = [
 
 
 @st.cache_resource(max_entries=8, show_spinner="Preparing the map…")
-def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_shape) -> MapData:
-    return prepare_map(_es, _coords, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
+def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_shape, scale, vrange) -> MapData:
+    return prepare_map(
+        _es,
+        _coords,
+        color_by=color_by,
+        tooltip=tooltip,
+        k=k,
+        image_shape=image_shape,
+        color_scale=scale,
+        color_range=vrange,
+    )
 
 
 #: map_key() per (set, coordinates, options) object identity: hashing 1M labels on every rerun
@@ -65,8 +74,17 @@ def _key(es: EmbeddingSet, coords: object, xy: NDArray, options: tuple) -> str:
         if hit is not None and hit[1] is es and hit[2] is coords:
             _KEYS.move_to_end(ident)
             return hit[0]
-    color_by, tooltip, k, image_shape = options
-    key = map_key(es, xy, color_by=color_by, tooltip=tooltip, k=k, image_shape=image_shape)
+    color_by, tooltip, k, image_shape, scale, vrange = options
+    key = map_key(
+        es,
+        xy,
+        color_by=color_by,
+        tooltip=tooltip,
+        k=k,
+        image_shape=image_shape,
+        color_scale=scale,
+        color_range=vrange,
+    )
     with _KEYS_LOCK:
         _KEYS[ident] = (key, es, coords)
         while len(_KEYS) > 8:
@@ -82,6 +100,8 @@ def map_data(
     tooltip: Sequence[str] = (),
     k: int = 20,
     image_shape: tuple[int, int] | None = None,
+    color_scale: str = "auto",
+    color_range: tuple[float, float] | None = None,
 ) -> MapData:
     """:func:`viz_app.map.prepare.prepare_map`, cached per content (:func:`~viz_app.map.prepare.map_key`)
     for the process (8 maps; sessions holding the same data share one). A rerun with the same
@@ -90,6 +110,13 @@ def map_data(
     Parameters and errors: see :func:`~viz_app.map.prepare.prepare_map`.
     """
     xy = coords.coords if isinstance(coords, Projection) else np.asarray(coords)
-    options = (color_by, tuple(tooltip), int(k), None if image_shape is None else tuple(image_shape))
+    options = (
+        color_by,
+        tuple(tooltip),
+        int(k),
+        None if image_shape is None else tuple(image_shape),
+        color_scale,
+        None if color_range is None else (float(color_range[0]), float(color_range[1])),
+    )
     key = _key(es, coords, xy, options)
     return _prepare(key, es, coords, *options)

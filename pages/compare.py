@@ -18,8 +18,7 @@ if pair is not None:
     if found is not None:
         cmp, tag = found
         compare_views.global_figures(cmp)
-        compare_views.ranked_lists(cmp, tag)
-        st.subheader("Neighbours of one item in both spaces")
-        position = compare_views.focus_picker(cmp, tag)
-        compare_views.neighbour_panel(cmp, position)
+        params = compare_views.map_settings(a, b)
+        lv = compare_views.linked_view(cmp, tag, params) if params is not None else None
+        compare_views.linked_section(cmp, lv, tag)
         compare_views.item_table(cmp)

@@ -30,6 +30,7 @@ def _plain(markdown: str) -> str:
 
 def _page(**state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / "compare.py"), default_timeout=TIMEOUT)
+    state.setdefault("cmp_reducer", "pca")  # PCA maps: seconds, not minutes, on 2 shared cores
     for k, v in state.items():
         at.session_state[k] = v
     return at.run()
@@ -100,6 +101,63 @@ def test_current_dataset_against_a_set_opened_in_the_session():
     assert any("=words 100-599" in _plain(c.value) for c in at.caption)
     unmatched = at.dataframe[0].value  # in the "without a partner" expander
     assert set(unmatched["side"]) == {"a"} and "the" in set(unmatched["label"])
+
+
+def _click(at: AppTest, key: str, row: int, seq: int) -> None:
+    """What the live map's JS sends on a click: its component state (see test_live_map_app.py)."""
+    at.session_state[key] = {"focus": {"row": row, "seq": seq}}
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_a_click_in_either_map_focuses_the_word_in_both_with_both_neighbour_lists(glove_10k):
+    from viz_app.data.samples import load_sample
+    from viz_app.explore.neighbors import most_similar
+
+    at = _page()
+    assert not at.exception, at.exception
+    assert "B aligned to A" in " ".join(c.value for c in at.caption)
+    words = list(glove_10k.labels)
+    _click(at, "cmp_map_a", words.index("king"), 1)  # GloVe (A) and MiniLM (B) share row order
+    assert _focus_box(at).value == words.index("king")
+    left, right = at.dataframe[2].value, at.dataframe[3].value
+    assert list(left["label"]) == list(most_similar(glove_10k, "king", k=10)["label"])
+    minilm = load_sample("glove-minilm")
+    assert list(right["label"]) == list(most_similar(minilm, "king", k=10)["label"])
+    _click(at, "cmp_map_b", words.index("france"), 1)  # a click in B focuses the same word
+    assert _focus_box(at).value == words.index("france")
+    assert list(at.dataframe[3].value["label"]) == list(most_similar(minilm, "france", k=10)["label"])
+    # a lasso in A (rows 0..99) selects the same words in B: the page reports them
+    import base64
+
+    rows = np.arange(100, dtype="<u4")
+    packed = base64.b64encode(rows.tobytes()).decode()
+    at.session_state["cmp_map_a"] = {"selection": {"n": 100, "packed": packed, "how": "lasso", "seq": 3}}
+    at.run()
+    assert not at.exception, at.exception
+    line = next(_plain(m.value) for m in at.markdown if m.value.startswith("Selected in A"))
+    assert line.startswith("Selected in A: 100 items, 100 with a partner; their mean Jaccard@10 ")
+
+
+def test_a_click_on_an_item_without_a_partner_says_so():
+    from viz_app.data.samples import glove
+    from viz_app.ui import cache
+
+    part = glove(600).subset(np.arange(100, 600), name="words 100-599")
+    cache.datasets().put(("upload", part.fingerprint), part)
+    at = _page(
+        cmp_source="current",
+        dataset={"kind": "sample", "key": "glove"},
+        session_sets=[{"kind": "upload", "key": part.fingerprint, "name": part.name}],
+        cmp_second=f"session:upload:{part.fingerprint}",
+    )
+    assert not at.exception, at.exception
+    before = _focus_box(at).value
+    _click(at, "cmp_map_a", 0, 1)  # "the": row 0 of GloVe, not among words 100-599
+    assert any(i.value == "the has no partner in B: not compared." for i in at.info)
+    assert _focus_box(at).value == before
+    _click(at, "cmp_map_a", 150, 2)  # matched: focused, the note gone
+    assert _focus_box(at).value == 50 and not at.info
 
 
 def test_row_click_callback_sets_the_focus(monkeypatch):

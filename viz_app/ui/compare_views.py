@@ -1,9 +1,13 @@
-"""Compare page blocks: choose two sets, the global figures, the most-changed and most-stable
-items, the focused item's neighbours in both spaces side by side, the per-item table and export.
+"""Compare page blocks: choose two sets, the global figures, two linked live maps coloured by
+Jaccard@k, the most-changed and most-stable items, the focused item's neighbours in both spaces
+side by side, the per-item table and export.
 
-The maths is :mod:`viz_app.explore.compare`; comparisons are cached server-wide by content
-(:func:`viz_app.ui.cache.comparisons`). AppTest cannot click a dataframe row: the row-click
-callback (:func:`pick_row`) is also tested directly.
+The maths is :mod:`viz_app.explore.compare`, the two maps' alignment and links
+:mod:`viz_app.map.compare`; comparisons and linked maps are cached server-wide by content
+(:func:`viz_app.ui.cache.comparisons`). A click in either map, a row of the ranked lists and the
+focus box all set one focus (a matched item), which both maps show with that space's neighbours
+(shared ones in green, the others in orange). AppTest cannot click a dataframe row nor a map
+point: the callbacks (:func:`pick_row`, :func:`take_map_events`) are also tested directly.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,10 +27,19 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.explore.compare import MAX_K, Comparison, compare
 from viz_app.export.comparison import export_comparison
+from viz_app.map.compare import LinkedMaps, linked_maps
+from viz_app.reduce import ProjectionParams, make_params
+from viz_app.reduce.project import DEFAULT_VIEW
+from viz_app.reduce.registry import MAX_SEED, get_reducer, reducer_names
 from viz_app.ui import cache, data_views, safe, state, views
+from viz_app.ui.map import Highlight, MapData, MapEvent, MapView, live_map, map_data, map_event
 
 SOURCES = {"pair": "A bundled pair", "current": "The current dataset and another set"}
 LIST_ROWS = 15
+MAP_KEYS = {"a": "cmp_map_a", "b": "cmp_map_b"}
+MAP_HEIGHT = 470
+SHARED_COLOR = "#2ca02c"
+ONLY_COLOR = "#ff7f0e"
 
 
 def choose_sets() -> tuple[EmbeddingSet, EmbeddingSet] | None:
@@ -277,3 +292,180 @@ def item_table(cmp: Comparison) -> None:
                 width="stretch",
             )
         st.caption("CSV cells that a spreadsheet would run as formulas start with ' ; neighbour lists are JSON arrays.")
+
+
+def map_settings(a: EmbeddingSet, b: EmbeddingSet) -> ProjectionParams | None:
+    """Reducer and seed of both maps (2-D, each reducer's default parameters); None on error."""
+    c1, c2 = st.columns([3, 1])
+    names = list(reducer_names())
+    if st.session_state.get(state.CMP_REDUCER) not in names:
+        st.session_state[state.CMP_REDUCER] = DEFAULT_VIEW.reducer
+    reducer = c1.radio(
+        "Maps: both spaces projected with",
+        names,
+        format_func=lambda r: get_reducer(r).display,
+        key=state.CMP_REDUCER,
+        horizontal=True,
+        help="The same reducer, default parameters and seed for both; map B is then rotated, scaled "
+        "and shifted onto map A (orthogonal Procrustes on the matched items) so the two read the same way.",
+    )
+    seed = c2.number_input("Seed", min_value=0, max_value=MAX_SEED, value=0, step=1, key=state.CMP_SEED)
+    try:
+        return make_params(reducer, n_samples=min(a.n_samples, b.n_samples), n_components=2, random_state=int(seed))
+    except VizAppError as exc:
+        safe.error(exc)
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class LinkedView:
+    """The two live maps of one comparison: the links between their rows and each map's data
+    (the set with a ``jaccard`` column, coloured by it on a 0-1 colour bar)."""
+
+    maps: LinkedMaps
+    data_a: MapData
+    data_b: MapData
+    sets: tuple[EmbeddingSet, EmbeddingSet]
+    coords: tuple[np.ndarray, np.ndarray]
+
+
+def _with_jaccard(es: EmbeddingSet, jac: np.ndarray) -> EmbeddingSet:
+    meta = es.metadata.copy()
+    meta["jaccard"] = jac
+    return EmbeddingSet(
+        es.vectors,
+        ids=es.ids,
+        labels=es.labels,
+        metadata=meta,
+        name=es.name,
+        model_name=es.model_name,
+        text_column=es.text_column,
+    )
+
+
+def linked_view(cmp: Comparison, tag: str, params: ProjectionParams) -> LinkedView | None:
+    """Both maps (projected with progress, cached like the Explore map) linked and prepared for
+    the live map; None (with a message shown) when a map cannot be made."""
+    proj_a = views.compute_projection(cmp.a, params)
+    proj_b = views.compute_projection(cmp.b, params) if proj_a is not None else None
+    if proj_a is None or proj_b is None:
+        return None
+
+    def build() -> tuple[LinkedMaps, tuple[EmbeddingSet, EmbeddingSet]]:
+        lm = linked_maps(cmp, proj_a, proj_b)
+        return lm, (_with_jaccard(cmp.a, lm.jaccard_a), _with_jaccard(cmp.b, lm.jaccard_b))
+
+    try:
+        lm, (sa, sb) = cache.comparisons().get_or_compute(("linked", tag, params), build)
+        data = [
+            map_data(es, xy, color_by="jaccard", tooltip=["jaccard"], k=0, color_scale="continuous",
+                     color_range=(0.0, 1.0))
+            for es, xy in ((sa, lm.coords_a), (sb, lm.coords_b))
+        ]  # fmt: skip
+    except VizAppError as exc:
+        safe.error(exc)
+        return None
+    return LinkedView(lm, data[0], data[1], (sa, sb), (lm.coords_a, lm.coords_b))
+
+
+def _selection_key(tag: str) -> str:
+    return f"{state.CMP_SELECTION}_{tag}"
+
+
+def take_map_events(lv: LinkedView, tag: str, ev_a: MapEvent, ev_b: MapEvent) -> str | None:
+    """Apply the maps' latest click and box/lasso selection to the page's state: a click on a
+    matched item focuses it (both maps, the focus box, the neighbour lists); a click on an item
+    without a partner leaves a note; a selection in one map selects the same items in both.
+    Returns the side ("a" or "b") whose click set the focus, else None."""
+    fkey, clicked = _focus_key(tag), None
+    for side, ev in (("a", ev_a), ("b", ev_b)):
+        if ev.clicked and ev.focus_row is not None:
+            f = lv.maps.focus(side, ev.focus_row)
+            if f.jaccard is None:
+                es = lv.sets[0 if side == "a" else 1]
+                other = "B" if side == "a" else "A"
+                st.session_state[state.CMP_NOTE] = f"{es.labels[ev.focus_row]} has no partner in {other}: not compared."
+            else:
+                st.session_state[fkey] = int(np.flatnonzero(lv.maps.rows_a == f.row_a)[0])
+                st.session_state.pop(state.CMP_NOTE, None)
+                clicked = side
+        if ev.selected and ev.selection_rows is not None:
+            ra, rb = lv.maps.selection(side, ev.selection_rows)
+            st.session_state[_selection_key(tag)] = (side, ra, rb)
+    return clicked
+
+
+def _map_view(lv: LinkedView, side: str, position: int, selection: tuple | None, zoom: bool) -> MapView:
+    f = lv.maps.focus("a", int(lv.maps.rows_a[position]))
+    row, nb, shared = (f.row_a, f.neighbors_a, f.shared_a) if side == "a" else (f.row_b, f.neighbors_b, f.shared_b)
+    highlights = [
+        Highlight("in both spaces", nb[shared], color=SHARED_COLOR, size=1.6, label=True, priority=800),
+        Highlight(f"only in {side.upper()}", nb[~shared], color=ONLY_COLOR, size=1.6, label=True, priority=790),
+    ]
+    sel = None if selection is None else (selection[1] if side == "a" else selection[2])
+    return MapView(
+        focus=row,
+        k=0,
+        highlights=highlights,
+        selection=sel,
+        zoom_to=[row, *nb.tolist()] if zoom else None,
+        point_size=3.5,
+        auto_labels=25,
+    )
+
+
+def linked_maps_panel(cmp: Comparison, lv: LinkedView, tag: str) -> None:
+    """The two maps side by side, both showing the focus (``st.session_state[_focus_key(tag)]``,
+    a position in ``cmp.table``) with each space's neighbours, and the selection. A focus set
+    elsewhere than in a map (ranked list, focus box) zooms both maps to it and its neighbours.
+    Call inside an ``st.fragment`` with the lists and the neighbour panel."""
+    clicked = take_map_events(lv, tag, map_event(lv.data_a, key=MAP_KEYS["a"]), map_event(lv.data_b, key=MAP_KEYS["b"]))
+    fkey, last_key = _focus_key(tag), f"_cmp_drawn_{tag}"
+    if st.session_state.get(fkey) not in range(len(cmp.table)):
+        st.session_state[fkey] = int(cmp.most_changed(1).index[0])
+    position = int(st.session_state[fkey])
+    last = st.session_state.get(last_key)
+    changed = last is not None and last != position
+    st.session_state[last_key] = position
+    selection = st.session_state.get(_selection_key(tag))
+    s = cmp.summary
+    st.caption(
+        f"Colour: each item's Jaccard@{cmp.k} (yellow: the same neighbours in both spaces, purple: none "
+        f"shared; grey: no partner). Click a point to focus it in both maps (the other map moves to it) with its "
+        f"neighbours (green: in both spaces, orange: in this one only); a box or lasso selection selects the same "
+        f"items in both. {lv.maps.params.describe()}; B aligned to A (Procrustes disparity of the two "
+        f"maps {lv.maps.disparity:.3f})."
+    )
+    for col, side in zip(st.columns(2), ("a", "b")):
+        with col:
+            st.markdown(f"**{side.upper()}: {safe.md(s[f'name_{side}'])}** ({s[f'n_features_{side}']}-d)")
+            live_map(
+                lv.data_a if side == "a" else lv.data_b,
+                _map_view(lv, side, position, selection, changed and clicked != side),
+                key=MAP_KEYS[side],
+                height=MAP_HEIGHT,
+            )
+    note = st.session_state.get(state.CMP_NOTE)
+    if note:
+        st.info(note)
+    if selection is not None and len(selection[1]) + len(selection[2]):
+        side, ra, rb = selection
+        matched = ra[lv.maps.partner_a[ra] >= 0]
+        jac = lv.maps.jaccard_a[matched]
+        mean = f"{float(np.mean(jac)):.2f}" if len(jac) else "n/a"
+        st.markdown(
+            f"Selected in {side.upper()}: {len(ra if side == 'a' else rb):,} items, {len(matched):,} with a "
+            f"partner; their mean Jaccard@{cmp.k} {mean} (all items: {s['mean_jaccard']:.2f})."
+        )
+
+
+@st.fragment
+def linked_section(cmp: Comparison, lv: LinkedView | None, tag: str) -> None:
+    """Maps, ranked lists, focus box and neighbour lists: one fragment, so a click in a map or a
+    list reruns only this part of the page."""
+    if lv is not None:
+        linked_maps_panel(cmp, lv, tag)
+    ranked_lists(cmp, tag)
+    st.subheader("Neighbours of one item in both spaces")
+    position = focus_picker(cmp, tag)
+    neighbour_panel(cmp, position)

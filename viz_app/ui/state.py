@@ -38,6 +38,10 @@ CMP_SECOND = "cmp_second"  # "sample:<key>" | "session:<store key>" | "upload"
 CMP_PENDING = "_cmp_pending_second"  # a freshly uploaded second set, selected on the next run
 CMP_K = "cmp_k"
 CMP_FOCUS = "cmp_focus"  # prefix of the focus widget's key (one per comparison)
+CMP_REDUCER = "cmp_reducer"  # reducer of both Compare maps
+CMP_SEED = "cmp_seed"
+CMP_SELECTION = "cmp_selection"  # prefix: (rows of map A, rows of map B) of the last box/lasso selection
+CMP_NOTE = "_cmp_note"  # a one-off message about the last map click (an item without a partner)
 
 NO_COLOR = "(none)"
 

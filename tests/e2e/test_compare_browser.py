@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_helpers import MAP_TIMEOUT_S, fail_on_exception, wait_for, wait_idle
+from e2e_helpers import FIRST_MAP_TIMEOUT_S, MAP_TIMEOUT_S, fail_on_exception, wait_for, wait_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,6 +26,7 @@ def _chosen(page, label: str) -> str:
 def test_current_set_against_an_uploaded_file_and_a_row_click(page):
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Compare").first.click()
     wait_for(page, page.locator("[data-testid='stMain'] h1").filter(has_text="Compare"), "Compare page", 60)
+    wait_idle(page, FIRST_MAP_TIMEOUT_S)  # the bundled pair's two maps (UMAP: minutes with a cold cache)
     page.locator("[data-testid='stRadio'] label").filter(has_text="The current dataset and another set").click()
     wait_idle(page)
     second = page.locator("[data-testid='stSelectbox']").filter(has_text="Second set")
@@ -108,6 +109,7 @@ def test_a_click_on_the_left_map_focuses_the_word_on_the_right_and_lists_both_ne
 
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Compare").first.click()
     wait_for(page, page.locator("[data-testid='stMain'] h1").filter(has_text="Compare"), "Compare page", 60)
+    wait_idle(page, FIRST_MAP_TIMEOUT_S)  # the default (UMAP) maps, from the disk cache once computed
     page.locator("[data-testid='stMain'] [data-testid='stRadio'] label").filter(
         has_text="PCA"
     ).first.click()  # maps in seconds

@@ -38,7 +38,7 @@ def test_current_set_against_an_uploaded_file_and_a_row_click(page):
     uploader.locator("input[type=file]").set_input_files(str(ROOT / "sample_data" / "words.csv"))
     # words.csv: the 1,000 most frequent GloVe words with row-number ids -> matched by label
     wait_for(page, page.locator("[data-testid='stMetric']").filter(has_text="Matched items"), "figures", MAP_TIMEOUT_S)
-    wait_idle(page)
+    wait_idle(page, FIRST_MAP_TIMEOUT_S)  # then both maps (UMAP of the 1,000 uploaded words)
     assert _metric(page, "Matched items") == "1,000" and _metric(page, "Unmatched items") == "9,000"
     assert _metric(page, "Mean Jaccard@10") == "1.000"  # the same GloVe vectors
     assert _chosen(page, "Second set") == "words.csv (opened in this session)"

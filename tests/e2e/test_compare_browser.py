@@ -57,6 +57,7 @@ def test_current_set_against_an_uploaded_file_and_a_row_click(page):
     wait_for(page, focus.locator(f"input[value='{third}']"), f"{third!r} in the focus box", 60)
     line = page.locator("[data-testid='stMarkdown']").filter(has_text="· Jaccard@10").first.inner_text()
     assert line.startswith(f"{third} · Jaccard@10 1.00 · 10 of 10 neighbours in both"), line
+    wait_idle(page)  # the list click reruns the maps' fragment: its old elements go when it ends
     assert page.locator("[data-testid='stCaptionContainer']").filter(has_text="Neighbours in A").count() == 1
     assert page.locator("[data-testid='stCaptionContainer']").filter(has_text="Neighbours in B").count() == 1
     fail_on_exception(page)

@@ -430,7 +430,7 @@ def linked_maps_panel(cmp: Comparison, lv: LinkedView, tag: str) -> None:
     selection = st.session_state.get(_selection_key(tag))
     s = cmp.summary
     st.caption(
-        f"Colour: each item's Jaccard@{cmp.k} (yellow: the same neighbours in both spaces, purple: none "
+        f"Colour: each item's Jaccard@{cmp.k} (yellow: the same k neighbours in the two spaces, purple: none "
         f"shared; grey: no partner). Click a point to focus it in both maps (the other map moves to it) with its "
         f"neighbours (green: in both spaces, orange: in this one only); a box or lasso selection selects the same "
         f"items in both. {lv.maps.params.describe()}; B aligned to A (Procrustes disparity of the two "

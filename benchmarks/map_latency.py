@@ -18,7 +18,9 @@ headless, software WebGL: ``--disable-gpu``) through Playwright and measures:
   (``data-click-ms``); **click -> neighbour table** (the page's time when the app's
   ``server-neighbours:`` line changed, minus the click event's time); **bytes received over the
   websocket** from the click until the app's script run ended (Chrome DevTools Protocol
-  ``Network.webSocketFrameReceived``; binary frames are base64 in CDP, counted decoded);
+  ``Network.webSocketFrameReceived``; binary frames are base64 in CDP, counted decoded); and the
+  server's CPU time per click (``/proc/<pid>/stat``, 10 ms ticks), which a loaded machine does
+  not inflate the way it inflates wall times;
 - **deck.gl frame time**: three wheel zooms after the clicks, each redrawing all points in the
   software renderer: the longest interval between animation frames from the wheel event until
   three frames after deck.gl's redraw (``data-frame-ms``, deck.gl's JavaScript time alone, leaves
@@ -94,6 +96,16 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by ``pid`` (0 when gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        rest = stat[stat.rfind(")") + 2 :].split()
+        return (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def rss_mib(pid: int) -> float:
@@ -242,7 +254,7 @@ def measure(browser, server: Server, n: int, dims: int, clicks: int, seed: int) 
     # 3. clicks
     rng = np.random.default_rng(seed)
     plot = page.locator(f"{MAP} .plot").bounding_box()
-    res: dict[str, list[float]] = {"highlight": [], "focus": [], "table": [], "report": [], "bytes": []}
+    res: dict[str, list[float]] = {"highlight": [], "focus": [], "table": [], "report": [], "bytes": [], "cpu": []}
     done, tries, last = 0, 0, None
     while done < clicks and tries < clicks * 10:
         tries += 1
@@ -258,7 +270,7 @@ def measure(browser, server: Server, n: int, dims: int, clicks: int, seed: int) 
         hovered, hx, hy = hit
         old = page.evaluate(TABLE_TEXT)
         page.evaluate(WATCH, old)
-        b0 = frames.total
+        b0, c0 = frames.total, cpu_s(server.proc.pid)
         page.mouse.click(hx, hy)
         try:
             page.locator(f"{MAP}[data-focus='{hovered}']").wait_for(timeout=60_000)
@@ -278,6 +290,7 @@ def measure(browser, server: Server, n: int, dims: int, clicks: int, seed: int) 
         res["report"].append(float(a[3]) if a[3] else float("nan"))
         res["table"].append(page.evaluate("() => window.__tableAt") - click_at)
         res["bytes"].append(frames.total - b0)
+        res["cpu"].append((cpu_s(server.proc.pid) - c0) * 1000)
         done, last = done + 1, hovered
         page.locator(MAP).evaluate("e => { delete e.dataset.neighborsMs; }")
     out["click_load"] = load()
@@ -345,6 +358,7 @@ def report(r: dict) -> None:
     print(f"  click -> state sent to the server: {_fmt([v for v in r['report'] if v == v])}")
     print(f"  click -> neighbour table: {_fmt(r['table'])}")
     print(f"  websocket bytes received per click: {_fmt(r['bytes'], 'B')}")
+    print(f"  server CPU time per click (its rerun, and the /knn search above 200k): {_fmt(r['cpu'])}")
     print(
         f"  frame time of a redraw of all points (wheel zoom, longest rAF interval): {_fmt(r['frame_ms'])}  [{r['frame_load']}]"
     )

@@ -13,6 +13,7 @@ st.caption(
 rec = recommend_views.recommender()
 if rec is not None:
     target = recommend_views.pick_target(rec)
+    recommend_views.map_panel(rec, target)
     if target is not None:
         recommend_views.recommendations(rec, target)
         recommend_views.rated(rec, target)

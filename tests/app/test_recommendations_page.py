@@ -90,3 +90,44 @@ def test_the_movielens_sample_loads_on_the_data_page():
     assert len(preview) == 500 and preview["label"].iloc[0] == "Toy Story (1995)"
     assert {"main_genre", "n_ratings", "mean_rating"} <= set(preview.columns)
     assert any("1,303 points" in m.value and "32 dims" in m.value for m in at.markdown)
+
+
+def test_a_click_on_the_movie_map_lists_more_like_this():
+    from viz_app.data.samples import load_sample
+
+    es = load_sample("movielens")
+    at = _page()
+    at.selectbox(key="rec_user").set_value("15").run()
+    assert not at.exception, at.exception
+    assert any("Star: user 15's vector placed on the map" in c.value for c in at.caption)
+    row = int(list(es.labels).index("Toy Story (1995)"))
+    at.session_state["rec_map"] = {"focus": {"row": row, "seq": 1}}  # what the map's JS sends on a click
+    at.run()
+    assert not at.exception, at.exception
+    assert any(m.value.replace("\\", "").startswith("**More like Toy Story (1995)**") for m in at.markdown)
+    more = next(d.value for d in at.dataframe if list(d.value.columns) == ["title", "similarity"])
+    assert len(more) == 10 and "Toy Story 2 (1999)" in set(more["title"]) and more["similarity"].is_monotonic_decreasing
+
+
+def test_the_map_view_marks_rated_films_recommendations_and_the_user():
+    from viz_app.data.ratings import load_movielens
+    from viz_app.data.samples import load_sample
+    from viz_app.explore.recommend import train_recommender
+    from viz_app.explore.recommend_map import recommendation_map
+    from viz_app.reduce import project
+    from viz_app.ui.recommend_views import RATED_COLOR, RECOMMENDED_COLOR, map_view
+
+    rec, es = train_recommender(load_movielens()), load_sample("movielens")
+    proj = project(es, reducer="pca")
+    rm = recommendation_map(rec, es, proj, user_id="15")
+    view = map_view(rm, focus=None)
+    sets = {h.name: h for h in view.highlights}
+    assert list(sets["recommended"].rows) == list(rm.highlight_rows) and sets["recommended"].color == RECOMMENDED_COLOR
+    assert set(sets["rated"].rows) == set(rm.rated["row"]) and sets["rated"].color == RATED_COLOR
+    assert not set(sets["recommended"].rows) & set(sets["rated"].rows)  # never a film they rated
+    assert [lab.text for lab in view.labels] == [
+        t for t, r in zip(rm.recommended["label"], rm.recommended["row"]) if r >= 0
+    ]
+    assert view.labels[0].text.startswith("1. ")
+    (star,) = view.markers
+    assert star.shape == "star" and star.label == "user 15" and list(star.position) == list(rm.user_position)

@@ -1,5 +1,7 @@
-"""Recommendations page blocks: pick a user or liked films, their top 10 and why, the evaluation,
-and the one-hot vs learned comparison. The core is :mod:`viz_app.explore.recommend`."""
+"""Recommendations page blocks: pick a user or liked films, the live map of the films (coloured by
+main genre) with the user's vector, their rated films and their top 10 on it, "more like this" on
+a click, the top 10 and why, the evaluation, and the one-hot vs learned comparison. The core is
+:mod:`viz_app.explore.recommend`; what the map draws is :mod:`viz_app.explore.recommend_map`."""
 
 from __future__ import annotations
 
@@ -10,16 +12,27 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from viz_app.data.model import EmbeddingSet
 from viz_app.data.ratings import LIKED, load_movielens
 from viz_app.embed.ratings import RatingParams
 from viz_app.errors import VizAppError
 from viz_app.explore.recommend import Recommender, train_recommender
 from viz_app.explore.recommend_eval import one_hot_vs_learned
-from viz_app.ui import safe, state
+from viz_app.explore.recommend_map import RecommendationMap, recommendation_map
+from viz_app.reduce import Projection, make_params
+from viz_app.reduce.project import DEFAULT_VIEW
+from viz_app.reduce.registry import reducer_names
+from viz_app.ui import cache, safe, state, views
+from viz_app.ui.map import Highlight, Label, MapView, Marker, live_map, map_data, map_event
 
 MODES = {"user": "A MovieLens user", "profile": "Films I like"}
 METHOD_NAMES = {"learned": "learned user vector", "average": "average of the films they rated ≥ 4"}
 MAX_LIKED = 50
+MAP_KEY = "rec_map"
+MAP_SAMPLE = "movielens"
+TOOLTIP = ["year", "genres", "n_ratings", "mean_rating"]
+RECOMMENDED_COLOR = "#d62728"
+RATED_COLOR = "#22222288"
 
 
 class _Holder:
@@ -183,3 +196,100 @@ def one_hot_panel(rec: Recommender) -> None:
         f"({table.loc['one-hot', 'chance']:.1%} expected). The learned vectors, fitted only to ratings, "
         f"put films of a genre together {ratio:.1f} times as often."
     )
+
+
+def movie_map() -> tuple[EmbeddingSet, Projection] | None:
+    """The bundled films (rated by >= 20 users) and their 2-D map with the reducer chosen on the
+    Explore page (default UMAP), its default parameters and seed 0, with the fitted reducer kept
+    in memory so a user's vector is placed by its own transform (a map read from the disk cache is
+    fitted again once: the same seed, the same coordinates)."""
+    es = views.load_dataset({"kind": "sample", "key": MAP_SAMPLE})
+    if es is None:
+        return None
+    reducer = state.get(state.REDUCER)
+    try:
+        params = make_params(
+            reducer if reducer in reducer_names() else DEFAULT_VIEW.reducer, n_samples=es.n_samples, n_components=2
+        )
+    except VizAppError as exc:
+        safe.error(exc)
+        return None
+    proj = views.compute_projection(es, params)
+    if proj is not None and proj.model is None:
+        with st.spinner("Fitting the map's reducer again, to place the user's vector with its own transform"):
+            proj = cache.refit(es, params, only_if_same=True)
+    return None if proj is None else (es, proj)
+
+
+def overlay(rec: Recommender, es: EmbeddingSet, proj: Projection, target: Target) -> RecommendationMap | None:
+    """What the map draws for ``target`` (:func:`~viz_app.explore.recommend_map.recommendation_map`)."""
+    try:
+        if target.user_id is not None:
+            return recommendation_map(rec, es, proj, user_id=target.user_id, method=target.method)
+        return recommendation_map(rec, es, proj, liked_ids=list(target.liked))
+    except VizAppError as exc:
+        safe.error(exc)
+        return None
+
+
+def map_view(rm: RecommendationMap | None, focus: int | None) -> MapView:
+    """Rated films ringed in dark grey, the top 10 filled red and labelled with their rank, the
+    user's vector a star; the clicked film and its 10 nearest films (cosine) as the focus."""
+    if rm is None:
+        return MapView(focus=focus, k=10, point_size=5.0, auto_labels=20)
+    recs = rm.recommended[rm.recommended["row"] >= 0]
+    return MapView(
+        focus=focus,
+        k=10,
+        highlights=[
+            Highlight("rated", rm.rated["row"].to_numpy(), color=RATED_COLOR, style="ring", size=1.1),
+            Highlight("recommended", rm.highlight_rows, color=RECOMMENDED_COLOR, style="halo", size=2.0),
+        ],
+        labels=[
+            Label(text=t, row=int(r), priority=850 - i) for i, (t, r) in enumerate(zip(recs["label"], recs["row"]))
+        ],
+        markers=[
+            Marker(rm.user_position, shape="star", color=RECOMMENDED_COLOR, size=13, label=rm.who),
+        ],
+        point_size=5.0,
+    )
+
+
+def more_like_this(rec: Recommender, es: EmbeddingSet, row: int) -> None:
+    """The 10 films most cosine-similar to the clicked one (its neighbours on the map, listed)."""
+    film = es.ids[row]
+    st.markdown(f"**More like {safe.md(es.labels[row])}** ({es.metadata.at[row, 'year']}, "
+                f"{safe.md(es.metadata.at[row, 'genres'])})")  # fmt: skip
+    try:
+        table = rec.similar_items(film, k=10)
+    except VizAppError as exc:
+        safe.error(exc)
+        return
+    st.dataframe(table.drop(columns=["id"], errors="ignore"), hide_index=True, width="stretch", key="rec_more")
+
+
+@st.fragment
+def map_panel(rec: Recommender, target: Target | None) -> None:
+    """The live map of the films with the target's overlay; a click lists "more like this"."""
+    found = movie_map()
+    if found is None:
+        return
+    es, proj = found
+    rm = overlay(rec, es, proj, target) if target is not None else None
+    md = map_data(es, proj, color_by="main_genre", tooltip=TOOLTIP, k=10)
+    focus = map_event(md, key=MAP_KEY).focus_row
+    st.caption(
+        f"{es.n_samples:,} films rated by at least 20 users, {proj.params.describe()} of their learned 32-d "
+        "vectors, coloured by main genre. "
+        + (
+            f"Star: {rm.who}'s vector placed on the map ({rm.placement}"
+            f"{', approximate' if rm.approximate else ''}); grey rings: the films they rated; red: their top 10 "
+            "(numbered). "
+            if rm is not None
+            else ""
+        )
+        + "Click a film for more like it."
+    )
+    ev = live_map(md, map_view(rm, focus), key=MAP_KEY, height=560)
+    if ev.focus_row is not None:
+        more_like_this(rec, es, ev.focus_row)

@@ -28,7 +28,7 @@ def test_current_set_against_an_uploaded_file_and_a_row_click(page):
     wait_for(page, page.locator("[data-testid='stMain'] h1").filter(has_text="Compare"), "Compare page", 60)
     wait_idle(page, FIRST_MAP_TIMEOUT_S)  # the bundled pair's two maps (UMAP: minutes with a cold cache)
     page.locator("[data-testid='stRadio'] label").filter(has_text="The current dataset and another set").click()
-    wait_idle(page)
+    wait_idle(page, FIRST_MAP_TIMEOUT_S)  # the current set against the first offered set: two maps
     second = page.locator("[data-testid='stSelectbox']").filter(has_text="Second set")
     wait_for(page, second, "the 'Second set' box", 60)
     second.click()

@@ -17,6 +17,7 @@ if loaded is not None:
         color_by, size, opacity = controls.display_controls(
             es, "cluster" if clus else default_color, extra=["cluster"] if clus else []
         )
+        tooltip = controls.tooltip_controls(es)
     if params is None:
         safe.error(st.session_state.get("_param_error") or "These settings cannot project this dataset.")
     proj = views.compute_projection(es, params) if params is not None else None
@@ -39,4 +40,5 @@ if loaded is not None:
             annotations=views.cluster_annotations(proj, clustering, table) if clustering else None,
             clusters=clustering.labels_ if clustering else None,
             cluster_table=table,
+            tooltip=tooltip,
         )

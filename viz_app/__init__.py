@@ -40,10 +40,10 @@ from viz_app.explore.recommend_map import RecommendationMap, recommendation_map
 from viz_app.explore.search import search
 from viz_app.export.comparison import export_comparison
 from viz_app.export.figure import export_figure, figure_bytes, report_figure
+from viz_app.export.plotly_map import scatter_map
 from viz_app.export.projector import export_projector, export_table, load_projector
 from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings, save_settings, settings_for
 from viz_app.map.compare import LinkedMaps, linked_maps, project_pair
-from viz_app.map.figures import scatter_map
 from viz_app.reduce import REDUCERS, Projection, ProjectionParams, make_params, warm_up
 from viz_app.reduce.project import project, transform, trustworthiness
 

@@ -46,8 +46,24 @@ export function decodeBlob(buffer: ArrayBuffer): LensBlob {
 // One fetch per URL per page; URLs are content-addressed, so a cached copy is never stale.
 const cache = new Map<string, Promise<LensBlob>>();
 const CACHE_MAX = 12;
+// Files given with the page itself (the self-contained HTML export: base64, no server).
+const inline = new Map<string, string>();
+
+/** Make ``url`` resolve to these bytes (base64) instead of a request. */
+export function registerInline(url: string, base64: string): void {
+  inline.set(url, base64);
+}
+
+function b64bytes(s: string): ArrayBuffer {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out.buffer;
+}
 
 export function fetchBlob(url: string, signal?: AbortSignal): Promise<LensBlob> {
+  const local = inline.get(url);
+  if (local !== undefined) return Promise.resolve().then(() => decodeBlob(b64bytes(local)));
   let p = cache.get(url);
   if (p) {
     cache.delete(url); // move to the end (most recently used)

@@ -133,6 +133,8 @@ export class LensMap {
     this.root.dataset.webgl = hasWebGL2() ? "1" : "0";
     // test hook: where a row is drawn, in client (page) pixels, or null when not on screen
     (this.root as any).lensProject = (row: number) => this.clientPosition(row);
+    // test hook: a row's label as the map holds it ("" before the data arrived)
+    (this.root as any).lensLabel = (row: number) => this.d?.labels?.get(row) ?? "";
   }
 
   private clientPosition(row: number): [number, number] | null {
@@ -484,7 +486,10 @@ export class LensMap {
   }
 
   private viewport(): any {
-    return this.deck?.getViewports()?.[0] ?? null;
+    // null until deck.gl has set up its device (asynchronous; getViewports asserts before that:
+    // a map whose files are at hand, e.g. inlined in the HTML export, draws its overlay earlier)
+    if (!this.deck?.isInitialized) return null;
+    return this.deck.getViewports()?.[0] ?? null;
   }
 
   // ---- overlay: labels, arrows, markers ----------------------------------------------------
@@ -665,6 +670,12 @@ export class LensMap {
       a.view = JSON.stringify({ target: vs.target, zoom: vs.zoom, rotationX: vs.rotationX, rotationOrbit: vs.rotationOrbit });
     }
     a.mode = this.mode;
+    // what is drawn over the points, in data coordinates (for tests and measurements)
+    const data = (p: number[]) => p.map(toData);
+    const v = this.view!;
+    a.arrows = JSON.stringify(v.arrows.map((x) => ({ from: data(x.from), to: data(x.to), color: x.color, label: x.label })));
+    a.markers = JSON.stringify(v.markers.map((m) => ({ at: data(m.at), shape: m.shape, label: m.label })));
+    a.sets = JSON.stringify(Object.fromEntries(v.sets.map((s) => [s.name, this.sets.get(s.name)?.rows.length ?? 0])));
   }
 
   // ---- interaction -------------------------------------------------------------------------

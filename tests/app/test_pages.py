@@ -134,9 +134,10 @@ def test_clusters_colour_the_map_and_fill_the_cluster_table():
     table = at.dataframe[-1].value
     assert list(table.columns[:3]) == ["cluster", "size", "share"] and len(table) == 8
     assert table["size"].sum() == 1797
-    # one keyword label per cluster on the map, laid out without overlaps (viz_app.map.labels)
-    names = [a.get("name") for a in _map_figure(at)["layout"].get("annotations", [])]
-    assert names.count("point label") == 8
+    # one keyword label per cluster on the map (laid out without overlaps in the page)
+    view = _map_view(at)
+    assert [lab["style"] for lab in view["labels"]].count("cluster") == 8
+    assert view["map"]["n"] == 1797
     at.sidebar.radio(key="_w_cluster_method").set_value("hdbscan").run()
     assert not at.exception and at.dataframe[-1].value["size"].sum() == 1797
 
@@ -159,15 +160,18 @@ def test_arithmetic_page_evaluates_king_man_woman_and_draws_axes():
     assert any(t.value.endswith("→  queen") for t in at.text)
     at.text_input(key="expr").input("king - mna").run()
     assert "mna" in at.error[0].value  # the unknown term is named (with suggestions)
-    assert len(at.get("plotly_chart")) == 1  # the semantic-axes map
+    view = _map_view(at)  # the semantic-axes map: axis arrows named by their words, ends labelled
+    assert [a["label"] for a in view["arrows"]] == ["man → woman", "poor → rich"]
+    assert [s["name"] for s in view["sets"]] == ["axis ends"] and view["sets"][0]["label"]
 
 
-def _map_figure(at: AppTest) -> dict:
+def _map_view(at: AppTest) -> dict:
+    """The view JSON the live map component received on the last run (viz_app.map.view)."""
     import json
 
-    charts = at.get("plotly_chart")
-    assert charts, "no map drawn"
-    return json.loads(charts[0].proto.spec)
+    maps = [e for e in at.get("bidi_component") if e.proto.component_name == "embedding_lens.live_map"]
+    assert len(maps) == 1, f"{len(maps)} maps drawn"
+    return json.loads(maps[0].proto.json)
 
 
 def test_expression_on_the_explore_map_table_marker_and_arrows():
@@ -176,11 +180,12 @@ def test_expression_on_the_explore_map_table_marker_and_arrows():
     table = next(df.value for df in at.dataframe if "similarity" in df.value.columns and "rank" in df.value.columns)
     assert table["label"].iloc[0] == "queen"
     assert any(t.value.endswith("→  queen") for t in at.text)
-    fig = _map_figure(at)
-    names = [t.get("name") for t in fig["data"]]
-    assert "expression result" in names and "operands" in names
-    arrows = [a for a in fig["layout"].get("annotations", []) if a.get("showarrow")]
-    assert len(arrows) == 2  # man -> woman and king -> result
+    view = _map_view(at)
+    shapes = {m["label"]: m["shape"] for m in view["markers"]}
+    assert shapes == {"+ king": "circle", "− man": "circle", "+ woman": "circle", "(king - man) + woman": "diamond"}
+    assert len(view["arrows"]) == 2  # man -> woman and king -> result
+    nearest = next(s for s in view["sets"] if s["name"] == "nearest to the result")
+    assert nearest["label"] and nearest["rows"]["n"] == 5
     assert any("PCA transform" in c.value for c in at.caption)
 
 
@@ -217,12 +222,7 @@ def test_over_the_point_budget_offers_a_seeded_sample_and_transform(monkeypatch)
     caption = at.markdown[0].value
     assert "fitted on a seeded sample of 4,000 points, the rest placed by transform" in caption
     assert at.sidebar.button(key="fit_all")  # a way back
-    import base64
-
-    def n(x):  # plotly.py sends big arrays as {"dtype": "f4", "bdata": base64}
-        return len(base64.b64decode(x["bdata"])) // np.dtype(x["dtype"]).itemsize if isinstance(x, dict) else len(x)
-
-    assert sum(n(t["x"]) for t in _map_figure(at)["data"]) == 10_000
+    assert _map_view(at)["map"]["n"] == 10_000  # every point drawn
 
 
 def test_messages_render_user_text_literally():
@@ -267,3 +267,33 @@ def test_a_large_set_builds_its_neighbour_index_up_front(monkeypatch):
     assert {"queen", "prince"} <= set(table["label"].head(5))
     assert nb.index_cache_info().misses == 1  # the click reused it
     nb.clear_index_cache()
+
+
+def test_a_click_and_a_lasso_in_the_map_fill_the_neighbour_and_selection_tables():
+    """What the map's JS reports (its state value: the clicked row, a packed selection) drives
+    the panels: the click focuses king (table, URL, the view's focus), the lasso fills the
+    selection table and the view's selection."""
+    import base64
+
+    from viz_app.data.samples import load_sample
+
+    es = load_sample("glove")
+    king = int(np.flatnonzero(es.labels == "king")[0])
+    at = _explore(reducer="pca")
+    key = f"lens_map_{es.fingerprint[:8]}"
+    at.session_state[key] = {"focus": {"row": king, "seq": 1}}
+    at.run()
+    assert not at.exception
+    assert any(t.value == "Focus: king" for t in at.text)
+    assert {"queen", "prince"} <= set(at.dataframe[0].value["label"])
+    assert _map_view(at)["focus"] == king
+    rows = np.array([3, 5, 8, 13], dtype="<u4")
+    at.session_state[key] = {
+        "focus": {"row": king, "seq": 1},
+        "selection": {"n": 4, "packed": base64.b64encode(rows.tobytes()).decode(), "how": "lasso", "seq": 2},
+    }
+    at.run()
+    assert not at.exception
+    assert any(h.value == "Selection: 4 points" for h in at.subheader)
+    assert _map_view(at)["selection"]["n"] == 4
+    assert any(t.value == "Focus: king" for t in at.text)  # the focus stays

@@ -3,14 +3,16 @@
 Kept out of ``conftest.py`` so test modules can import them by a name no other test folder
 uses (``from e2e_helpers import ...``; pytest puts ``tests/e2e`` on ``sys.path``).
 
-The map is the page's ``.js-plotly-plot`` div; its point count is the sum of ``x.length`` over
-``gd._fullData`` (colouring by a category splits points across traces). Each figure carries a
-``uirevision`` made of the dataset's fingerprint and the projection parameters, so a changed
-revision tells a redrawn map from a stale one.
+The map is the live map component (``[data-testid=lens-map]``, ``frontend/src/map.ts``): its
+state is read from its ``data-*`` attributes (``data-n``, ``data-dims``, ``data-focus``,
+``data-neighbors``, ``data-selection-count``, ``data-labels``, ``data-view``), never from
+pixels. ``data-map`` is the content id of the map's data, so a changed id tells a new map from a
+stale one; ``data-ready="1"`` once its data is drawn.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -24,32 +26,86 @@ FIRST_MAP_TIMEOUT_S = 400
 #: Text uploads: torch + model load (~10 s) and embedding on 2 shared cores.
 EMBED_TIMEOUT_S = 240
 
-_PLOT_JS = """() => {
-  const gd = document.querySelector('.js-plotly-plot');
-  if (!gd || !gd._fullLayout || !gd._fullData || !gd._fullData.length) return null;
-  const ids = new Set();
-  for (const t of gd._fullData) for (const c of (t.customdata || [])) ids.add(String(c));
+MAP = "[data-testid=lens-map]"
+
+_PLOT_JS = """(m) => {
+  if (m.dataset.ready !== '1') return null;
+  const n = Number(m.dataset.n);
   return {
-    n: gd._fullData.reduce((s, t) => s + (t.x ? t.x.length : 0), 0),
-    types: gd._fullData.map(t => t.type),
-    n_ids: ids.size,
-    revision: String(gd._fullLayout.uirevision),
-    text0: gd._fullData[0].text ? Array.from(gd._fullData[0].text).slice(0, 20).map(String) : [],
+    n,
+    dims: Number(m.dataset.dims),
+    revision: String(m.dataset.map),
+    text0: Array.from({length: Math.min(20, n)}, (_, i) => m.lensLabel(i)),
   };
 }"""
 
 
 def plot_info(page) -> dict[str, Any] | None:
-    """The map's point count ``n``, trace ``types``, distinct ``customdata`` ids ``n_ids``,
-    ``revision`` (plotly uirevision) and the first trace's first 20 hover texts ``text0``;
-    None without a map."""
-    return page.evaluate(_PLOT_JS)
+    """The live map's point count ``n``, ``dims`` (2 or 3), ``revision`` (the content id of
+    its data) and its first 20 labels ``text0``; None before a map's data is drawn. (The map
+    lives in a shadow root: Playwright's locators reach it, ``document.querySelector`` does not.)"""
+    found = page.locator(MAP)
+    if not found.count():
+        return None
+    try:
+        return found.first.evaluate(_PLOT_JS, timeout=5_000)
+    except Exception:  # replaced by a rerun meanwhile
+        return None
 
 
 def plotted_points(page) -> int | None:
-    """Sum of ``x.length`` over the map's traces (``gd._fullData``), or None without a map."""
+    """Points drawn by the map, or None without a map."""
     info = plot_info(page)
     return None if info is None else info["n"]
+
+
+def map_attr(page, name: str) -> str | None:
+    """A ``data-*`` attribute of the (first) live map, e.g. ``"data-focus"``."""
+    return page.locator(MAP).first.get_attribute(name)
+
+
+def row_of(page, label: str) -> int:
+    """The map row whose label is ``label`` (first match); fails when none."""
+    row = page.locator(MAP).first.evaluate(
+        "(el, t) => { const n = Number(el.dataset.n); for (let i = 0; i < n; i++) if (el.lensLabel(i) === t) return i;"
+        " return -1; }",
+        label,
+    )
+    if row < 0:
+        pytest.fail(f"no point labelled {label!r} on the map")
+    return int(row)
+
+
+def click_row(page, row: int) -> None:
+    """Click the point of ``row``: move onto where the map draws it and, in case a nearer point
+    covers it (3D), nudge until the page's own hover pick (``data-hover``) is that row."""
+    x, y = page.locator(MAP).first.evaluate(f"el => el.lensProject({row})")
+    for dx, dy in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (2, 2), (-2, -2), (2, -2), (-2, 2)]:
+        page.mouse.move(x + dx + 5, y + dy + 5)
+        page.mouse.move(x + dx, y + dy)
+        try:
+            page.locator(f"{MAP}[data-hover='{row}']").wait_for(timeout=5000)
+        except Exception:  # another point is on top here: try next to it
+            continue
+        page.mouse.click(x + dx, y + dy)
+        return
+    pytest.fail(f"row {row} could not be hovered at {x:.0f}, {y:.0f} (hovered: {map_attr(page, 'data-hover')})")
+
+
+def lasso(page, *, fx: float = 0.45, fy: float = 0.5, fr: float = 0.22) -> None:
+    """Draw an irregular lasso loop on the map (centre at fractions ``fx``, ``fy`` of the plot,
+    radius ``fr`` of its height) with the toolbar's Lasso tool; back to Pan afterwards."""
+    page.locator(f"{MAP} button[data-action=lasso]").first.click()
+    box = page.locator(f"{MAP} .plot").first.bounding_box()
+    cx, cy = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
+    r = box["height"] * fr
+    page.mouse.move(cx + r, cy)
+    page.mouse.down()
+    for i in range(1, 61):
+        a = 2 * math.pi * i / 60
+        page.mouse.move(cx + r * math.cos(a) * (1 + 0.3 * math.sin(3 * a)), cy + r * 0.7 * math.sin(a))
+    page.mouse.up()
+    page.locator(f"{MAP} button[data-action=pan]").first.click()
 
 
 def fail_on_exception(page) -> None:
@@ -96,11 +152,11 @@ def wait_for_plot(
     n_points: int | None = None,
     *,
     timeout: float = MAP_TIMEOUT_S,
-    trace_type: str | None = None,
+    dims: int | None = None,
     changed_from: str | None = None,
 ) -> dict[str, Any]:
-    """Wait for a rendered map, optionally with exactly ``n_points`` points, only traces of
-    ``trace_type`` and a plotly revision other than ``changed_from``; return :func:`plot_info`.
+    """Wait for a drawn map, optionally with exactly ``n_points`` points, ``dims`` dimensions
+    and a data id other than ``changed_from``; return :func:`plot_info`.
 
     Fails with the last map seen and the page's alerts (errors shown by the app).
     """
@@ -110,7 +166,7 @@ def wait_for_plot(
         if (
             info is not None
             and (n_points is None or info["n"] == n_points)
-            and (trace_type is None or set(info["types"]) == {trace_type})
+            and (dims is None or info["dims"] == dims)
             and (changed_from is None or info["revision"] != changed_from)
             and not is_running(page)
         ):
@@ -119,7 +175,7 @@ def wait_for_plot(
         if time.monotonic() > deadline:
             shown = {k: v for k, v in (info or {}).items() if k != "text0"}
             pytest.fail(
-                f"no map with n_points={n_points}, trace_type={trace_type}, revision != {changed_from} "
+                f"no map with n_points={n_points}, dims={dims}, revision != {changed_from} "
                 f"after {timeout} s; last map seen: {shown or None}; alerts: {alerts(page)!r}"
             )
         page.wait_for_timeout(250)
@@ -241,13 +297,19 @@ def wait_for_message(page, file_name: str, *, previous: str = "", timeout: float
         page.wait_for_timeout(200)
 
 
-#: Page position (x, y) of the point with id ``id`` on a 2-D map (plotly's own axis conversions).
-POS_2D = """(id) => { const gd = document.querySelector('.js-plotly-plot'); const fl = gd._fullLayout;
-  const r = gd.getBoundingClientRect();
-  for (const t of gd._fullData) { const i = Array.from(t.customdata || []).map(String).indexOf(id);
-    if (i >= 0) return [r.left + fl._size.l + fl.xaxis.l2p(fl.xaxis.d2l(t.x[i])),
-                        r.top + fl._size.t + fl.yaxis.l2p(fl.yaxis.d2l(t.y[i]))]; }
-  return null; }"""
 #: The neighbour panel's "Focus: <label>" text, or null.
 FOCUS_TEXT = """() => { const e = [...document.querySelectorAll('[data-testid="stText"]')]
   .find(e => e.innerText.trim().startsWith('Focus: ')); return e ? e.innerText.trim() : null; }"""
+
+
+def table_column(page, column: str, *, index: int = 0) -> list[str]:
+    """Texts of ``column`` in the ``index``-th ``st.dataframe`` of the main area, top to bottom,
+    read from the grid's accessible table (the rows it renders: those in view)."""
+    grid = page.locator("[data-testid='stMain'] [data-testid='stDataFrame']").nth(index)
+    return grid.evaluate(
+        """(e, name) => { const t = e.querySelector('table[role=grid]'); if (!t) return [];
+        const heads = [...t.querySelectorAll('th')].map(h => h.textContent.trim());
+        const j = heads.indexOf(name); if (j < 0) return [];
+        return [...t.querySelectorAll('tbody tr')].map(r => r.querySelectorAll('td')[j]?.textContent ?? ''); }""",
+        column,
+    )

@@ -6,14 +6,14 @@
    afterwards loads and is mapped.
 2. Labels ``<img src=x onerror=alert(1)>`` and ``<b>bold</b>``: no script runs, no element is
    created from them, and the hover label, the focus line and the search match list show them
-   literally (plotly renders a subset of HTML in text fields, so the app escapes them first).
+   literally (the live map draws labels on a canvas and fills its tooltip with ``textContent``).
 
 Each session opens with ``?reducer=pca`` so every map is instant.
 """
 
 from __future__ import annotations
 
-import html
+import json
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +22,12 @@ import pytest
 from e2e_helpers import (
     FIRST_MAP_TIMEOUT_S,
     FOCUS_TEXT,
-    POS_2D,
+    MAP,
     caption,
     checked_option,
+    click_row,
     go_to,
+    map_attr,
     upload,
     wait_for,
     wait_for_message,
@@ -52,12 +54,6 @@ N_HTML_ROWS = 30
 IMG_ROW, BOLD_ROW = 4, 11
 
 EXCEPTION = "[data-testid='stException']"
-#: Every trace's name, ids (customdata) and hover texts, as plotly holds them after its defaults.
-TRACES = """() => { const gd = document.querySelector('.js-plotly-plot');
-  return gd._fullData.map(t => ({name: String(t.name), ids: Array.from(t.customdata || []).map(String),
-    text: Array.from(t.text || []).map(String), hovertext: t.hovertext == null ? null : String(t.hovertext)})); }"""
-HOVER_TEXT = """() => { const h = document.querySelector('.js-plotly-plot .hoverlayer .hovertext');
-  return h ? h.textContent : null; }"""
 
 
 def _open_pca(page, app_url: str) -> None:
@@ -122,7 +118,7 @@ def test_three_bad_uploads_then_a_good_one(page, app_url):
 
     go_to(page, "Explore")
     info = wait_for_plot(page, n_good)
-    assert info["n"] == n_good and info["n_ids"] == n_good
+    assert info["n"] == n_good and info["text0"][:3] == pd.read_csv(good)["label"].astype(str).head(3).tolist()
     assert checked_option(page, "Reducer") == "PCA"
     text = caption(page)
     assert good.name in text and f"{n_good:,} points" in text and "PCA 2D" in text, text
@@ -148,19 +144,19 @@ def _injected(page) -> dict:
     }
 
 
-def _hover(page, point_id: str) -> str | None:
-    """Move the mouse onto the 2-D map's point ``point_id``; return the hover label's text."""
-    for attempt in range(4):  # software WebGL on a busy machine: plotly may miss the first move
-        xy = page.evaluate(POS_2D, point_id)
-        assert xy is not None, f"no point {point_id!r} on the map"
-        page.mouse.move(xy[0] - 8, xy[1] - 8)
-        page.wait_for_timeout(300)
-        page.mouse.move(xy[0], xy[1])
+def _hover(page, row: int) -> str | None:
+    """Move the mouse onto the map's point ``row``; return the tooltip's label text."""
+    x, y = page.locator(MAP).evaluate(f"el => el.lensProject({row})")
+    for dx in (0, 1, -1, 2):
+        page.mouse.move(x + dx + 8, y + 8)
+        page.mouse.move(x + dx, y)
         try:
-            page.wait_for_function(f"() => ({HOVER_TEXT})() !== null", timeout=5_000 * (attempt + 1))
-            return page.evaluate(HOVER_TEXT)
+            page.locator(f"{MAP}[data-hover='{row}']").wait_for(timeout=5_000)
         except Exception:
             continue
+        tip = page.locator(f"{MAP} .tooltip .lab")
+        tip.wait_for()
+        return tip.inner_text()
     return None
 
 
@@ -187,51 +183,26 @@ def test_html_label_is_shown_literally(page, app_url, tmp_path):
     assert dialogs == []
     assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
 
-    # (b) plotly gets the labels HTML-escaped (it renders a subset of HTML in text fields)...
-    traces = page.evaluate(TRACES)
-    texts = {i: t for tr in traces for i, t in zip(tr["ids"], tr["text"])}
-    assert len(texts) == N_HTML_ROWS, texts
-    img_id = next(i for i, t in texts.items() if "onerror" in t)
-    bold_id = next(i for i, t in texts.items() if "bold" in t)
-    assert texts[img_id] == html.escape(IMG) == "&lt;img src=x onerror=alert(1)&gt;"
-    assert texts[bold_id] == html.escape(BOLD) == "&lt;b&gt;bold&lt;/b&gt;"
-    assert all(t["hovertext"] in (None, "", "undefined") for t in traces), traces
-    assert info["text0"][IMG_ROW] == texts[img_id]  # one trace, rows in file order
-
-    # ... so the hover label shows them literally (not an image, not bold text)
-    assert _hover(page, img_id) == IMG
-    assert _hover(page, bold_id) == BOLD
-    bold_tspans = page.locator(".js-plotly-plot .hoverlayer tspan[style*='bold']").count()
-    assert bold_tspans == 0
+    # (b) the map holds the labels as plain text, and its tooltip (textContent) shows them literally
+    labels = [page.locator(MAP).evaluate(f"el => el.lensLabel({r})") for r in range(N_HTML_ROWS)]
+    assert labels[IMG_ROW] == IMG and labels[BOLD_ROW] == BOLD
+    assert info["text0"][IMG_ROW] == IMG  # rows in file order
+    assert _hover(page, IMG_ROW) == IMG
+    assert _hover(page, BOLD_ROW) == BOLD
+    assert page.locator(f"{MAP} .tooltip b").count() == 0
     assert dialogs == []
     assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
 
     # (c) clicking the <img> point: the focus line (DOM text) shows the label literally
     page.mouse.move(10, 10)
-    focus = None
-    for _ in range(3):
-        xy = page.evaluate(POS_2D, img_id)
-        page.mouse.move(xy[0] - 6, xy[1] - 6)
-        page.wait_for_timeout(300)
-        page.mouse.move(xy[0], xy[1])
-        page.wait_for_timeout(400)
-        page.mouse.click(xy[0], xy[1])
-        try:
-            page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=30_000)
-        except Exception:
-            continue
-        wait_idle(page)
-        wait_for_plot(page)
-        focus = page.evaluate(FOCUS_TEXT)
-        break
-    assert focus == f"Focus: {IMG}"
+    click_row(page, IMG_ROW)
+    page.locator(f"{MAP}[data-focus='{IMG_ROW}']").wait_for()
+    page.wait_for_function(f"(w) => ({FOCUS_TEXT})() === w", arg=f"Focus: {IMG}", timeout=60_000)
+    wait_idle(page)
     assert page.get_by_text(f"Focus: {IMG}", exact=True).is_visible()
-    focus_trace = next((t for t in page.evaluate(TRACES) if t["name"] == "focus"), None)
-    assert focus_trace is not None and focus_trace["ids"] == [img_id]
-    # its on-map label is an SVG annotation: the literal text, no element made from it
-    on_map = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]
-      .map(e => e.textContent)""")
-    assert IMG in on_map, on_map
+    # its on-map label is drawn on the overlay canvas: the literal text, no element made from it
+    on_map = {lab["t"]: lab["kind"] for lab in json.loads(map_attr(page, "data-labels"))}
+    assert on_map.get(IMG) == "focus", on_map
     assert _injected(page) == {"img[src=x]": 0, "<b>bold": 0}
     assert "focus=" not in page.url  # uploads are not mirrored into the URL
 
@@ -252,8 +223,8 @@ def test_html_label_is_shown_literally(page, app_url, tmp_path):
     option.first.click()
     page.wait_for_function(f"(want) => ({FOCUS_TEXT})() === want", arg=f"Focus: {BOLD}", timeout=60_000)
     wait_idle(page)
-    wait_for_plot(page)
     assert page.evaluate(FOCUS_TEXT) == f"Focus: {BOLD}"
+    page.locator(f"{MAP}[data-focus='{BOLD_ROW}']").wait_for()  # the map follows the picked match
 
     page.wait_for_timeout(500)
     assert dialogs == []

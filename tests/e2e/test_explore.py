@@ -1,22 +1,33 @@
-"""Real-browser tests of exploring: click a point (2-D and 3-D), box selection, PNG export.
+"""Real-browser tests of the Explore page on the live map (deck.gl, Chromium's software WebGL):
+a click on ``king`` in 2D and 3D, a lasso in 2D and 3D, a focus on the news sentences, PNG export.
 
-The session is opened with a URL query string (bundled sample, PCA) so no slow projection is
-timed. Assertions read the map's traces: the overlay traces "focus", "neighbours (k)" and
-"selected (n)" carry the row ids in ``customdata``.
+The app is the real one (``streamlit run streamlit_app.py`` on a loopback port, ``conftest.py``),
+opened with a URL query string (bundled sample, PCA) so no slow projection is timed. The map's
+state is read from its ``data-*`` attributes (``frontend/src/map.ts``), the tables from their
+accessible grid, never from pixels.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 
 import pytest
-from e2e_helpers import FOCUS_TEXT, MAP_TIMEOUT_S, POS_2D, wait_for_plot, wait_idle
+from e2e_helpers import (
+    FOCUS_TEXT,
+    MAP,
+    MAP_TIMEOUT_S,
+    click_row,
+    lasso,
+    map_attr,
+    row_of,
+    table_column,
+    wait_for_plot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
-
-TRACES = """() => { const gd = document.querySelector('.js-plotly-plot');
-  return gd._fullData.map(t => ({name: t.name, type: t.type, ids: Array.from(t.customdata || []).map(String)})); }"""
 
 
 def _open(page, app_url: str, query: str) -> dict:
@@ -24,107 +35,89 @@ def _open(page, app_url: str, query: str) -> dict:
     return wait_for_plot(page, timeout=MAP_TIMEOUT_S * 3)
 
 
-def _overlay(page, prefix: str) -> dict | None:
-    return next((t for t in page.evaluate(TRACES) if str(t["name"]).startswith(prefix)), None)
+def _label(page, row: int) -> str:
+    return page.locator(MAP).first.evaluate(f"el => el.lensLabel({row})")
 
 
-def _wait_focus(page, timeout_s: float = 60) -> str:
-    page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=timeout_s * 1000)
+def _wait_focus_text(page, want: str, timeout_s: float = 120) -> None:
+    page.wait_for_function(f"(w) => ({FOCUS_TEXT})() === w", arg=f"Focus: {want}", timeout=timeout_s * 1000)
     wait_idle(page)
-    wait_for_plot(page)
-    return page.evaluate(FOCUS_TEXT)
 
 
-def test_clicking_a_point_in_2d_lists_and_highlights_its_neighbours(page, app_url):
-    _open(page, app_url, "sample=glove&reducer=pca&dims=2")
-    xy = page.evaluate(POS_2D, "king")
-    assert xy is not None
-    page.mouse.move(xy[0] - 6, xy[1] - 6)
-    page.wait_for_timeout(300)
-    page.mouse.move(xy[0], xy[1])
-    page.wait_for_timeout(400)
-    page.mouse.click(xy[0], xy[1])
-    focus = _wait_focus(page)
-    focus_id = focus.removeprefix("Focus: ")
-    trace = _overlay(page, "focus")
-    assert trace is not None and trace["ids"] == [focus_id]
-    nbrs = _overlay(page, "neighbours")
-    assert nbrs is not None and len(nbrs["ids"]) == 10 and focus_id not in nbrs["ids"]
-    if focus_id == "king":  # the point under the cursor is usually king itself
-        assert "queen" in nbrs["ids"] and "prince" in nbrs["ids"]
-    # the URL now carries the focus, for a shareable link
-    assert f"focus={focus_id}" in page.url
-
-
-def _hover_point_3d(page) -> tuple[float, float, str]:
-    page.evaluate("""() => { const g = document.querySelector('.js-plotly-plot'); window.__hov = null;
-      g.on('plotly_hover', e => { window.__hov = String(e.points[0].customdata); });
-      g.on('plotly_unhover', () => { window.__hov = null; }); }""")
-    box = page.locator(".js-plotly-plot").first.bounding_box()
-    for fy in [i / 40 for i in range(12, 28)]:
-        for fx in [i / 40 for i in range(12, 30)]:
-            x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
-            page.mouse.move(x, y, steps=2)
-            page.wait_for_timeout(120)
-            hovered = page.evaluate("() => window.__hov")
-            if hovered:
-                return x, y, hovered
-    pytest.fail("no point found under the mouse in the 3-D map")
-
-
-def test_clicking_a_point_in_3d_lists_and_highlights_its_neighbours(page, app_url):
-    info = _open(page, app_url, "sample=digits&reducer=pca&dims=3")
-    assert set(info["types"]) == {"scatter3d"}
-    x, y, _ = _hover_point_3d(page)
-    for _ in range(4):  # software WebGL: make sure the point is hovered when pressing
-        page.mouse.move(x + 1, y + 1)
-        page.wait_for_timeout(300)
-        page.mouse.move(x, y)
-        page.wait_for_timeout(600)
-        page.mouse.down()
-        page.wait_for_timeout(150)
-        page.mouse.up()
-        try:
-            page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=15_000)
-            break
-        except Exception:
-            continue
-    focus_id = _wait_focus(page).removeprefix("Focus: ")
-    focus = _overlay(page, "focus")
-    nbrs = _overlay(page, "neighbours")
-    assert focus is not None and focus["type"] == "scatter3d"
-    assert nbrs is not None and len(nbrs["ids"]) == 10 and nbrs["type"] == "scatter3d"
-    # digits: the nearest neighbours of a digit are (nearly all) the same digit
-    labels = page.evaluate(
-        """(ids) => { const gd = document.querySelector('.js-plotly-plot'); const out = {};
-      for (const t of gd._fullData) { if (!String(t.name).match(/^\\d \\(/)) continue;
-        Array.from(t.customdata).forEach(id => { out[String(id)] = String(t.name)[0]; }); }
-      return ids.map(i => out[i]); }""",
-        [focus_id] + nbrs["ids"],
-    )
-    assert sum(lab == labels[0] for lab in labels[1:]) >= 8, labels
-
-
-def test_box_selection_fills_the_selection_table(page, app_url):
-    _open(page, app_url, "sample=digits&reducer=pca&dims=2")
-    page.locator(".modebar-btn[data-title='Box Select']").first.click()
-    box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * 0.35
-    x1, y1 = box["x"] + box["width"] * 0.65, box["y"] + box["height"] * 0.65
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=5)
-    page.mouse.move(x1, y1, steps=5)
-    page.mouse.up()
-    heading = page.get_by_text("Selection:", exact=False).first
-    heading.wait_for(timeout=60_000)
+@pytest.mark.parametrize("dims", [2, 3])
+def test_click_on_king_highlights_queen_and_prince_and_lists_them(page, app_url, dims):
+    _open(page, app_url, f"sample=glove&reducer=pca&dims={dims}&focus=king")
+    king = row_of(page, "king")
+    page.locator(f"{MAP}[data-focus='{king}']").wait_for()  # the link's focus, set by the server
+    page.locator(f"{MAP} button[data-action=zfocus]").click()  # fit king and its neighbours
+    page.get_by_role("button", name="Clear focus").click()
+    page.locator(f"{MAP}[data-focus='']").wait_for()
     wait_idle(page)
-    n = int(heading.inner_text().split(":")[1].split()[0].replace(",", ""))
-    assert n > 10
-    wait_for_plot(page)
-    sel = _overlay(page, "selected")
-    assert sel is not None and len(sel["ids"]) == n
+    view = map_attr(page, "data-view")
+    click_row(page, king)
+    page.locator(f"{MAP}[data-focus='{king}']").wait_for()
+    highlighted = [_label(page, int(r)) for r in map_attr(page, "data-neighbors").split(",")]
+    assert len(highlighted) == 10 and {"queen", "prince"} <= set(highlighted)
+    _wait_focus_text(page, "king")
+    assert table_column(page, "label") == highlighted  # the neighbour table lists the same, in order
+    assert "focus=king" in page.url  # a shareable link
+    drawn = {lab["t"]: lab["kind"] for lab in json.loads(map_attr(page, "data-labels"))}
+    assert drawn.get("king") == "focus" and "neighbor" in drawn.values()
+    assert map_attr(page, "data-view") == view  # a click never moves the camera
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_lasso_fills_the_selection_table_with_the_maps_count(page, app_url, dims):
+    _open(page, app_url, f"sample=glove&reducer=pca&dims={dims}")
+    lasso(page)
+    shown = 0
+    deadline = time.monotonic() + 60
+    while shown == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        shown = int(map_attr(page, "data-selection-count") or 0)
+    assert 50 < shown < 10_000
+    heading = page.get_by_text(f"Selection: {shown:,} points", exact=True)
+    heading.wait_for(timeout=120_000)
+    wait_idle(page)
+    assert page.locator(f"{MAP} .count").inner_text() == f"{shown:,} selected"
     assert page.get_by_role("button", name="Download CSV").is_visible()
+    assert page.get_by_role("button", name="Isolate (re-project these)").is_enabled()
+
+
+def _overlapping(labels: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (a["t"], b["t"])
+        for i, a in enumerate(labels)
+        for b in labels[i + 1 :]
+        if a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    ]
+
+
+def test_news_focus_keeps_the_axes_and_no_labels_overlap(page, app_url):
+    info = _open(page, app_url, "sample=news-reviews&reducer=pca&dims=2")
+    assert info["dims"] == 2
+    view = json.loads(map_attr(page, "data-view"))
+    row = 5
+    click_row(page, row)
+    page.locator(f"{MAP}[data-focus='{row}']").wait_for()
+    page.wait_for_function(f"() => ({FOCUS_TEXT})() !== null", timeout=120_000)
+    wait_idle(page)
+    assert json.loads(map_attr(page, "data-view")) == view, "a focus changed the axis ranges"
+    labels = json.loads(map_attr(page, "data-labels"))
+    kinds = [lab["kind"] for lab in labels]
+    assert "focus" in kinds and kinds.count("neighbor") >= 3, kinds
+    assert _overlapping(labels) == []
+    assert any(lab["t"].endswith("…") for lab in labels)  # long sentences shortened (full text on hover)
+    page.mouse.move(700, 500)
+    page.mouse.wheel(0, -400)  # zoom in: labels laid out again, still without overlaps
+    deadline = time.monotonic() + 60
+    while json.loads(map_attr(page, "data-view")) == view and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert _overlapping(json.loads(map_attr(page, "data-labels"))) == []
 
 
 def test_png_download_is_a_valid_png(page, app_url):
@@ -141,3 +134,35 @@ def test_png_download_is_a_valid_png(page, app_url):
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (2400, 1800)  # 1200 x 900 at the default scale 2
     assert dl.value.suggested_filename.endswith(".png")
+
+
+def test_html_export_opened_from_file_highlights_neighbours_on_click(page, app_url, tmp_path):
+    """The interactive HTML export is the live map's bundle with the map's files inlined: opened
+    from file:// (no server, no network), a click on king highlights queen and prince."""
+    _open(page, app_url, "sample=glove&reducer=pca&dims=2")
+    page.get_by_text("Export: report figure").click()
+    button = page.get_by_role("button", name="HTML", exact=True)
+    button.wait_for(timeout=30_000)
+    with page.expect_download(timeout=180_000) as dl:
+        button.click()
+    path = tmp_path / "map.html"
+    dl.value.save_as(str(path))
+    assert dl.value.suggested_filename.endswith(".html")
+    print(f"interactive HTML: {path.stat().st_size:,} bytes")
+
+    offline = page.context.new_page()
+    requests: list[str] = []
+    offline.on("request", lambda r: requests.append(r.url))
+    errors: list[str] = []
+    offline.on("pageerror", lambda exc: errors.append(str(exc)))
+    offline.goto(path.as_uri())
+    offline.locator(f"{MAP}[data-ready='1']").wait_for(timeout=120_000)
+    assert map_attr(offline, "data-n") == "10000"
+    king = row_of(offline, "king")
+    click_row(offline, king)
+    offline.locator(f"{MAP}[data-focus='{king}']").wait_for(timeout=60_000)
+    highlighted = {_label(offline, int(r)) for r in map_attr(offline, "data-neighbors").split(",")}
+    assert len(highlighted) == 10 and {"queen", "prince"} <= highlighted
+    assert {u.split(":", 1)[0] for u in requests} <= {"file", "data", "blob"}, requests  # nothing fetched
+    assert not errors, errors
+    offline.close()

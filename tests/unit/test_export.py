@@ -26,8 +26,8 @@ from viz_app.export.figure import (
     load_projector,
     report_figure,
 )
+from viz_app.export.plotly_map import scatter_map
 from viz_app.export.settings import PNG_KEYWORD, load_settings, settings_for, sidecar_path
-from viz_app.map.figures import scatter_map
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 XSS = "</script><script>alert(1)</script>"

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from viz_app import ParameterError
-from viz_app.map.figures import MAX_CATEGORIES, color_kind, safe_text, scatter_map
+from viz_app.export.plotly_map import MAX_CATEGORIES, color_kind, safe_text, scatter_map
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -90,28 +90,21 @@ def test_legend_follows_categorical_order_then_numeric_order():
     assert [t.name.split()[0] for t in sorted(fig.data, key=lambda t: t.legendrank)] == ["1", "2", "10"]
 
 
-def test_extreme_rows_and_label_points():
-    from viz_app.map.overlays import extreme_rows, label_points
+def test_extreme_rows():
+    from viz_app.map.scene import extreme_rows
 
     c = np.array([[0, 0], [5, 1], [-5, 2], [1, 9], [2, -9]], dtype=np.float32)
     assert extreme_rows(c, 1).tolist() == [1, 2, 3, 4]
-    fig = label_points(
-        scatter_map(c, ids=list("abcde"), labels=[XSS, "b", "c", "d", "e"]), c, [XSS, "b", "c", "d", "e"], [0, 3]
-    )
-    # WebGL text is drawn as glyphs (no HTML): plain; the hover label is HTML: escaped
-    assert list(fig.data[-1].text) == [XSS, "d"] and fig.data[-1].type == "scattergl"
-    assert list(fig.data[-1].hovertext) == ["&lt;img src=x onerror=alert(1)&gt;", "d"]
-    assert "%{hovertext}" in fig.data[-1].hovertemplate
 
 
 def test_svg_export_swaps_webgl_text_for_escaped_text():
+    import plotly.graph_objects as go
+
     from viz_app.export.figure import _as_svg_traces
-    from viz_app.map.overlays import label_points, overlay
 
     c = np.array([[0, 0], [5, 1], [-5, 2]], dtype=np.float32)
     fig = scatter_map(c, ids=list("abc"), labels=[XSS, "b", "c"])
-    overlay(fig, c, ids=list("abc"), labels=[XSS, "b", "c"], focus=0, neighbors=[1])
-    label_points(fig, c, [XSS, "b", "c"], [0])
+    fig.add_trace(go.Scattergl(x=c[:1, 0], y=c[:1, 1], mode="markers+text", text=[XSS], name="label"))
     svg = _as_svg_traces(fig)
     assert all(t.type == "scatter" for t in svg.data)
     assert "<img" not in svg.to_json()  # SVG text parses plotly's HTML subset: escaped there

@@ -9,8 +9,7 @@ from viz_app.data import samples
 from viz_app.errors import ExpressionError, ParameterError
 from viz_app.explore.arithmetic import operands
 from viz_app.explore.place import expression_on_map, place, placement_normalize
-from viz_app.map.figures import scatter_map
-from viz_app.map.overlays import expression_overlay
+from viz_app.map.scene import expression_layers
 from viz_app.reduce import PointBudgetError, Projection, make_params, sample_fit_rows
 from viz_app.reduce.project import project, project_with, transform
 
@@ -155,21 +154,15 @@ def test_fit_sample_validation():
         make_params("umap", n_samples=1000, fit_sample=10)  # n_neighbors=15 on 10 fitted points
 
 
-def test_expression_overlay_traces_arrows_and_escaping(glove2k):
+def test_expression_layers_marker_operands_arrows_and_nearest(glove2k):
     proj = project(glove2k, reducer="pca")
     drawn = expression_on_map(glove2k, proj, "king - man + woman")
-    fig = scatter_map(proj.coords, ids=glove2k.ids, labels=glove2k.labels)
-    expression_overlay(fig, drawn, nearest=(proj.coords[:2], glove2k.ids[:2], ["<b>x</b>", "y"]))
-    names = [t.name for t in fig.data]
-    assert names[-3:] == ["nearest to the result", "operands", "expression result"]
-    arrows = [a for a in fig.layout.annotations if a.showarrow]
-    assert len(arrows) == 2 and {a.arrowcolor for a in arrows} == {"#7b3294", "#111111"}
-    near = fig.data[-3]
-    assert near.text[0] == "<b>x</b>" and near.hovertext[0] == "&lt;b&gt;x&lt;/b&gt;"  # WebGL text vs hover
-    assert fig.layout.xaxis.range is not None  # zoomed to the expression
-    assert not any("approximate" in (a.text or "") for a in fig.layout.annotations)
-    approx = expression_on_map(
-        glove2k, Projection(proj.coords, make_params("umap"), glove2k.fingerprint), "king - man + woman"
-    )
-    fig2 = expression_overlay(scatter_map(proj.coords, ids=glove2k.ids, labels=glove2k.labels), approx)
-    assert any("approximate" in (a.text or "") for a in fig2.layout.annotations)
+    arrows, markers, highlights = expression_layers(drawn, nearest=[3, 1])
+    assert [m.shape for m in markers] == ["circle", "circle", "circle", "diamond"]
+    assert sorted(m.label for m in markers[:3]) == ["+ king", "+ woman", "− man"]
+    assert markers[-1].label == drawn.expr and np.allclose(markers[-1].position, drawn.result)
+    assert len(arrows) == 2 and {a.color for a in arrows} == {"#7b3294", "#111111"}
+    to_result = next(a for a in arrows if a.color == "#111111")
+    assert np.allclose(to_result.end, drawn.result)  # king -> the result
+    assert [(h.name, list(h.rows), h.label) for h in highlights] == [("nearest to the result", [3, 1], True)]
+    assert expression_layers(drawn)[2] == []  # no nearest rows: no highlight

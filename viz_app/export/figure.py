@@ -1,7 +1,7 @@
 """Exports for reports and for other tools: PNG/SVG/PDF and HTML figures here; tables (CSV,
 parquet) and TensorFlow Embedding Projector folders in :mod:`viz_app.export.projector`.
 
-- :func:`report_figure` restyles :func:`viz_app.map.figures.scatter_map` for print: white
+- :func:`report_figure` restyles :func:`viz_app.export.plotly_map.scatter_map` for print: white
   background, 16 px text, a title, a caption with the dataset and projection parameters, text
   labels for chosen ids, and SVG ``go.Scatter`` traces instead of WebGL ones (kaleido rasterises
   WebGL into an ``<image>`` inside SVG/PDF; SVG traces stay vector graphics, one element per
@@ -30,10 +30,10 @@ import plotly.graph_objects as go
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.export import render
+from viz_app.export.plotly_map import safe_text, scatter_map
 from viz_app.export.projector import check_pair, export_projector, export_table, load_projector
 from viz_app.export.render import CHROME_HELP, ImageRenderer, find_chrome, start_renderer, stop_renderer
 from viz_app.export.settings import embed_in_html, embed_in_png, embed_in_svg, save_settings, sidecar_path
-from viz_app.map.figures import safe_text, scatter_map
 from viz_app.reduce import Projection
 
 __all__ = [
@@ -210,7 +210,7 @@ def report_figure(
     point_size: float | None = None,
     opacity: float = 0.75,
 ) -> go.Figure:
-    """A print-ready map: :func:`~viz_app.map.figures.scatter_map` restyled for reports.
+    """A print-ready map: :func:`~viz_app.export.plotly_map.scatter_map` restyled for reports.
 
     Parameters
     ----------

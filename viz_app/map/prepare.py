@@ -222,12 +222,17 @@ def map_key(
     image_shape: Any = None,
     color_scale: str = "auto",
     color_range: tuple[float, float] | None = None,
+    color: pd.Series | None = None,
 ) -> str:
     """SHA-256 over everything that defines a :class:`MapData`: vectors (fingerprint), ids,
-    labels, coordinates, the colour and tooltip columns' contents and colour scale, ``k`` and
-    ``image_shape``."""
-    cols = [c for c in [color_by, *tooltip] if c is not None and c in es.metadata.columns]
+    labels, coordinates, the colour (``color``'s values, else the ``color_by`` column) and
+    tooltip columns' contents and colour scale, ``k`` and ``image_shape``."""
+    named = [None if color is not None else color_by, *tooltip]
+    cols = [c for c in named if c is not None and c in es.metadata.columns]
     meta = pd.util.hash_pandas_object(es.metadata[cols], index=False).to_numpy().tobytes() if cols else b""
+    if color is not None:
+        meta += b"color" + pd.util.hash_pandas_object(pd.Series(color), index=False).to_numpy().tobytes()
+        meta += str(getattr(pd.Series(color), "dtype", "")).encode()
     c = np.ascontiguousarray(coords, dtype=np.float32)
     return _h(
         es.fingerprint,
@@ -275,6 +280,7 @@ def prepare_map(
     image_shape: tuple[int, int] | None = None,
     color_scale: str = "auto",
     color_range: tuple[float, float] | None = None,
+    color: pd.Series | None = None,
 ) -> MapData:
     """Everything the live map needs for ``es`` drawn at ``coords``.
 
@@ -296,6 +302,9 @@ def prepare_map(
         shipped and the page asks the server).
     image_shape : (height, width), optional
         Draw each vector as a grey-level thumbnail in the tooltip.
+    color : pandas.Series of length n_samples, optional
+        Values colouring the points instead of the ``color_by`` column (e.g. cluster names);
+        ``color_by`` is then only the legend's title.
 
     Returns
     -------
@@ -312,15 +321,19 @@ def prepare_map(
     xy = np.asarray(proj.coords if proj is not None else coords)
     if xy.ndim != 2 or xy.shape[0] != es.n_samples:
         raise ParameterError(f"coords of shape {xy.shape} for {es.n_samples} items")
-    if color_by is not None and color_by not in es.metadata.columns:
+    if color is not None and len(color) != es.n_samples:
+        raise ParameterError(f"{len(color)} colour values for {es.n_samples} items")
+    if color is None and color_by is not None and color_by not in es.metadata.columns:
         raise UnknownIdError(f"colour column {color_by!r} not in the metadata; columns: {list(es.metadata.columns)}")
     graph = knn_graph(es, k, projection=proj) if k and es.n_samples <= MAX_KNN_POINTS else None
     details = RowDetails(es, tooltip=tooltip, image_shape=image_shape, graph=graph)
-    color = es.metadata[color_by] if color_by is not None else None
+    values = color if color is not None else (es.metadata[color_by] if color_by is not None else None)
+    if values is not None:
+        values = pd.Series(values).reset_index(drop=True)
     encoded = encode_map(
         xy,
         labels=es.labels,
-        color=color,
+        color=values,
         color_title=color_by,
         color_scale=color_scale,
         color_range=color_range,
@@ -335,5 +348,6 @@ def prepare_map(
         image_shape=image_shape,
         color_scale=color_scale,
         color_range=color_range,
+        color=color,
     )
     return MapData(encoded=encoded, ids=es.ids, details=details, key=key)

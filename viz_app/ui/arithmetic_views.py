@@ -10,9 +10,10 @@ from viz_app.explore.analogy import evaluate_analogies, read_analogies
 from viz_app.explore.arithmetic import evaluate, mean_vector
 from viz_app.explore.axes import axis_projection
 from viz_app.explore.expression import MAX_EXPRESSION_CHARS
-from viz_app.map.figures import scatter_map
-from viz_app.map.overlays import extreme_rows, label_points
+from viz_app.map.scene import axis_arrows, extreme_rows
+from viz_app.map.view import Highlight, MapView
 from viz_app.ui import cache, safe, state
+from viz_app.ui.map import live_map, map_data
 
 
 def expression_box(es: EmbeddingSet) -> None:
@@ -115,12 +116,9 @@ def semantic_axes(es: EmbeddingSet) -> None:
     except VizAppError as exc:
         safe.error(exc)
         return
-    fig = scatter_map(
-        ax.coords, ids=es.ids, labels=es.labels, point_size=4, opacity=0.6, revision=f"axes-{es.fingerprint}"
-    )
-    fig.update_yaxes(scaleanchor=None)  # two unrelated directions: no shared scale (before the labels' layout)
-    label_points(fig, ax.coords, es.labels, extreme_rows(ax.coords, 6), name="axis ends")
-    fig.update_xaxes(showticklabels=True, title={"text": ax.x_label}, zeroline=True)
-    fig.update_yaxes(showticklabels=True, title={"text": ax.y_label}, zeroline=True)
-    fig.update_layout(legend={"y": 1.0, "yanchor": "bottom"})  # above the plot: the x axis has ticks and a title
-    st.plotly_chart(fig, key="axes_map", width="stretch", config={"displaylogo": False})
+    # no kNN graph shipped (k=0): a click asks the server for that point's neighbours
+    md = map_data(es, ax.coords, k=0)
+    ends = Highlight("axis ends", extreme_rows(ax.coords, 6), color="#444444", style="ring", label=True)
+    view = MapView(highlights=[ends], arrows=axis_arrows(ax.coords, ax.x_label, ax.y_label), point_size=4, opacity=0.6)
+    live_map(md, view, key="axes_map", height=520)
+    st.caption(safe.md(f"x: {ax.x_label} · y: {ax.y_label} (the arrows along the edges point to growing values)"))

@@ -188,3 +188,26 @@ def display_controls(
     size = persistent(st.slider, "Point size", state.POINT_SIZE, 5.0, min_value=1.0, max_value=20.0, step=0.5)
     opacity = persistent(st.slider, "Opacity", state.OPACITY, 0.8, min_value=0.05, max_value=1.0, step=0.05)
     return (None if color == state.NO_COLOR else color), float(size), float(opacity)
+
+
+def tooltip_controls(es: EmbeddingSet) -> list[str]:
+    """Metadata columns shown when the mouse rests on a point (default: the first three besides
+    the text column, whose full text the tooltip shows anyway)."""
+    cols = [c for c in es.metadata.columns if c != es.text_column]
+    if not cols:
+        return []
+    stored = state.get(state.TOOLTIP)
+    if stored is None or not set(stored) <= set(cols):
+        state.put(state.TOOLTIP, [c for c in (stored or cols[:3]) if c in cols])
+        st.session_state.pop(f"_w_{state.TOOLTIP}", None)
+    return list(
+        persistent(
+            st.multiselect,
+            "Tooltip columns",
+            state.TOOLTIP,
+            cols[:3],
+            options=cols,
+            max_selections=12,
+            help="Shown with the label when the mouse rests on a point.",
+        )
+    )

@@ -1,13 +1,14 @@
 """The interactive part of the Explore page: map clicks, neighbours, search and selection.
 
 Everything here runs inside one ``st.fragment``: a click, a table row, a search or a selection
-reruns only the fragment, never the projection. Plot events map back to rows through the
-``customdata`` ids (colouring by category splits traces, so point indices are per-trace).
+reruns only the fragment, never the projection. The map is the live map (``viz_app.ui.map``):
+its data crosses once, each rerun sends only the small view (focus, highlights, labels, arrows).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 
 import numpy as np
@@ -23,11 +24,15 @@ from viz_app.explore.neighbors import METRICS, build_index_in_background, has_in
 from viz_app.explore.place import expression_on_map, placement_normalize
 from viz_app.explore.search import MAX_PATTERN_CHARS, rank_matches, search
 from viz_app.export.projector import csv_bytes, map_table
-from viz_app.map.figures import scatter_map
-from viz_app.map.labels import add_labels
-from viz_app.map.overlays import expression_overlay, overlay
+from viz_app.map.encode import MAX_KNN_K
+from viz_app.map.scene import COLORS, expression_layers
+from viz_app.map.view import Arrow, Highlight, Label, MapView, Marker
 from viz_app.reduce import Projection
-from viz_app.ui import cache, click3d, controls, export_views, safe, state, views, viewstate
+from viz_app.ui import cache, controls, export_views, safe, state, views, viewstate
+from viz_app.ui.map import MapEvent, live_map, map_data, map_event
+
+#: Height of the Explore map, CSS pixels.
+MAP_HEIGHT = 620
 
 
 def _focus_row(es: EmbeddingSet) -> int | None:
@@ -45,23 +50,20 @@ def set_focus(es: EmbeddingSet, item_id: str | None) -> None:
     state.put(state.FOCUS, (es.fingerprint, item_id) if item_id is not None else None)
 
 
-def _handle_map_event(es: EmbeddingSet, event) -> bool:
-    """A click focuses a point; a box/lasso fills the selection. True if the state changed."""
-    sel = getattr(event, "selection", None) if event is not None else None
-    if not sel:
-        return False
-    pts = sel.get("points", [])
-    area = bool(sel.get("box") or sel.get("lasso"))
-    ids = tuple(str(p["customdata"]) for p in pts if p.get("customdata") is not None)
-    sig = (es.fingerprint, area, ids)
-    if sig == state.get(state.LAST_EVENT) or not ids:
-        return False
-    state.put(state.LAST_EVENT, sig)
-    if area:
-        state.put(state.SELECTION, (es.fingerprint, tuple(dict.fromkeys(ids))))
-    else:
-        set_focus(es, ids[0])
-    return True
+def _handle_map_event(es: EmbeddingSet, ev: MapEvent) -> bool:
+    """A new click focuses a point; a new box/lasso fills (or clears) the selection. True if the
+    state changed. Called before the map is drawn: a click reruns the fragment (the component's
+    state value), and this run's panels already follow it."""
+    changed = False
+    if ev.clicked and ev.focus_id is not None and ev.focus_id != state.for_set(state.FOCUS, es.fingerprint):
+        set_focus(es, ev.focus_id)
+        changed = True
+    if ev.selected and ev.selection_ids is not None:
+        ids = tuple(str(i) for i in ev.selection_ids)
+        new = (es.fingerprint, ids) if ids else None
+        changed = changed or new != state.get(state.SELECTION)
+        state.put(state.SELECTION, new)
+    return changed
 
 
 def _search_box(es: EmbeddingSet) -> np.ndarray:
@@ -250,7 +252,7 @@ def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray |
 def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
     ids = state.for_set(state.SELECTION, es.fingerprint)
     if not ids:
-        st.caption("Box or lasso select on the 2-D map (toolbar, top right) to list a region's points.")
+        st.caption("Box or lasso select on the map (toolbar, top left; 2D and 3D) to list a region's points.")
         return
     rows = es.index_of(list(ids))
     st.subheader(f"Selection: {len(rows):,} points")
@@ -298,6 +300,79 @@ def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
     st.rerun()
 
 
+def _map_data(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_name: str | None, tooltip):
+    """The map's prepared data (cached per content): a metadata column colours by name, a
+    computed colour (clusters) by its values; the kNN graph holds up to 50 neighbours."""
+    own = color_name is not None and color_name in es.metadata.columns
+    return map_data(
+        es,
+        proj,
+        color_by=color_name if color is not None else None,
+        color=None if own or color is None else color,
+        tooltip=list(tooltip),
+        k=max(0, min(MAX_KNN_K, es.n_samples - 1)),
+    )
+
+
+def _view(
+    es: EmbeddingSet,
+    *,
+    focus: int | None,
+    nn: pd.DataFrame | None,
+    matches: np.ndarray,
+    found,
+    labels: Sequence[Label],
+    size: float,
+    opacity: float,
+    zoom_to=None,
+) -> MapView:
+    """What the map shows over its points on this rerun (plain data, see viz_app.map.view)."""
+    sel_ids = state.for_set(state.SELECTION, es.fingerprint) or ()
+    k = int(st.session_state.get(state.K) or 10)
+    cosine = (st.session_state.get(state.NN_METRIC) or "cosine") == "cosine"
+    highlights: list[Highlight] = []
+    if len(matches):
+        highlights.append(Highlight("search", matches, color=COLORS["search"], style="ring", size=1.4, label=True))
+    if not cosine and nn is not None:  # the shipped graph is cosine: show the table's own neighbours
+        highlights.append(
+            Highlight("neighbours", nn["row"].to_numpy(), color="#ff7f0e", style="ring", size=1.4, label=True,
+                      priority=800)
+        )  # fmt: skip
+    arrows: list[Arrow] = []
+    markers: list[Marker] = []
+    if found is not None:
+        arrows, markers, extra = expression_layers(found[0], found[1]["row"].to_numpy()[:5])
+        highlights.extend(extra)
+    return MapView(
+        focus=focus,
+        k=k if cosine else 0,
+        highlights=highlights,
+        arrows=arrows,
+        markers=markers,
+        labels=list(labels),
+        selection=es.index_of(list(sel_ids)) if sel_ids else [],
+        point_size=float(size),
+        opacity=float(opacity),
+        dim=0.35 if found is not None else None,
+        zoom_to=zoom_to,
+    )
+
+
+def _expression_zoom(es: EmbeddingSet, proj: Projection, found) -> list[int] | None:
+    """Once per drawn expression: the rows nearest to its operands and its result (the camera
+    fits them, as a one-off request; the user's zoom is left alone afterwards)."""
+    if found is None:
+        return None
+    drawn = found[0]
+    sig = (es.fingerprint, proj.params, drawn.expr)
+    if st.session_state.get("_expr_zoomed") == sig:
+        return None
+    st.session_state["_expr_zoomed"] = sig
+    c = np.asarray(proj.coords, dtype=np.float64)
+    at = [np.asarray(xy, dtype=np.float64) for _, _, xy in drawn.operands] + [np.asarray(drawn.result, np.float64)]
+    return [int(np.argmin(((c - p) ** 2).sum(axis=1))) for p in at]
+
+
 @st.fragment
 def explorer(
     es: EmbeddingSet,
@@ -306,17 +381,27 @@ def explorer(
     color_name: str | None,
     size: float,
     opacity: float,
-    annotations: list | None = None,
+    annotations: Sequence[Label] | None = None,
     clusters=None,
     params=None,
     cluster_table: pd.DataFrame | None = None,
+    tooltip: Sequence[str] = (),
 ) -> None:
-    """Map + panels; reruns on its own when the user clicks, searches or selects."""
-    map_key = f"map2d_{es.fingerprint[:8]}"
-    # the chart's last selection is in session_state before this rerun draws anything: handle it
-    # first, so one click costs one fragment run (not a second run to update the panel)
-    if proj.n_components == 2:
-        _handle_map_event(es, st.session_state.get(map_key))
+    """Map + panels; reruns on its own when the user clicks, searches or selects.
+
+    The map is the live map (viz_app.ui.map): a click highlights the point and its neighbours
+    in the page at once, then reruns this fragment so the neighbour table follows; a box or
+    lasso selection fills the selection table. ``annotations``: cluster labels.
+    """
+    map_key = f"lens_map_{es.fingerprint[:8]}"
+    try:
+        md = _map_data(es, proj, color, color_name, tooltip)
+    except VizAppError as exc:
+        safe.error(exc)
+        return
+    # the map's last click/selection is known before it is drawn: handle it first, so one click
+    # costs one fragment run and the panels and the map agree
+    _handle_map_event(es, map_event(md, key=map_key))
     matches = _search_box(es)
     requested = viewstate.pending_focus(es)
     if requested is not None:
@@ -332,59 +417,19 @@ def explorer(
             safe.error(exc)
             nn = None
         found = _arithmetic_panel(es, proj, clusters)
-    sel_ids = state.for_set(state.SELECTION, es.fingerprint) or ()
-    fig = scatter_map(
-        proj.coords,
-        ids=es.ids,
-        labels=es.labels,
-        color=color,
-        color_name=color_name,
-        point_size=size,
-        opacity=opacity,
-        revision=f"{es.fingerprint}-{hash(proj.params)}" + (f"-{found[0].expr}" if found else ""),
-    )
-    if found is not None:  # first: it may zoom the map, and the focus's labels are laid out at that scale
-        top = found[1]["row"].to_numpy()[:5]
-        expression_overlay(fig, found[0], point_size=size, nearest=(proj.coords[top], es.ids[top], es.labels[top]))
-    overlay(
-        fig,
-        proj.coords,
-        ids=es.ids,
-        labels=es.labels,
+    view = _view(
+        es,
         focus=focus,
-        neighbors=nn["row"].tolist() if nn is not None else (),
+        nn=nn,
         matches=matches,
-        selected=es.index_of(list(sel_ids)) if sel_ids else (),
-        point_size=size,
+        found=found,
+        labels=annotations or (),
+        size=size,
+        opacity=opacity,
+        zoom_to=_expression_zoom(es, proj, found),
     )
-    if annotations and proj.n_components == 3:
-        fig.update_layout(scene_annotations=annotations)
-    if annotations and proj.n_components == 2:  # cluster labels at their centres, moved aside where they would overlap
-        add_labels(
-            fig,
-            np.array([[a["x"], a["y"]] for a in annotations], dtype=np.float64),
-            [a["text"] for a in annotations],
-            color="#111",
-            centered=True,
-        )
     with left:
-        if proj.n_components == 2:
-            event = st.plotly_chart(
-                fig,
-                key=map_key,
-                width="stretch",
-                on_select="rerun",
-                selection_mode=("points", "box", "lasso"),
-                config={"displaylogo": False, "scrollZoom": True},
-            )
-            if _handle_map_event(es, event):
-                st.rerun(scope="fragment")
-        else:
-            st.plotly_chart(fig, key=f"map3d_{es.fingerprint[:8]}", width="stretch", config={"displaylogo": False})
-            clicked = click3d.clicked_id()
-            if clicked is not None and clicked != state.for_set(state.FOCUS, es.fingerprint):
-                set_focus(es, clicked)
-                st.rerun(scope="fragment")
+        live_map(md, view, key=map_key, height=MAP_HEIGHT)  # its events were read above (map_event)
     _selection_panel(es, proj)
     if cluster_table is not None:
         st.subheader(f"Clusters ({int((cluster_table['cluster'] >= 0).sum())})")
@@ -398,4 +443,5 @@ def explorer(
         labels_for=nn["id"].tolist() if nn is not None else [],
         dataset_ref=state.get(state.DATASET) or {},
         clusters=clusters,
+        live=(md, view),
     )

@@ -16,10 +16,14 @@ import streamlit as st
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.export.figure import CHROME_HELP, figure_bytes, find_chrome, report_figure
+from viz_app.export.interactive import MAX_HTML_POINTS, interactive_html
 from viz_app.export.projector import export_projector, export_table
 from viz_app.export.settings import settings_for, settings_json
+from viz_app.map.prepare import MapData
+from viz_app.map.view import MapView
 from viz_app.reduce import Projection
 from viz_app.ui import viewstate
+from viz_app.ui.map.server import ASSETS, bundle_meta
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html"}
 
@@ -55,11 +59,14 @@ def export_panel(
     dataset_ref: dict,
     clusters: Sequence[Any] | None = None,
     color: pd.Series | None = None,
+    live: tuple[MapData, MapView] | None = None,
 ) -> None:
     """Download buttons for the current view; every file carries (or comes with) its settings.
 
     ``color`` holds the colour values when ``color_by`` is not a metadata column (the
-    clusters): the figure is coloured by them, not by a column lookup that would fail."""
+    clusters): the figure is coloured by them, not by a column lookup that would fail.
+    ``live``: the live map's data and view, exported as one self-contained interactive HTML
+    page (:func:`viz_app.export.interactive.interactive_html`)."""
     with st.expander("Export: report figure, interactive HTML, data, settings"):
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         title = c1.text_input("Title", value=es.name, key="export_title", max_chars=200)
@@ -74,6 +81,15 @@ def export_panel(
 
         def render(fmt: str) -> Callable[[], bytes]:
             def make() -> bytes:
+                if fmt == "html" and live is not None:
+                    return interactive_html(
+                        live[0].encoded,
+                        live[1],
+                        bundle_js=(ASSETS / bundle_meta()["file"]).read_text(encoding="utf-8"),
+                        title=title or es.name,
+                        caption=f"{es.name} · {es.n_samples:,} points · {proj.params.describe()} · "
+                        "click a point to see its nearest neighbours (original space, cosine)",
+                    )
                 fig = report_figure(
                     es,
                     proj,
@@ -92,7 +108,8 @@ def export_panel(
         if not chrome:
             st.warning(CHROME_HELP)
         st.caption(
-            "Figure (white background, title, caption with dataset and parameters; focus and neighbours labelled)"
+            "Figure (white background, title, caption with dataset and parameters; focus and neighbours labelled); "
+            "HTML: the live map in one offline file (opens from disk; a click highlights neighbours)"
         )
         cols = st.columns(4)
         for col, fmt in zip(cols, ("png", "svg", "pdf", "html")):
@@ -102,7 +119,7 @@ def export_panel(
                 file_name=f"{base}.{fmt}",
                 mime=_MIME[fmt],
                 key=f"dl_{fmt}",
-                disabled=(fmt != "html" and not chrome),
+                disabled=(fmt != "html" and not chrome) or (fmt == "html" and es.n_samples > MAX_HTML_POINTS),
                 width="stretch",
                 on_click="ignore",
             )

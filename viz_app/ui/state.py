@@ -16,13 +16,13 @@ COLOR_BY = "color_by"
 COLOR_FOR = "_color_for"  # (kind, key) of the dataset COLOR_BY was chosen for (a new set resets it)
 POINT_SIZE = "point_size"
 OPACITY = "opacity"
+TOOLTIP = "tooltip_columns"  # metadata columns shown on hover
 UPLOAD_MSG = "upload_message"  # (kind, text) shown once on the Data page
 UPLOAD_RAW = "upload_raw_key"  # store key of the last parsed upload (RawData)
 UPLOAD_SIG = "upload_signature"  # (name, size) of the last processed upload, not to parse it twice
 
 FOCUS = "focus"  # (fingerprint, id) of the focus item
 SELECTION = "selection"  # (fingerprint, tuple of ids) from a box/lasso selection
-LAST_EVENT = "last_map_event"  # signature of the last plotly selection event handled
 K = "k"
 NN_METRIC = "nn_metric"
 SEARCH = "search"

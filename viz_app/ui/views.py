@@ -17,7 +17,8 @@ from viz_app.explore.clusters import (
     cluster,
     cluster_table,
 )
-from viz_app.map.figures import safe_text
+from viz_app.map.scene import cluster_labels
+from viz_app.map.view import Label
 from viz_app.reduce import PointBudgetError, Projection, ProjectionParams, check_points
 from viz_app.ui import cache, mapfiles, safe, sharing, state
 from viz_app.ui.progress import bar_progress
@@ -219,21 +220,7 @@ def cluster_colors(clustering, table) -> pd.Series:
     return pd.Series(pd.Categorical([names[int(c)] for c in clustering.labels_], categories=order, ordered=True))
 
 
-def cluster_annotations(proj: Projection, clustering, table) -> list[dict]:
+def cluster_annotations(proj: Projection, clustering, table) -> list[Label]:
     """Keyword labels drawn at each cluster's centre (median of its members' coordinates)."""
-
-    labels = {int(r.cluster): str(r.label) for r in table.itertuples()}
-    out = []
-    for r in centroids_2d(proj, clustering.labels_).itertuples():
-        a = {
-            "text": safe_text([labels.get(int(r.cluster), str(r.cluster))], max_chars=40)[0],
-            "showarrow": False,
-            "font": {"size": 12, "color": "#111"},
-            "bgcolor": "rgba(255,255,255,0.75)",
-            "x": r.x,
-            "y": r.y,
-        }
-        if proj.n_components == 3:
-            a["z"] = r.z
-        out.append(a)
-    return out
+    names = {int(r.cluster): str(r.label) for r in table.itertuples()}
+    return cluster_labels(centroids_2d(proj, clustering.labels_), names)

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from numpy.typing import NDArray
 
@@ -48,7 +49,7 @@ __all__ = [
 
 
 @st.cache_resource(max_entries=8, show_spinner="Preparing the map…")
-def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_shape, scale, vrange) -> MapData:
+def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_shape, scale, vrange, _color) -> MapData:
     return prepare_map(
         _es,
         _coords,
@@ -58,20 +59,21 @@ def _prepare(key: str, _es: EmbeddingSet, _coords, color_by, tooltip, k, image_s
         image_shape=image_shape,
         color_scale=scale,
         color_range=vrange,
+        color=_color,
     )
 
 
 #: map_key() per (set, coordinates, options) object identity: hashing 1M labels on every rerun
 #: would cost ~0.1 s a click. Holds the objects (so ids are not reused), 8 at most.
-_KEYS: OrderedDict[tuple, tuple[str, object, object]] = OrderedDict()
+_KEYS: OrderedDict[tuple, tuple[str, object, object, object]] = OrderedDict()
 _KEYS_LOCK = threading.Lock()
 
 
-def _key(es: EmbeddingSet, coords: object, xy: NDArray, options: tuple) -> str:
-    ident = (id(es), id(coords), options)
+def _key(es: EmbeddingSet, coords: object, xy: NDArray, options: tuple, color: pd.Series | None) -> str:
+    ident = (id(es), id(coords), id(color), options)
     with _KEYS_LOCK:
         hit = _KEYS.get(ident)
-        if hit is not None and hit[1] is es and hit[2] is coords:
+        if hit is not None and hit[1] is es and hit[2] is coords and hit[3] is color:
             _KEYS.move_to_end(ident)
             return hit[0]
     color_by, tooltip, k, image_shape, scale, vrange = options
@@ -84,9 +86,10 @@ def _key(es: EmbeddingSet, coords: object, xy: NDArray, options: tuple) -> str:
         image_shape=image_shape,
         color_scale=scale,
         color_range=vrange,
+        color=color,
     )
     with _KEYS_LOCK:
-        _KEYS[ident] = (key, es, coords)
+        _KEYS[ident] = (key, es, coords, color)
         while len(_KEYS) > 8:
             _KEYS.popitem(last=False)
     return key
@@ -102,6 +105,7 @@ def map_data(
     image_shape: tuple[int, int] | None = None,
     color_scale: str = "auto",
     color_range: tuple[float, float] | None = None,
+    color: pd.Series | None = None,
 ) -> MapData:
     """:func:`viz_app.map.prepare.prepare_map`, cached per content (:func:`~viz_app.map.prepare.map_key`)
     for the process (8 maps; sessions holding the same data share one). A rerun with the same
@@ -118,5 +122,5 @@ def map_data(
         color_scale,
         None if color_range is None else (float(color_range[0]), float(color_range[1])),
     )
-    key = _key(es, coords, xy, options)
-    return _prepare(key, es, coords, *options)
+    key = _key(es, coords, xy, options, color)
+    return _prepare(key, es, coords, *options, color)

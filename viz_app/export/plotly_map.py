@@ -1,11 +1,11 @@
-"""Pure plotly figure builders: arrays and DataFrames in, ``plotly.graph_objects.Figure`` out.
+"""The plotly scatter behind the report figure (:mod:`viz_app.export.figure`) and
+``viz_app.scatter_map``: arrays and DataFrames in, ``plotly.graph_objects.Figure`` out.
 
-"Prepare, then render" (as in datamapplot): nothing here knows about Streamlit. 2-D maps use
-WebGL (``Scattergl``) so 100k points stay interactive; 3-D maps use ``Scatter3d``. Every point
-carries its row id in ``customdata`` so selections map back to rows whatever the trace split.
+The app's pages draw the live map (``viz_app.ui.map``, deck.gl); this builder remains for the
+static report figure (PNG/SVG/PDF through kaleido) until that moves to datamapplot. 2-D maps use
+WebGL (``Scattergl``), 3-D maps ``Scatter3d``; every point carries its row id in ``customdata``.
 User text (labels, category names) is HTML-escaped and truncated before it reaches any plotly
-text, hover or legend field, because plotly renders a subset of HTML in them. The marks
-drawn on top of a map (focus, neighbours, an expression) are in :mod:`viz_app.map.overlays`.
+text, hover or legend field, because plotly renders a subset of HTML in them.
 """
 
 from __future__ import annotations

@@ -144,12 +144,13 @@ def test_a_click_on_an_item_without_a_partner_says_so():
     from viz_app.ui import cache
 
     part = glove(600).subset(np.arange(100, 600), name="words 100-599")
-    cache.datasets().put(("upload", part.fingerprint), part)
+    key = cache.put_session_set(part, owner="compare-click-test")  # uploads are per session
     at = _page(
+        **{cache.OWNER: "compare-click-test"},
         cmp_source="current",
         dataset={"kind": "sample", "key": "glove"},
-        session_sets=[{"kind": "upload", "key": part.fingerprint, "name": part.name}],
-        cmp_second=f"session:upload:{part.fingerprint}",
+        session_sets=[{"kind": "upload", "key": key, "name": part.name}],
+        cmp_second=f"session:upload:{key}",
     )
     assert not at.exception, at.exception
     before = _focus_box(at).value

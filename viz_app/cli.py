@@ -4,7 +4,7 @@
 
     embedding-lens embed INPUT --text-column text -o vectors.parquet
     embedding-lens map INPUT -o map.parquet --reducer umap [--fit-sample N] [--clusters [K]]
-    embedding-lens figure map.parquet -o map.png|svg|pdf [--focus king]
+    embedding-lens figure map.parquet -o map.png|svg|pdf [--focus king] [--zoom] [--dpi 200]
     embedding-lens serve [FILE]
 
 Every command has ``--help``. Long steps show a progress bar (tqdm, on stderr). Exit codes:
@@ -34,7 +34,8 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import DEFAULT_MODEL
 from viz_app.errors import ParameterError, VizAppError
 from viz_app.explore.engine import LocalEngine
-from viz_app.export.mapfile import build_map, write_map
+from viz_app.export.figure import close_figure, export_figure, map_figure
+from viz_app.export.mapfile import build_map, load_map, write_map
 from viz_app.reduce.registry import make_params
 from viz_app.reduce.umap import use_numba_disk_cache
 
@@ -166,6 +167,21 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figure(args: argparse.Namespace) -> int:
+    """Draw a map file as a report figure (datamapplot, matplotlib): PNG, SVG or PDF."""
+    out = _out(args.output, (".png", ".svg", ".pdf"))
+    m = load_map(args.input)
+    fig = map_figure(
+        m, focus=args.focus, n_neighbors=args.neighbors, color_by=args.color_by, title=args.title, zoom=args.zoom
+    )
+    try:
+        export_figure(fig, out, dpi=args.dpi, settings=m.settings)
+    finally:
+        close_figure(fig)
+    print(f"{out}: {m.es.n_samples:,} points" + (f", focus {args.focus!r}" if args.focus else ""))
+    return 0
+
+
 def app_script() -> Path:
     """The app's entry script: the repository's ``streamlit_app.py`` when running from a checkout,
     else the copy installed inside the package (``viz_app/_app``)."""
@@ -238,6 +254,17 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--k", type=int, default=15, help="neighbours per point in the kNN graph (default: 15)")
     _engine_options(m)
     m.set_defaults(run=cmd_map)
+
+    f = sub.add_parser("figure", help="draw a map file as PNG/SVG/PDF (datamapplot)", description=cmd_figure.__doc__)
+    f.add_argument("input", metavar="MAP", help="a map file from `embedding-lens map`")
+    f.add_argument("-o", "--output", required=True, help="output .png, .svg or .pdf")
+    f.add_argument("--focus", help="label or id of the item to mark, with its neighbours")
+    f.add_argument("--neighbors", type=int, default=10, help="neighbours of the focus to label (default: 10)")
+    f.add_argument("--zoom", action="store_true", help="zoom to the focus and its neighbours")
+    f.add_argument("--color-by", help="categorical metadata column for the regions (default: the clusters)")
+    f.add_argument("--title", help="title (default: the data set's name)")
+    f.add_argument("--dpi", type=int, default=150, help="PNG resolution, 50..600 (default: 150)")
+    f.set_defaults(run=cmd_figure)
 
     s = sub.add_parser("serve", help="start the app", description=cmd_serve.__doc__)
     s.add_argument("file", metavar="FILE", nargs="?", help="a file to open first (a map file opens without projecting)")

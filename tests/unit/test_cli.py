@@ -11,7 +11,7 @@ from viz_app.cli import main
 from viz_app.export.mapfile import load_map
 
 
-@pytest.mark.parametrize("command", [[], ["embed"], ["map"], ["serve"]])
+@pytest.mark.parametrize("command", [[], ["embed"], ["map"], ["figure"], ["serve"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as e:
         main([*command, "--help"])
@@ -69,3 +69,19 @@ def test_embed_writes_vectors_that_load_as_a_set(tmp_path, capsys):
     np.testing.assert_allclose(np.linalg.norm(es.vectors, axis=1), 1.0, atol=1e-4)
     direct = viz_app.embed_texts(list(es.metadata["text"][:3])).vectors
     np.testing.assert_allclose(es.vectors[:3], direct, atol=1e-5)
+
+
+def test_figure_draws_a_map_file_with_its_focus(tmp_path, capsys):
+    out = tmp_path / "words.parquet"
+    assert main(["map", "sample_data/words.csv", "-o", str(out), "--reducer", "pca", "--clusters", "4", "-q"]) == 0
+    svg = tmp_path / "words.svg"
+    assert main(["figure", str(out), "-o", str(svg), "--focus", "king", "--neighbors", "5"]) == 0
+    text = svg.read_text()
+    m = load_map(out)
+    row = list(m.es.labels).index("king")
+    for r in m.knn[row, :5]:
+        assert f">{m.es.labels[r]}<" in text  # every neighbour labelled, as SVG text
+    assert (tmp_path / "words.svg.settings.json").is_file()
+    capsys.readouterr()
+    assert main(["figure", str(out), "-o", str(tmp_path / "x.png"), "--focus", "no-such-word"]) == 1
+    assert "no-such-word" in capsys.readouterr().err.strip().splitlines()[-1]

@@ -95,16 +95,3 @@ def test_extreme_rows():
 
     c = np.array([[0, 0], [5, 1], [-5, 2], [1, 9], [2, -9]], dtype=np.float32)
     assert extreme_rows(c, 1).tolist() == [1, 2, 3, 4]
-
-
-def test_svg_export_swaps_webgl_text_for_escaped_text():
-    import plotly.graph_objects as go
-
-    from viz_app.export.figure import _as_svg_traces
-
-    c = np.array([[0, 0], [5, 1], [-5, 2]], dtype=np.float32)
-    fig = scatter_map(c, ids=list("abc"), labels=[XSS, "b", "c"])
-    fig.add_trace(go.Scattergl(x=c[:1, 0], y=c[:1, 1], mode="markers+text", text=[XSS], name="label"))
-    svg = _as_svg_traces(fig)
-    assert all(t.type == "scatter" for t in svg.data)
-    assert "<img" not in svg.to_json()  # SVG text parses plotly's HTML subset: escaped there

@@ -92,7 +92,8 @@ def build_map(
     k : int, default=15
         Neighbours per row in the kNN graph (cosine, or euclidean for a euclidean map).
     n_clusters : int, optional
-        KMeans clusters in the original space (seed ``params.random_state``), labelled by
+        KMeans clusters of the map coordinates (contiguous regions, as datamapplot draws them; seed
+        ``params.random_state``), labelled from the original space by
         :func:`viz_app.explore.clusters.cluster_table`; None: no clusters.
     engine : LocalEngine or DaskEngine, optional
         Where the projection and the graph run; default in this process.
@@ -118,10 +119,11 @@ def build_map(
     labels_, names, cinfo = None, {}, None
     if n_clusters is not None:
         report(0.85, f"KMeans, {n_clusters} clusters")
-        c = cluster(es, method="kmeans", k=n_clusters, random_state=params.random_state)
+        seed = params.random_state
+        c = cluster(es, method="kmeans", k=n_clusters, space="projection", coords=proj, random_state=seed)
         table = cluster_table(es, c)
         labels_, names = c.labels_, {int(r.cluster): str(r.label) for r in table.itertuples()}
-        cinfo = {"method": "kmeans", "k": n_clusters, "space": "original", "random_state": params.random_state}
+        cinfo = {"method": "kmeans", "k": n_clusters, "space": "projection", "random_state": params.random_state}
     report(0.95, "trustworthiness")
     trust = {"trustworthiness": trustworthiness(es, proj)} if es.n_samples > 22 else {}
     info = {

@@ -62,7 +62,17 @@ __all__ = [
 SETTINGS_FORMAT = "embedding-lens/settings"
 SETTINGS_VERSION = 1
 #: Distribution names whose versions are recorded (``None`` when not installed).
-LIBRARIES = ("numpy", "pandas", "scikit-learn", "umap-learn", "openTSNE", "plotly", "kaleido", "sentence-transformers")
+LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "umap-learn",
+    "openTSNE",
+    "plotly",
+    "datamapplot",
+    "matplotlib",
+    "sentence-transformers",
+)
 HTML_ELEMENT_ID = "embedding-lens-settings"
 PNG_KEYWORD = "embedding-lens-settings"
 MAX_SETTINGS_BYTES = 1 << 20  # a settings JSON is ~1 kB; refuse anything above 1 MiB

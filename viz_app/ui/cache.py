@@ -39,7 +39,6 @@ from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import get_encoder
 from viz_app.errors import ResourceLimitError
-from viz_app.export.figure import start_renderer
 from viz_app.reduce import Projection, ProjectionParams, warm_up
 from viz_app.reduce.project import project_with
 from viz_app.reduce.store import ProjectionDiskCache
@@ -292,10 +291,6 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
         # the numba compile, which holds the GIL for long stretches
         es = data.get_or_compute(("sample", key), lambda: samples.load_sample(key))
         proj = _projection_in(store, disk, es, default_params)
-        try:  # the shared Chromium for PNG/SVG/PDF export (absent Chrome: the panel says so)
-            start_renderer()
-        except Exception as exc:  # noqa: BLE001 - export is optional; the panel reports the reason
-            log.warning("image renderer not started: %s", exc)
         warm_up()
         # the default map from disk has no fitted reducer: fit it again (deterministic: same
         # coordinates), so vector arithmetic places results with UMAP's own transform

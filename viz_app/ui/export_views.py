@@ -1,6 +1,7 @@
-"""Export panel of the Explore page: report figure (PNG/SVG/PDF), interactive HTML, data
-(CSV, parquet, Embedding Projector folder as .zip) and the settings JSON that re-creates the map.
-Images are rendered only when a download button is pressed (``data=`` callables)."""
+"""Export panel of the Explore page: report figure (PNG/SVG/PDF, datamapplot + matplotlib, no
+browser), data (CSV, parquet, Embedding Projector folder as .zip) and the settings JSON that
+re-creates the map. Images are rendered only when a download button is pressed (``data=``
+callables)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from viz_app.data.model import EmbeddingSet
-from viz_app.export.figure import CHROME_HELP, figure_bytes, find_chrome, report_figure
+from viz_app.errors import VizAppError
+from viz_app.export.figure import MAX_REGIONS, close_figure, figure_bytes, report_figure
 from viz_app.export.interactive import MAX_HTML_POINTS, interactive_html
 from viz_app.export.projector import export_projector, export_table
 from viz_app.export.settings import settings_for, settings_json
@@ -66,18 +68,19 @@ def export_panel(
     ``color`` holds the colour values when ``color_by`` is not a metadata column (the
     clusters): the figure is coloured by them, not by a column lookup that would fail.
     ``live``: the live map's data and view, exported as one self-contained interactive HTML
-    page (:func:`viz_app.export.interactive.interactive_html`)."""
+    page (:func:`viz_app.export.interactive.interactive_html`).
+    The report figure draws its own regions when ``color_by`` is not a metadata column."""
     with st.expander("Export: report figure, interactive HTML, data, settings"):
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         title = c1.text_input("Title", value=es.name, key="export_title", max_chars=200)
-        scale = c2.selectbox("PNG scale", [1, 2, 3, 4], index=1, key="export_scale")
-        width = int(c3.number_input("Width (px)", 400, 4000, 1200, step=100, key="export_w"))
-        height = int(c4.number_input("Height (px)", 300, 4000, 900, step=100, key="export_h"))
+        dpi = c2.selectbox("PNG dpi", [100, 150, 200, 300], index=1, key="export_dpi")
+        size_in = float(c3.number_input("Size (inches)", 6, 20, 10, step=1, key="export_size"))
+        zoom = c4.checkbox("Zoom to focus", value=False, key="export_zoom", disabled=focus is None)
         settings = settings_for(es, proj, dataset_ref=dataset_ref, color_by=color_by, view=viewstate.current_view(es))
         base = _slug(title or es.name)
-        figure_color: str | pd.Series | None = color_by
-        if color_by is not None and color_by not in es.metadata.columns:
-            figure_color = None if color is None else pd.Series(color).reset_index(drop=True).rename(color_by)
+        known = color_by if color_by in es.metadata.columns else None
+        categorical = known if known and es.metadata[known].nunique() <= MAX_REGIONS else None
+        categorical = None if categorical and es.metadata[categorical].dtype.kind == "f" else categorical
 
         def render(fmt: str) -> Callable[[], bytes]:
             def make() -> bytes:
@@ -90,26 +93,30 @@ def export_panel(
                         caption=f"{es.name} · {es.n_samples:,} points · {proj.params.describe()} · "
                         "click a point to see its nearest neighbours (original space, cosine)",
                     )
-                fig = report_figure(
-                    es,
-                    proj,
-                    color_by=figure_color,
-                    focus=focus,
-                    labels_for=labels_for,
-                    title=title,
-                    width=width,
-                    height=height,
-                )
-                return figure_bytes(fig, fmt, scale=scale, settings=settings)
+                try:
+                    fig = report_figure(
+                        es,
+                        proj,
+                        color_by=categorical,
+                        focus=focus,
+                        title=title,
+                        zoom=zoom and focus is not None,
+                        size_in=size_in,
+                    )
+                except VizAppError as exc:  # e.g. datamapplot missing: a one-line text file says why
+                    return f"Could not draw the figure: {exc}\n".encode()
+                try:
+                    return figure_bytes(fig, fmt, dpi=dpi, settings=settings)
+                finally:
+                    close_figure(fig)
 
             return make
 
-        chrome = find_chrome() is not None
-        if not chrome:
-            st.warning(CHROME_HELP)
         st.caption(
-            "Figure (white background, title, caption with dataset and parameters; focus and neighbours labelled); "
-            "HTML: the live map in one offline file (opens from disk; a click highlights neighbours)"
+            "Report figure (datamapplot): labelled regions ("
+            + (f"by {color_by}" if categorical else "clusters of the map")
+            + "), title and parameters; the focus ★ and its neighbours labelled. "
+            + "HTML: the live map in one offline file (opens from disk; a click highlights neighbours)"
         )
         cols = st.columns(4)
         for col, fmt in zip(cols, ("png", "svg", "pdf", "html")):
@@ -119,7 +126,7 @@ def export_panel(
                 file_name=f"{base}.{fmt}",
                 mime=_MIME[fmt],
                 key=f"dl_{fmt}",
-                disabled=(fmt != "html" and not chrome) or (fmt == "html" and es.n_samples > MAX_HTML_POINTS),
+                disabled=fmt == "html" and (live is None or es.n_samples > MAX_HTML_POINTS),
                 width="stretch",
                 on_click="ignore",
             )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Embedding Lens on a fresh Debian/Ubuntu machine with Python 3.11:
-#   1. Debian's chromium (browser tests and PNG/SVG/PDF export; Playwright's own browser
-#      download does not work offline),
+#   1. Debian's chromium (browser tests; Playwright's own browser download does not work
+#      offline),
 #   2. a virtual environment .venv with the pinned requirements (torch is the 2.13.0 CPU wheel)
 #      and datamapplot (requirements-nodeps.txt),
 #   3. the UMAP warm-up: numba kernels compiled and the default map precomputed into the cache.
@@ -16,4 +16,6 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
 # datamapplot & co. without their declared dependencies (see requirements-nodeps.txt)
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+# this checkout itself, editable: the `embedding-lens` command in .venv/bin
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 .venv/bin/python -m viz_app.warmup

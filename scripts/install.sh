@@ -17,5 +17,5 @@ fi
 # datamapplot & co. without their declared dependencies (see requirements-nodeps.txt)
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 # this checkout itself, editable: the `embedding-lens` command in .venv/bin
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 .venv/bin/python -m viz_app.warmup

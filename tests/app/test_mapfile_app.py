@@ -28,5 +28,8 @@ def test_serve_file_opens_the_stored_map_without_projecting(tmp_path, monkeypatc
     assert not at.exception
     caption = re.sub(r"\\(.)", r"\1", at.markdown[0].value)
     assert "1,000 points" in caption and "PCA 2D" in caption and "seed 3" in caption
-    stored = [v for k, v in cache.projections()._data.items() if k[1].random_state == 3]
+    # the file's coordinates are this session's own: kept in its store, never in the shared
+    # projection store where another session with the same vectors would be shown them
+    stored = [v for k, v in cache.session_sets()._data.items() if k[1][0] == "stored-map"]
     assert stored and np.asarray(stored[0].coords).shape == (1000, 2)
+    assert not [k for k in cache.projections()._data if k[1].random_state == 3]

@@ -230,10 +230,31 @@ def sample(key: str, progress: Callable[[int, int], None] | None = None) -> Embe
     return datasets().get_or_compute(("sample", key), lambda: samples.load_sample(key, progress=progress))
 
 
+def _stored_map_key(es: EmbeddingSet, params: ProjectionParams) -> tuple:
+    return ("stored-map", es.content_key, params)
+
+
+def put_stored_map(es: EmbeddingSet, proj: Projection, owner: str | None = None) -> None:
+    """Keep a map read from a map file (its stored coordinates) for this session only.
+
+    A map file's coordinates are whatever the file says, so they must never enter the shared
+    ``projections()`` store, where another session with the same vectors and parameters would
+    be shown them. They sit in this session's store (its quota, freed with the session) under
+    ``("stored-map", es.content_key, params)``; :func:`projection` looks there first.
+    """
+    owner = owner if owner is not None else session_owner()
+    session_sets().put((owner, _stored_map_key(es, proj.params)), proj, owner=owner)
+
+
 def projection(
     es: EmbeddingSet, params: ProjectionParams, progress: Callable[[float, str], None] | None = None
 ) -> Projection:
-    """The projection of ``es`` with ``params``: from memory, else disk, else computed and stored."""
+    """The projection of ``es`` with ``params``: this session's stored map (a map file) if it
+    has one, else from memory, else disk, else computed and stored."""
+    if get_script_run_ctx() is not None:
+        stored = session_sets().get((session_owner(), _stored_map_key(es, params)))
+        if stored is not None:
+            return stored
     return _projection_in(projections(), disk_cache(), es, params, progress)
 
 

@@ -1,8 +1,9 @@
 """Map files in the app: a file written by ``embedding-lens map`` opens with its stored map (no
 projection runs), whether uploaded on the Data page or given to ``embedding-lens serve FILE``.
 
-:func:`adopt` puts the stored projection into the server's projection store under the set's
-fingerprint and the stored parameters, and sets this session's projection controls to those
+:func:`adopt` keeps the stored projection in this session's own store (never the shared
+projection store: a file's coordinates must not become another session's map of the same
+vectors) under the set's content key and the stored parameters, and sets this session's projection controls to those
 parameters, so the Explore page finds the map in the store instead of computing it.
 """
 
@@ -32,7 +33,7 @@ def adopt(es: EmbeddingSet, raw: io.RawData) -> str:
         The stored map does not belong to these vectors or its settings are invalid.
     """
     m = map_result(es, raw.stored_map, file=raw.name)
-    cache.projections().put((es.fingerprint, m.projection.params), m.projection)
+    cache.put_stored_map(es, m.projection)
     color = "cluster_label" if "cluster_label" in es.metadata.columns else None
     viewstate._apply_params(m.projection.params, color)
     return f"Opened the stored map ({m.projection.params.describe()}); nothing was recomputed."

@@ -38,12 +38,14 @@ from viz_app.explore.recommend import Recommender, train_recommender
 from viz_app.explore.recommend_eval import one_hot_vs_learned
 from viz_app.explore.recommend_map import RecommendationMap, recommendation_map
 from viz_app.explore.search import search
+from viz_app.explore.trust import TrustReport
 from viz_app.export.comparison import export_comparison
 from viz_app.export.figure import export_figure, figure_bytes, report_figure
 from viz_app.export.plotly_map import scatter_map
 from viz_app.export.projector import export_projector, export_table, load_projector
 from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings, save_settings, settings_for
 from viz_app.map.compare import LinkedMaps, linked_maps, project_pair
+from viz_app.map.trust import trust
 from viz_app.reduce import REDUCERS, Projection, ProjectionParams, make_params, warm_up
 from viz_app.reduce.project import project, transform, trustworthiness
 
@@ -74,6 +76,7 @@ __all__ = [
     "RecommendationMap",
     "Recommender",
     "ResourceLimitError",
+    "TrustReport",
     "UnknownIdError",
     "Vector",
     "VizAppError",
@@ -128,6 +131,7 @@ __all__ = [
     "to_embedding_set",
     "train_recommender",
     "transform",
+    "trust",
     "trustworthiness",
     "vector",
     "warm_up",

@@ -1,0 +1,470 @@
+"""How faithful a map is, point by point: neighbourhood preservation, trustworthiness, continuity.
+
+A 2-D or 3-D map keeps only part of the neighbourhoods of a 50- or 384-d space. This module
+measures which part, from two kNN graphs:
+
+- the **original-space graph** the map already has (the one the neighbour lists show:
+  :func:`viz_app.map.prepare.knn_graph`, UMAP's own graph when the map is UMAP), passed in as
+  ``graph``;
+- the **map-space graph**, ``k`` nearest neighbours of every point on the map, from
+  scikit-learn's ``KDTree`` on the 2-D/3-D coordinates (O(n log n)).
+
+Per point ``i``, with ``U_k(i)`` its ``k`` true (original-space) neighbours and ``V_k(i)`` its
+``k`` map neighbours:
+
+- **preservation@k** ``|U_k(i) ∩ V_k(i)| / k`` (the "neighbourhood preservation" or
+  "k-ary neighbourhood agreement" of Lee & Verleysen 2009, "Quality assessment of
+  dimensionality reduction: rank-based criteria", Neurocomputing 72: its ``Q_NX(k)``; a random
+  map scores ``k / (n - 1)`` on average);
+- **trustworthiness term** ``t_i = 1 - 2 / (k (2n - 3k - 1)) * sum_{j in V_k(i) \\ U_k(i)}
+  (r(i, j) - k)``, ``r(i, j)`` the rank of ``j`` among ``i``'s neighbours in the original space
+  (1 = nearest): a map neighbour that is far in reality lowers it;
+- **continuity term** ``c_i``, the same with the roles swapped: ``j in U_k(i) \\ V_k(i)`` ranked
+  by map distance: a true neighbour that the map puts far away lowers it.
+
+Venna & Kaski 2006 ("Local multidimensional scaling", Neural Networks 19; first in Venna &
+Kaski 2001, ICANN) define trustworthiness ``T(k)`` and continuity ``C(k)`` as the means of these
+terms, which is what :func:`trust_metrics` returns per map; ``T`` equals
+``sklearn.manifold.trustworthiness`` when the graph is exact (tested on GloVe).
+
+Cost. The map graph and preservation are O(n k log n) time and O(n k) memory. The terms need
+ranks *beyond* ``k`` (how far is a false neighbour really?), i.e. distances from ``i`` to every
+point: they are computed exactly, in blocks of at most :data:`BLOCK_PAIRS` distances (never an
+``n x n`` matrix), for every point while ``n * n <= rank_budget`` (20,000 points at the default),
+and above that for a seeded random sample of ``rank_budget // n`` points (at least
+:data:`MIN_RANKED`): ``T`` and ``C`` are then sample means (standard error reported), and the
+per-point terms of the other points are NaN. ``TrustReport.ranked`` says how many were ranked.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from viz_app.errors import ParameterError
+from viz_app.progress import Progress, null_progress
+
+__all__ = [
+    "BLOCK_PAIRS",
+    "DEFAULT_K",
+    "MIN_RANKED",
+    "RANK_BUDGET",
+    "FocusNeighbours",
+    "TrustReport",
+    "focus_neighbours",
+    "map_knn",
+    "trust_metrics",
+]
+
+DEFAULT_K = 10
+#: Up to this many (point, point) distance pairs the ranks are exact for every point
+#: (20,000 points); above, a seeded sample of ``RANK_BUDGET // n`` points is ranked.
+RANK_BUDGET = 400_000_000
+#: The smallest sample ranked above the budget.
+MIN_RANKED = 2_000
+#: Distances held at once while ranking (float64: 128 MiB).
+BLOCK_PAIRS = 2**24
+METRICS = ("cosine", "euclidean")
+
+
+@dataclass(frozen=True, eq=False)
+class TrustReport:
+    """How faithful one map is to the original space (see the module docstring).
+
+    Attributes
+    ----------
+    trustworthiness, continuity : float in [0, 1]
+        Venna & Kaski's ``T(k)`` and ``C(k)``: means of the per-point terms over the ranked points.
+    preservation : float in [0, 1]
+        Mean preservation@k over all points (Lee & Verleysen's ``Q_NX(k)``).
+    chance : float
+        ``k / (n - 1)``: the expected preservation of a random map.
+    k : int
+    n : int
+    ranked : int
+        Points whose trustworthiness/continuity terms were computed (``n`` when exact).
+    stderr : float
+        Standard error of ``trustworthiness`` (and, about equal, of ``continuity``) from
+        sampling; 0.0 when every point was ranked.
+    per_point : DataFrame of n rows
+        ``id`` (str), ``preservation`` (float, multiples of 1/k), ``trustworthiness`` and
+        ``continuity`` (float, NaN for points outside the ranked sample).
+    graph : str
+        Where the original-space graph came from (e.g. "UMAP's own kNN graph").
+    metric : str
+        Original-space metric of the ranks ("cosine" or "euclidean").
+    elapsed_s : float
+        Wall time, seconds (without building the original-space graph).
+    """
+
+    trustworthiness: float
+    continuity: float
+    preservation: float
+    chance: float
+    k: int
+    n: int
+    ranked: int
+    stderr: float
+    per_point: pd.DataFrame = field(repr=False)
+    graph: str = ""
+    metric: str = "cosine"
+    elapsed_s: float = 0.0
+
+    @property
+    def sampled(self) -> bool:
+        """True when T and C are means over a sample of the points."""
+        return self.ranked < self.n
+
+    def summary(self) -> dict[str, Any]:
+        """The per-map figures as plain JSON-ready values (for exports and settings files)."""
+        return {
+            "k": self.k,
+            "trustworthiness": round(self.trustworthiness, 6),
+            "continuity": round(self.continuity, 6),
+            "preservation": round(self.preservation, 6),
+            "chance": round(self.chance, 6),
+            "ranked_points": self.ranked,
+            "points": self.n,
+            "graph": self.graph,
+            "metric": self.metric,
+        }
+
+    def caption(self) -> str:
+        """One line for a map caption, e.g. ``trustworthiness 0.93 · continuity 0.95 · ...``."""
+        how = f" (T and C on a seeded sample of {self.ranked:,} points, ±{self.stderr:.3f})" if self.sampled else ""
+        return (
+            f"Trustworthiness {self.trustworthiness:.3f} · continuity {self.continuity:.3f} · "
+            f"neighbourhood preserved@{self.k} {self.preservation:.1%} (chance {self.chance:.2%}){how}"
+        )
+
+
+def map_knn(coords: NDArray[np.floating], k: int) -> NDArray[np.intp]:
+    """The ``k`` nearest neighbours of every point on the map (each without itself).
+
+    scikit-learn ``KDTree`` (euclidean) on the 2-D/3-D coordinates, in float64; O(n k log n).
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n, 2|3)
+    k : int, 1 <= k < n
+
+    Returns
+    -------
+    ndarray of shape (n, k), dtype intp
+        Nearest first. A point drawn exactly on top of others keeps them, not itself.
+    """
+    from sklearn.neighbors import KDTree
+
+    c = np.ascontiguousarray(coords, dtype=np.float64)
+    n = len(c)
+    nn = KDTree(c).query(c, k=k + 1, return_distance=False, sort_results=True)
+    own = nn == np.arange(n)[:, None]
+    # drop the point itself where found, else (duplicates hid it) the farthest of the k + 1
+    drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
+    keep = np.ones_like(nn, dtype=bool)
+    keep[np.arange(n), drop] = False
+    return nn[keep].reshape(n, k).astype(np.intp)
+
+
+def _members(a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """(n, k) mask: ``a[i, j]`` is in row ``b[i]``, in blocks of rows (O(block k^2) memory)."""
+    out = np.empty(a.shape, dtype=bool)
+    step = max(1, 2**22 // max(1, a.shape[1] * b.shape[1]))
+    for s in range(0, len(a), step):
+        out[s : s + step] = (a[s : s + step, :, None] == b[s : s + step, None, :]).any(axis=2)
+    return out
+
+
+def _prepare(x: NDArray[np.floating], metric: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Rows in float64 (unit length for cosine) and their squared norms."""
+    x64 = np.asarray(x, dtype=np.float64)
+    if metric == "cosine":
+        norm = np.sqrt(np.einsum("ij,ij->i", x64, x64))
+        x64 = np.divide(x64, norm[:, None], out=np.zeros_like(x64), where=norm[:, None] > 0)
+    return x64, np.einsum("ij,ij->i", x64, x64)
+
+
+def _distances(x: NDArray[np.float64], sq: NDArray[np.float64], rows: NDArray[np.intp], metric: str):
+    """(len(rows), n) distances (cosine: 1 - similarity; euclidean: squared) from ``rows`` to all."""
+    g = x[rows] @ x.T
+    if metric == "cosine":
+        return 1.0 - g
+    return np.maximum(sq[rows][:, None] - 2.0 * g + sq[None, :], 0.0)  # squared: same order
+
+
+def _ranks(
+    x: NDArray[np.float64],
+    sq: NDArray[np.float64],
+    rows: NDArray[np.intp],
+    targets: NDArray[np.intp],
+    metric: str,
+    report: Progress,
+) -> NDArray[np.int64]:
+    """Rank of ``targets[r, j]`` among the neighbours of ``rows[r]`` (1 = nearest; -1 entries: 0).
+
+    Rank = 1 + the number of other points strictly closer, in blocks of rows, never n x n.
+    """
+    n = len(x)
+    out = np.zeros(targets.shape, dtype=np.int64)
+    if targets.shape[1] == 0 or len(rows) == 0:
+        return out
+    step = max(1, BLOCK_PAIRS // n)
+    for s in range(0, len(rows), step):
+        r, t = rows[s : s + step], targets[s : s + step]
+        d = _distances(x, sq, r, metric)
+        d[np.arange(len(r)), r] = np.inf  # a point is not its own neighbour
+        valid = t >= 0
+        dt = np.where(valid, np.take_along_axis(d, np.where(valid, t, 0), axis=1), -np.inf)
+        for j in range(t.shape[1]):  # one column of targets at a time: O(block n) memory
+            if valid[:, j].any():  # -inf for padding: nothing is closer, rank 1, masked below
+                out[s : s + step, j] = np.where(valid[:, j], 1 + np.count_nonzero(d < dt[:, j, None], axis=1), 0)
+        report(min(1.0, (s + len(r)) / len(rows)), f"ranked {s + len(r):,} / {len(rows):,} points")
+    return out
+
+
+def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Per row, the ``values`` where the mask is set, left-aligned and padded with -1."""
+    width = int(rows_mask.sum(axis=1).max(initial=0))
+    out = np.full((len(values), width), -1, dtype=np.intp)
+    order = np.argsort(~rows_mask, axis=1, kind="stable")[:, :width]
+    picked = np.take_along_axis(values, order, axis=1)
+    ok = np.take_along_axis(rows_mask, order, axis=1)
+    out[ok] = picked[ok]
+    return out
+
+
+def trust_metrics(
+    vectors: NDArray[np.floating],
+    coords: NDArray[np.floating],
+    graph: NDArray[np.integer],
+    *,
+    k: int = DEFAULT_K,
+    metric: str = "cosine",
+    ids: NDArray[Any] | None = None,
+    rank_budget: int = RANK_BUDGET,
+    random_state: int = 0,
+    graph_source: str = "",
+    progress: Progress | None = None,
+) -> TrustReport:
+    """Trustworthiness, continuity (Venna & Kaski 2006) and preservation@k (Lee & Verleysen 2009).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n, n_features)
+        The original space (any float dtype; ranks are computed in float64).
+    coords : ndarray of shape (n, 2|3)
+        The map.
+    graph : ndarray of shape (n, >= k), integer
+        Original-space neighbours of each row, nearest first, without the row itself (e.g.
+        :func:`viz_app.map.prepare.knn_graph`); only the first ``k`` columns are used. An
+        approximate graph gives approximate figures.
+    k : int, default=10
+        ``1 <= k < n / 2`` (the normalisation of T and C needs ``2n - 3k - 1 > 0``).
+    metric : {"cosine", "euclidean"}, default="cosine"
+        Original-space distance for the ranks; must be the graph's.
+    ids : ndarray of shape (n,), optional
+        The ``id`` column of ``per_point``; default row numbers.
+    rank_budget : int, default=RANK_BUDGET
+        Exact ranks for every point while ``n * n <= rank_budget``; above, for a seeded sample
+        of ``max(MIN_RANKED, rank_budget // n)`` points.
+    random_state : int, default=0
+        Seed of that sample.
+    graph_source : str
+        Described in the report (``TrustReport.graph``).
+    progress : Progress, optional
+
+    Returns
+    -------
+    TrustReport
+
+    Raises
+    ------
+    ParameterError
+        Shapes that disagree, ``k`` out of range, a graph narrower than ``k`` or with rows
+        outside ``0..n-1``, an unknown metric.
+    """
+    t0 = time.perf_counter()
+    report = progress or null_progress
+    x, c, g = np.asarray(vectors), np.asarray(coords), np.asarray(graph)
+    n = len(x)
+    if metric not in METRICS:
+        raise ParameterError(f"unknown metric {metric!r}; allowed: {', '.join(METRICS)}")
+    if x.ndim != 2 or c.ndim != 2 or len(c) != n or c.shape[1] not in (1, 2, 3):
+        raise ParameterError(f"vectors of shape {x.shape} and map coordinates of shape {c.shape} do not match")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n / 2:
+        raise ParameterError(f"k must be an integer in 1..{max(1, (n - 1) // 2)} for {n} points, got {k!r}")
+    k = int(k)
+    if g.ndim != 2 or len(g) != n or g.shape[1] < k:
+        raise ParameterError(f"the kNN graph of shape {g.shape} does not give {k} neighbours for {n} points")
+    u = g[:, :k].astype(np.intp)
+    if u.min() < 0 or u.max() >= n:
+        raise ParameterError(f"the kNN graph has rows outside 0..{n - 1}")
+    report(0.0, "map-space neighbours (KD-tree)")
+    v = map_knn(c, k)
+    v_true = _members(v, u)  # map neighbour is a true neighbour
+    u_kept = _members(u, v)  # true neighbour is also a map neighbour
+    preservation = u_kept.sum(axis=1) / k
+
+    if n * n <= rank_budget:
+        ranked = np.arange(n)
+    else:
+        m = min(n, max(MIN_RANKED, rank_budget // n))
+        ranked = np.sort(np.random.default_rng(random_state).choice(n, m, replace=False))
+    scale = 2.0 / (k * (2.0 * n - 3.0 * k - 1.0))
+    report(0.05, f"original-space ranks of false neighbours ({len(ranked):,} points)")
+    xo, sqo = _prepare(x, metric)
+    false_t = _pad(~v_true[ranked], v[ranked])
+    r_orig = _ranks(xo, sqo, ranked, false_t, metric, _scaled(report, 0.05, 0.8))
+    t_terms = 1.0 - scale * np.where(false_t >= 0, np.maximum(r_orig - k, 0), 0).sum(axis=1)
+    report(0.8, "map-space ranks of missing neighbours")
+    xm, sqm = _prepare(c, "euclidean")
+    missing = _pad(~u_kept[ranked], u[ranked])
+    r_map = _ranks(xm, sqm, ranked, missing, "euclidean", _scaled(report, 0.8, 1.0))
+    c_terms = 1.0 - scale * np.where(missing >= 0, np.maximum(r_map - k, 0), 0).sum(axis=1)
+
+    per_t = np.full(n, np.nan)
+    per_c = np.full(n, np.nan)
+    per_t[ranked], per_c[ranked] = t_terms, c_terms
+    sampled = len(ranked) < n
+    stderr = float(t_terms.std(ddof=1) / np.sqrt(len(ranked))) if sampled and len(ranked) > 1 else 0.0
+    per_point = pd.DataFrame(
+        {
+            "id": np.asarray(ids, dtype=object) if ids is not None else np.arange(n).astype(str).astype(object),
+            "preservation": preservation,
+            "trustworthiness": per_t,
+            "continuity": per_c,
+        }
+    )
+    report(1.0, "done")
+    return TrustReport(
+        trustworthiness=float(t_terms.mean()),
+        continuity=float(c_terms.mean()),
+        preservation=float(preservation.mean()),
+        chance=k / (n - 1),
+        k=k,
+        n=n,
+        ranked=len(ranked),
+        stderr=stderr,
+        per_point=per_point,
+        graph=graph_source,
+        metric=metric,
+        elapsed_s=time.perf_counter() - t0,
+    )
+
+
+def _scaled(report: Progress, a: float, b: float) -> Progress:
+    def inner(f: float, message: str, /) -> None:
+        report(a + (b - a) * f, message)
+
+    return inner
+
+
+@dataclass(frozen=True)
+class FocusNeighbours:
+    """One point's neighbourhood on the map against its true one (for the focus inspector).
+
+    Attributes
+    ----------
+    row : int
+    missing : ndarray of int
+        True neighbours (original space) that are not among the ``k`` map neighbours, in true
+        order (nearest first): the map puts them far away.
+    missing_map_rank : ndarray of int
+        Where each missing neighbour landed: its rank by map distance from ``row`` (> k).
+    false : ndarray of int
+        Map neighbours that are not true neighbours, nearest on the map first.
+    false_rank : ndarray of int
+        Their rank in the original space (> k), or 0 where not computed.
+    kept : ndarray of int
+        True neighbours that are also map neighbours.
+    k : int
+    """
+
+    row: int
+    missing: NDArray[np.intp]
+    missing_map_rank: NDArray[np.int64]
+    false: NDArray[np.intp]
+    false_rank: NDArray[np.int64]
+    kept: NDArray[np.intp]
+    k: int
+
+    def caption(self) -> str:
+        """E.g. ``"7 of its 10 true neighbours are drawn near it; 3 missing ..."``."""
+        return (
+            f"{len(self.kept)} of its {self.k} true neighbours are among its {self.k} nearest on the map; "
+            f"{len(self.missing)} missing neighbour{'s' if len(self.missing) != 1 else ''} (drawn far away), "
+            f"{len(self.false)} false neighbour{'s' if len(self.false) != 1 else ''} (drawn near, not similar)"
+        )
+
+
+def focus_neighbours(
+    row: int,
+    coords: NDArray[np.floating],
+    graph: NDArray[np.integer],
+    *,
+    k: int = DEFAULT_K,
+    vectors: NDArray[np.floating] | None = None,
+    metric: str = "cosine",
+) -> FocusNeighbours:
+    """Missing and false neighbours of one point: its true ``k`` against its ``k`` on the map.
+
+    Parameters
+    ----------
+    row : int
+        0 <= row < n.
+    coords : ndarray of shape (n, 2|3)
+    graph : ndarray of shape (n, >= k) or (>= k,)
+        The original-space kNN graph (or just this row's neighbours), nearest first.
+    k : int, default=10
+    vectors : ndarray of shape (n, n_features), optional
+        With it, ``false_rank`` gives each false neighbour's exact original-space rank
+        (one row of distances, O(n)).
+    metric : {"cosine", "euclidean"}
+
+    Returns
+    -------
+    FocusNeighbours
+
+    Raises
+    ------
+    ParameterError
+        ``row`` or ``k`` out of range, or a graph narrower than ``k``.
+    """
+    c = np.ascontiguousarray(coords, dtype=np.float64)
+    n = len(c)
+    if not 0 <= int(row) < n:
+        raise ParameterError(f"row {row} out of range 0..{n - 1}")
+    if not 1 <= k < n:
+        raise ParameterError(f"k must be in 1..{n - 1}, got {k}")
+    g = np.asarray(graph)
+    true = (g[row] if g.ndim == 2 else g)[:k].astype(np.intp)
+    if len(true) < k:
+        raise ParameterError(f"the kNN graph gives {len(true)} neighbours, not {k}")
+    d = np.sqrt(((c - c[row]) ** 2).sum(axis=1))
+    d[row] = np.inf
+    near = np.argsort(d, kind="stable")[:k]
+    in_map = np.isin(true, near)
+    missing, kept = true[~in_map], true[in_map]
+    missing_rank = 1 + (d[None, :] < d[missing][:, None]).sum(axis=1) if len(missing) else np.zeros(0, np.int64)
+    false = near[~np.isin(near, true)]
+    false_rank = np.zeros(len(false), np.int64)
+    if vectors is not None and len(false):
+        xo, sqo = _prepare(np.asarray(vectors)[[row]], metric)
+        xa, sqa = _prepare(np.asarray(vectors), metric)
+        do = (1.0 - xa @ xo[0]) if metric == "cosine" else np.maximum(sqa - 2 * xa @ xo[0] + sqo[0], 0.0)
+        do[row] = np.inf
+        false_rank = 1 + (do[None, :] < do[false][:, None]).sum(axis=1)
+    return FocusNeighbours(
+        row=int(row),
+        missing=missing,
+        missing_map_rank=np.asarray(missing_rank, dtype=np.int64),
+        false=false,
+        false_rank=np.asarray(false_rank, dtype=np.int64),
+        kept=kept,
+        k=int(k),
+    )

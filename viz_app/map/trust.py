@@ -1,0 +1,117 @@
+"""The trust report of a map: :func:`viz_app.explore.trust.trust_metrics` over the map's own graph.
+
+The original-space kNN graph is the one the live map ships and the neighbour lists show
+(:func:`viz_app.map.prepare.knn_graph`: UMAP's own graph when the map is a cosine UMAP map fitted
+on every point, else the exact cosine kNN, or pynndescent's above the exact threshold), so the
+figures describe the very neighbours a user sees.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from viz_app.data.model import EmbeddingSet
+from viz_app.errors import ParameterError
+from viz_app.explore.neighbors import EXACT_MAX_ELEMENTS, knn_indices
+from viz_app.explore.trust import DEFAULT_K, FocusNeighbours, TrustReport, focus_neighbours, trust_metrics
+from viz_app.map.prepare import knn_graph
+from viz_app.progress import Progress, null_progress, scaled
+from viz_app.reduce import Projection
+
+__all__ = ["graph_source", "inspect_focus", "trust"]
+
+
+def graph_source(es: EmbeddingSet, projection: Projection) -> str:
+    """Where :func:`~viz_app.map.prepare.knn_graph` takes this map's graph from, in words."""
+    p = projection.params
+    own = getattr(getattr(projection, "model", None), "_knn_indices", None)
+    if p.reducer == "umap" and p.metric == "cosine" and p.fit_sample is None and own is not None:
+        return "UMAP's own kNN graph (pynndescent, approximate)"  # umap-learn keeps none below 4,096 points
+    if es.n_samples * es.n_features > EXACT_MAX_ELEMENTS:
+        return "cosine kNN graph (pynndescent, approximate)"
+    return "exact cosine kNN graph"
+
+
+def trust(
+    es: EmbeddingSet,
+    projection: Projection,
+    *,
+    k: int = DEFAULT_K,
+    random_state: int = 0,
+    progress: Progress | None = None,
+) -> TrustReport:
+    """How faithful ``projection`` is to ``es``: trustworthiness, continuity, preservation@k.
+
+    Venna & Kaski 2006 (trustworthiness and continuity, rank-based) and Lee & Verleysen 2009
+    (neighbourhood preservation ``Q_NX(k)``), from the map's original-space kNN graph and a
+    KD-tree on the map; see :mod:`viz_app.explore.trust` for the definitions and the cost
+    (exact for every point up to 20,000 points, a seeded sample above).
+
+    Parameters
+    ----------
+    es : EmbeddingSet
+    projection : Projection
+        A map of ``es``.
+    k : int, default=10
+        1 <= k <= min(50, (n - 1) / 2).
+    random_state : int, default=0
+        Seed of the ranked sample above 20,000 points.
+    progress : Progress, optional
+
+    Returns
+    -------
+    TrustReport
+        ``trustworthiness``, ``continuity``, ``preservation`` (mean), ``chance`` (k / (n - 1))
+        and ``per_point`` (``id``, ``preservation``, ``trustworthiness``, ``continuity``).
+
+    Raises
+    ------
+    ParameterError
+        ``projection`` is not a map of ``es``; ``k`` out of range; more than 200,000 points
+        (no kNN graph is kept for the map above that).
+    """
+    if projection.source_fingerprint and projection.source_fingerprint != es.fingerprint:
+        raise ParameterError("the projection was computed from another embedding set")
+    n = es.n_samples
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n / 2:
+        raise ParameterError(f"k must be an integer in 1..{max(1, (n - 1) // 2)} for {n} points, got {k!r}")
+    report = progress or null_progress
+    report(0.0, "original-space kNN graph")
+    graph = np.asarray(knn_graph(es, int(k), projection=projection), dtype=np.int64)
+    bad = np.flatnonzero((graph >= n).any(axis=1) | (graph < 0).any(axis=1))
+    if len(bad):  # umap-learn marks points it left disconnected with -1: search those rows exactly
+        graph[bad] = knn_indices(es, bad, k=int(k))
+    return trust_metrics(
+        es.vectors,
+        projection.coords,
+        graph,
+        k=int(k),
+        metric="cosine",
+        ids=es.ids,
+        random_state=random_state,
+        graph_source=graph_source(es, projection),
+        progress=scaled(report, 0.3, 1.0),
+    )
+
+
+def inspect_focus(
+    es: EmbeddingSet, projection: Projection, row: int, *, k: int = DEFAULT_K, graph: np.ndarray | None = None
+) -> FocusNeighbours:
+    """Missing and false neighbours of one point of the map (see
+    :func:`viz_app.explore.trust.focus_neighbours`); the true neighbours come from ``graph``
+    (the map's kNN graph) when given, else from the map's :func:`~viz_app.map.prepare.knn_graph`
+    row, computed for this row only by :func:`viz_app.explore.neighbors.knn_indices` unless the
+    map is UMAP with its own graph.
+
+    Raises
+    ------
+    ParameterError
+        ``row`` or ``k`` out of range.
+    """
+    if graph is None:
+        own = getattr(getattr(projection, "model", None), "_knn_indices", None)
+        if graph_source(es, projection).startswith("UMAP") and own is not None and own.shape[1] > k:
+            graph = knn_graph(es, k, projection=projection)[int(row)]
+        else:
+            graph = knn_indices(es, [int(row)], k=k)[0]
+    return focus_neighbours(int(row), projection.coords, graph, k=k, vectors=es.vectors)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from viz_app.ui import controls, explore_views, router, safe, views, viewstate
+from viz_app.ui import controls, explore_views, router, safe, trust_views, views, viewstate
 
 router.ensure_router()
 st.title("Explore")
@@ -23,6 +23,7 @@ if loaded is not None:
     proj = views.compute_projection(es, params) if params is not None else None
     if proj is not None:
         st.markdown(views.describe(es, proj))
+        trust_views.trust_caption(es, proj)
         found = views.compute_clusters(es, proj, clus) if clus else None
         clustering, table = found if found else (None, None)
         if color_by == "cluster" and clustering is not None:

@@ -67,8 +67,8 @@ DEFAULT_K = 10
 RANK_BUDGET = 400_000_000
 #: The smallest sample ranked above the budget.
 MIN_RANKED = 2_000
-#: Distances held at once while ranking (float64: 128 MiB).
-BLOCK_PAIRS = 2**24
+#: Distances held at once while ranking (float64: 32 MiB).
+BLOCK_PAIRS = 2**22
 METRICS = ("cosine", "euclidean")
 
 
@@ -158,17 +158,21 @@ def map_knn(coords: NDArray[np.floating], k: int) -> NDArray[np.intp]:
     ndarray of shape (n, k), dtype intp
         Nearest first. A point drawn exactly on top of others keeps them, not itself.
     """
+    return _map_knn(np.ascontiguousarray(coords, dtype=np.float64), k)[0]
+
+
+def _map_knn(c: NDArray[np.float64], k: int) -> tuple[NDArray[np.intp], Any]:
     from sklearn.neighbors import KDTree
 
-    c = np.ascontiguousarray(coords, dtype=np.float64)
     n = len(c)
-    nn = KDTree(c).query(c, k=k + 1, return_distance=False, sort_results=True)
+    tree = KDTree(c)
+    nn = tree.query(c, k=k + 1, return_distance=False, sort_results=True)
     own = nn == np.arange(n)[:, None]
     # drop the point itself where found, else (duplicates hid it) the farthest of the k + 1
     drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
     keep = np.ones_like(nn, dtype=bool)
     keep[np.arange(n), drop] = False
-    return nn[keep].reshape(n, k).astype(np.intp)
+    return nn[keep].reshape(n, k).astype(np.intp), tree
 
 
 def _members(a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray[np.bool_]:
@@ -180,26 +184,32 @@ def _members(a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray[np.bool_]:
     return out
 
 
-def _prepare(x: NDArray[np.floating], metric: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Rows in float64 (unit length for cosine) and their squared norms."""
-    x64 = np.asarray(x, dtype=np.float64)
+def _prepare(x: NDArray[np.floating], metric: str) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+    """Rows (unit length for cosine) and their squared norms, in float32 for float32 input (as
+    scikit-learn computes distances) and float64 otherwise."""
+    xf = np.asarray(x, dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
     if metric == "cosine":
-        norm = np.sqrt(np.einsum("ij,ij->i", x64, x64))
-        x64 = np.divide(x64, norm[:, None], out=np.zeros_like(x64), where=norm[:, None] > 0)
-    return x64, np.einsum("ij,ij->i", x64, x64)
+        norm = np.sqrt(np.einsum("ij,ij->i", xf, xf))
+        xf = np.divide(xf, norm[:, None], out=np.zeros_like(xf), where=norm[:, None] > 0)
+    return xf, np.einsum("ij,ij->i", xf, xf)
 
 
-def _distances(x: NDArray[np.float64], sq: NDArray[np.float64], rows: NDArray[np.intp], metric: str):
-    """(len(rows), n) distances (cosine: 1 - similarity; euclidean: squared) from ``rows`` to all."""
+def _order_keys(x: NDArray[np.floating], sq: NDArray[np.floating], rows: NDArray[np.intp], metric: str):
+    """(len(rows), n) keys that order every point by its distance from each row (smaller = closer):
+    cosine ``-similarity``; euclidean ``|x_j|^2 - 2 x_i.x_j`` (the squared distance minus the
+    row's constant ``|x_i|^2``). One matrix product, updated in place."""
     g = x[rows] @ x.T
     if metric == "cosine":
-        return 1.0 - g
-    return np.maximum(sq[rows][:, None] - 2.0 * g + sq[None, :], 0.0)  # squared: same order
+        np.negative(g, out=g)
+    else:
+        g *= -2.0
+        g += sq[None, :]
+    return g
 
 
 def _ranks(
-    x: NDArray[np.float64],
-    sq: NDArray[np.float64],
+    x: NDArray[np.floating],
+    sq: NDArray[np.floating],
     rows: NDArray[np.intp],
     targets: NDArray[np.intp],
     metric: str,
@@ -214,16 +224,41 @@ def _ranks(
     if targets.shape[1] == 0 or len(rows) == 0:
         return out
     step = max(1, BLOCK_PAIRS // n)
+    buf = np.empty((min(step, len(rows)), n), dtype=bool)
     for s in range(0, len(rows), step):
         r, t = rows[s : s + step], targets[s : s + step]
-        d = _distances(x, sq, r, metric)
+        d = _order_keys(x, sq, r, metric)
         d[np.arange(len(r)), r] = np.inf  # a point is not its own neighbour
         valid = t >= 0
         dt = np.where(valid, np.take_along_axis(d, np.where(valid, t, 0), axis=1), -np.inf)
+        b = buf[: len(r)]
         for j in range(t.shape[1]):  # one column of targets at a time: O(block n) memory
-            if valid[:, j].any():  # -inf for padding: nothing is closer, rank 1, masked below
-                out[s : s + step, j] = np.where(valid[:, j], 1 + np.count_nonzero(d < dt[:, j, None], axis=1), 0)
+            if valid[:, j].any():  # -inf for padding: nothing is closer, masked below
+                np.less(d, dt[:, j, None], out=b)
+                out[s : s + step, j] = np.where(valid[:, j], 1 + np.count_nonzero(b, axis=1), 0)
         report(min(1.0, (s + len(r)) / len(rows)), f"ranked {s + len(r):,} / {len(rows):,} points")
+    return out
+
+
+def _map_ranks(tree: Any, c: NDArray[np.float64], rows: NDArray[np.intp], targets: NDArray[np.intp]):
+    """Rank of ``targets[r, j]`` by map distance from ``rows[r]`` (1 = nearest; -1 entries: 0).
+
+    Counted by the KD-tree (``query_radius(count_only=True)``: O(log n) per target in 2-D/3-D)
+    within a radius just under the target's distance (relative 1e-9: points that close count as
+    ties, not as closer); the count includes the row itself, standing for the 1 of the rank.
+    """
+    out = np.zeros(targets.shape, dtype=np.int64)
+    valid = targets >= 0
+    if not valid.any():
+        return out
+    ri, ci = np.nonzero(valid)
+    src, dst = rows[ri], targets[ri, ci]
+    dist = np.sqrt(((c[src] - c[dst]) ** 2).sum(axis=1))
+    counts = np.ones(len(src), dtype=np.int64)
+    far = dist > 0
+    if far.any():
+        counts[far] = tree.query_radius(c[src[far]], dist[far] * (1.0 - 1e-9), count_only=True)
+    out[ri, ci] = counts
     return out
 
 
@@ -305,7 +340,8 @@ def trust_metrics(
     if u.min() < 0 or u.max() >= n:
         raise ParameterError(f"the kNN graph has rows outside 0..{n - 1}")
     report(0.0, "map-space neighbours (KD-tree)")
-    v = map_knn(c, k)
+    cm = np.ascontiguousarray(c, dtype=np.float64)
+    v, tree = _map_knn(cm, k)
     v_true = _members(v, u)  # map neighbour is a true neighbour
     u_kept = _members(u, v)  # true neighbour is also a map neighbour
     preservation = u_kept.sum(axis=1) / k
@@ -322,9 +358,8 @@ def trust_metrics(
     r_orig = _ranks(xo, sqo, ranked, false_t, metric, _scaled(report, 0.05, 0.8))
     t_terms = 1.0 - scale * np.where(false_t >= 0, np.maximum(r_orig - k, 0), 0).sum(axis=1)
     report(0.8, "map-space ranks of missing neighbours")
-    xm, sqm = _prepare(c, "euclidean")
     missing = _pad(~u_kept[ranked], u[ranked])
-    r_map = _ranks(xm, sqm, ranked, missing, "euclidean", _scaled(report, 0.8, 1.0))
+    r_map = _map_ranks(tree, cm, ranked, missing)
     c_terms = 1.0 - scale * np.where(missing >= 0, np.maximum(r_map - k, 0), 0).sum(axis=1)
 
     per_t = np.full(n, np.nan)

@@ -12,7 +12,8 @@ import numpy as np
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.explore.neighbors import EXACT_MAX_ELEMENTS, knn_indices
+from viz_app.explore import neighbors
+from viz_app.explore.neighbors import knn_indices
 from viz_app.explore.trust import DEFAULT_K, FocusNeighbours, TrustReport, focus_neighbours, trust_metrics
 from viz_app.map.prepare import knn_graph
 from viz_app.progress import Progress, null_progress, scaled
@@ -27,7 +28,7 @@ def graph_source(es: EmbeddingSet, projection: Projection) -> str:
     own = getattr(getattr(projection, "model", None), "_knn_indices", None)
     if p.reducer == "umap" and p.metric == "cosine" and p.fit_sample is None and own is not None:
         return "UMAP's own kNN graph (pynndescent, approximate)"  # umap-learn keeps none below 4,096 points
-    if es.n_samples * es.n_features > EXACT_MAX_ELEMENTS:
+    if es.n_samples * es.n_features > neighbors.EXACT_MAX_ELEMENTS:
         return "cosine kNN graph (pynndescent, approximate)"
     return "exact cosine kNN graph"
 

@@ -1,0 +1,85 @@
+"""Time and memory of a map's trust metrics (``viz_app.trust``) next to the projection's own time.
+
+Goal (issue 12): the metrics cost at most 10% of the projection's time, and their memory stays
+O(n k) (no n x n matrix; scikit-learn's ``trustworthiness`` builds one: 15 s and 2.1 GB at 10k
+points on this machine). For each size, on the first n GloVe 6B 50-d words: fits the projection
+(UMAP by default, seed 0), then times ``viz_app.trust`` in two parts, the original-space kNN graph
+(:func:`viz_app.map.prepare.knn_graph`: UMAP's own graph when it has one, i.e. from 4,096 points)
+and the metrics (:func:`viz_app.explore.trust.trust_metrics`), with the peak of Python/numpy
+allocations during the metrics (``tracemalloc``), the graph's own size and the figures. With
+``--sklearn`` also times ``sklearn.manifold.trustworthiness`` on the same data (10k at most).
+
+Run: ``python benchmarks/trust.py [--sizes 10000 100000] [--reducer umap] [--sklearn]``.
+Wall times depend on the machine's load; the load average is printed before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--reducer", default="umap")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--sklearn", action="store_true", help="also time sklearn.manifold.trustworthiness (<= 10k)")
+    args = ap.parse_args()
+
+    from viz_app import project
+    from viz_app.data.samples import glove
+    from viz_app.explore.trust import trust_metrics
+    from viz_app.map.prepare import knn_graph
+    from viz_app.map.trust import graph_source
+
+    print(f"load average before: {_load()} ({os.cpu_count()} cores)")
+    for n in args.sizes:
+        es = glove(n)
+        t0 = time.perf_counter()
+        proj = project(es, reducer=args.reducer, random_state=0)
+        t_proj = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        graph = knn_graph(es, args.k, projection=proj)
+        t_graph = time.perf_counter() - t0
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        r = trust_metrics(es.vectors, proj.coords, graph, k=args.k, ids=es.ids, graph_source=graph_source(es, proj))
+        t_metrics = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(
+            f"n={n:,} {args.reducer}: projection {t_proj:.1f} s | graph ({r.graph}) {t_graph:.2f} s, "
+            f"{graph.nbytes / 2**20:.1f} MiB | metrics {t_metrics:.2f} s "
+            f"({(t_graph + t_metrics) / t_proj:.1%} of the projection with the graph, "
+            f"{t_metrics / t_proj:.1%} without), peak {peak / 2**20:.0f} MiB | ranked {r.ranked:,} | "
+            f"T {r.trustworthiness:.4f} C {r.continuity:.4f} P@{r.k} {r.preservation:.4f} (chance {r.chance:.5f})"
+            f" | load {_load()}",
+            flush=True,
+        )
+        if args.sklearn and n <= 10_000:
+            from sklearn.manifold import trustworthiness
+
+            tracemalloc.start()
+            t0 = time.perf_counter()
+            t = trustworthiness(es.vectors, proj.coords, n_neighbors=args.k, metric="cosine")
+            wall = time.perf_counter() - t0
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            print(f"  sklearn.manifold.trustworthiness: {wall:.1f} s, peak {peak / 2**20:.0f} MiB, T {t:.4f}")
+    print(f"load average after: {_load()}")
+
+
+if __name__ == "__main__":
+    main()

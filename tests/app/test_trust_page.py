@@ -1,0 +1,55 @@
+"""AppTest: the Explore caption says how faithful the map is (issue 12), for PCA and t-SNE alike."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import viz_app
+from viz_app.data.samples import digits
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 600
+
+
+@pytest.fixture(autouse=True)
+def _cwd(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def _trust_caption(at: AppTest, deadline_s: float = 300) -> str:
+    """Rerun until the background job has finished and the caption shows the figures."""
+    end = time.monotonic() + deadline_s
+    while True:
+        assert not at.exception
+        hits = [c.value for c in at.caption if c.value.startswith("Trustworthiness")]
+        if hits:
+            return hits[0]
+        waiting = [c.value for c in at.caption if "Measuring how faithful" in c.value]
+        assert waiting, [c.value for c in at.caption]  # the map is shown while it runs
+        assert time.monotonic() < end, waiting
+        time.sleep(0.5)
+        at.run()
+
+
+@pytest.mark.parametrize("reducer", ["pca", "tsne"])
+def test_the_caption_gives_trustworthiness_continuity_and_preservation(reducer):
+    from viz_app.ui import cache
+
+    es = digits().subset(np.arange(400))
+    cache.datasets().put(("upload", es.fingerprint), es)
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 400"}
+    at.session_state["reducer"] = reducer
+    text = _trust_caption(at.run())
+    proj = viz_app.project(es, reducer=reducer)
+    r = viz_app.trust(es, proj)
+    assert f"Trustworthiness {r.trustworthiness:.3f} · continuity {r.continuity:.3f}" in text
+    assert f"neighbourhood preserved@10 {r.preservation:.1%} (chance {r.chance:.2%})" in text
+    assert "from the exact cosine kNN graph" in text
+    assert re.search(r"preserved@10 \d+\.\d%", text)

@@ -1,0 +1,158 @@
+"""How faithful the map is, on every map: the trust caption, computed in the background.
+
+The figures (:func:`viz_app.map.trust.trust`: trustworthiness, continuity, neighbourhood
+preserved@10) are computed in a server-wide background thread, one job per map content (the
+set's fingerprint, the projection's parameters, a hash of its coordinates and where its kNN graph
+comes from), so a map is drawn at once and every session showing the same map shares one
+computation. While it runs, a small fragment polls the job every second and shows its progress;
+when it finishes, the page reruns once to show the caption (and offers "neighbourhood preserved"
+as a colour).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from viz_app.data.model import EmbeddingSet
+from viz_app.errors import VizAppError
+from viz_app.explore.trust import DEFAULT_K, TrustReport
+from viz_app.map.encode import MAX_KNN_POINTS
+from viz_app.map.trust import graph_source, trust
+from viz_app.reduce import Projection
+from viz_app.ui.cache import LRUStore
+
+log = logging.getLogger(__name__)
+
+#: The colour-by option that paints each point by its neighbourhood preservation@10.
+PRESERVED = "neighbourhood preserved"
+HELP = (
+    "How much of the original space this map keeps, from the same kNN graph the neighbour list uses "
+    "(cosine). **Neighbourhood preserved@10**: the share of each point's 10 true neighbours that are "
+    "also among its 10 nearest on the map (a random map scores the chance level). **Trustworthiness**: "
+    "are the points drawn near really similar? **Continuity**: are the similar points drawn near? "
+    "Both rank-based, 1 = perfect, about 0.5 = random (Venna & Kaski 2006)."
+)
+
+
+class Job:
+    """One background computation with its progress, result or error message."""
+
+    def __init__(self, compute: Callable[[Callable[[float, str], None]], Any]) -> None:
+        self.compute = compute
+        self.fraction, self.message = 0.0, "queued"
+        self.result: Any = None
+        self.error: str | None = None
+        self.done = threading.Event()
+
+    def report(self, fraction: float, message: str, /) -> None:
+        self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), message
+
+    def run(self) -> None:
+        try:
+            self.result = self.compute(self.report)
+        except VizAppError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # a bug must not kill the worker thread; the page says so
+            log.exception("background job failed")
+            self.error = f"failed ({type(exc).__name__})"
+        finally:
+            self.done.set()
+
+
+@st.cache_resource
+def _jobs() -> LRUStore:
+    """Trust reports by map content, at most 32 (finished or running)."""
+    return LRUStore(32)
+
+
+def _lower_priority() -> None:
+    """Run this worker thread at a lower scheduling priority (Linux: per thread), so the metrics
+    never slow down a page or a projection someone is waiting for."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
+
+
+@st.cache_resource
+def _executor() -> ThreadPoolExecutor:
+    """One worker: the metrics of one map at a time (the machine's cores serve the sessions)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="trust", initializer=_lower_priority)
+
+
+def map_content_key(es: EmbeddingSet, proj: Projection) -> Hashable:
+    """What defines a map's trust figures: set, parameters, coordinates and graph source."""
+    coords = hashlib.sha256(np.ascontiguousarray(proj.coords).tobytes()).hexdigest()
+    return (es.fingerprint, proj.params, coords, graph_source(es, proj))
+
+
+def submit(store: LRUStore, key: Hashable, compute: Callable[[Callable[[float, str], None]], Any]) -> Job:
+    """The job under ``key`` in ``store``, started on the shared worker if it is new."""
+    job = store.get(key)
+    if job is None:
+        with _lock:
+            job = store.get(key)
+            if job is None:
+                job = Job(compute)
+                store.put(key, job)
+                _executor().submit(job.run)
+    return job
+
+
+_lock = threading.Lock()
+
+
+def trust_job(es: EmbeddingSet, proj: Projection, k: int = DEFAULT_K) -> Job | None:
+    """The (possibly running) trust job of this map; None when the map is too large for it."""
+    if es.n_samples > MAX_KNN_POINTS or es.n_samples < 2 * k + 1:
+        return None
+    return submit(_jobs(), (map_content_key(es, proj), k), lambda report: trust(es, proj, k=k, progress=report))
+
+
+def finished_report(es: EmbeddingSet, proj: Projection) -> TrustReport | None:
+    """The map's trust report if it is ready (never waits)."""
+    job = trust_job(es, proj)
+    return job.result if job is not None and job.done.is_set() else None
+
+
+def trust_caption(es: EmbeddingSet, proj: Projection) -> TrustReport | None:
+    """The map's trust caption: the figures when ready, else a progress line that polls.
+
+    Returns the report when it is ready (for the colour option), else None.
+    """
+    job = trust_job(es, proj)
+    if job is None:
+        st.caption(
+            f"Trust figures are computed for maps of {2 * DEFAULT_K + 1} to {MAX_KNN_POINTS:,} points; "
+            f"this one has {es.n_samples:,}."
+        )
+        return None
+    if job.done.is_set():
+        _show(job)
+        return job.result
+    _waiting(job)
+    return None
+
+
+def _show(job: Job) -> None:
+    if job.error is not None:
+        st.caption(f"Trust figures could not be computed: {job.error}")
+        return
+    r: TrustReport = job.result
+    st.caption(f"{r.caption()} · from the {r.graph}", help=HELP)
+
+
+@st.fragment(run_every=1.0)
+def _waiting(job: Job) -> None:
+    if job.done.is_set():
+        st.rerun()  # the whole page: the caption and the colour option appear together
+    st.caption(f"Measuring how faithful this map is (in the background): {job.message}, {job.fraction:.0%}")

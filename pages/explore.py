@@ -43,3 +43,4 @@ if loaded is not None:
             cluster_table=table,
             tooltip=tooltip,
         )
+        trust_views.sweep_panel(es, proj.params)

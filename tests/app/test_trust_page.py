@@ -53,3 +53,36 @@ def test_the_caption_gives_trustworthiness_continuity_and_preservation(reducer):
     assert f"neighbourhood preserved@10 {r.preservation:.1%} (chance {r.chance:.2%})" in text
     assert "from the exact cosine kNN graph" in text
     assert re.search(r"preserved@10 \d+\.\d%", text)
+
+
+def test_the_sweep_runs_in_the_background_and_a_thumbnail_becomes_the_map(monkeypatch):
+    from viz_app.map import sweep
+    from viz_app.ui import cache
+
+    monkeypatch.setattr(sweep, "SWEEP_VALUES", {"umap": {"n_neighbors": (5, 15)}, "tsne": {"perplexity": (10.0,)}})
+    es = digits().subset(np.arange(300))
+    cache.datasets().put(("upload", es.fingerprint), es)
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 300"}
+    at.session_state["reducer"] = "pca"
+    at.run()
+    assert any("(4 maps)" in e.label for e in at.expander)
+    at.button(key="sweep_run").click().run()
+    end = time.monotonic() + 600
+    while not at.dataframe or "trustworthiness" not in at.dataframe[-1].value.columns:
+        assert not at.exception
+        assert time.monotonic() < end
+        time.sleep(1)
+        at.run()
+    table = at.dataframe[-1].value
+    assert sorted(table["reducer"]) == ["PCA", "UMAP", "UMAP", "t-SNE"]
+    pca_row = table[table["reducer"] == "PCA"].iloc[0]
+    r = viz_app.trust(es, viz_app.project(es, reducer="pca"))
+    assert pca_row["trustworthiness"] == pytest.approx(r.trustworthiness)
+    assert table["preservation"].iloc[0] > pca_row["preservation"]  # best first: not PCA on digits
+    captions = [c.value for c in at.caption if "P@10" in c.value]
+    assert len(captions) == 4 and any("(this map)" in c for c in captions)
+    at.button(key="sweep_pick_1").click().run()  # the t-SNE thumbnail (PCA is first)
+    assert not at.exception
+    assert at.session_state["reducer"] == "tsne"
+    assert "t-SNE 2D, perplexity=10" in at.markdown[0].value

@@ -16,10 +16,11 @@ from viz_app.explore import neighbors
 from viz_app.explore.neighbors import knn_indices
 from viz_app.explore.trust import DEFAULT_K, FocusNeighbours, TrustReport, focus_neighbours, trust_metrics
 from viz_app.map.prepare import knn_graph
+from viz_app.map.view import Arrow, Highlight
 from viz_app.progress import Progress, null_progress, scaled
 from viz_app.reduce import Projection
 
-__all__ = ["graph_source", "inspect_focus", "trust"]
+__all__ = ["INSPECTOR_COLORS", "focus_layers", "graph_source", "inspect_focus", "trust"]
 
 
 def graph_source(es: EmbeddingSet, projection: Projection) -> str:
@@ -116,3 +117,42 @@ def inspect_focus(
         else:
             graph = knn_indices(es, [int(row)], k=k)[0]
     return focus_neighbours(int(row), projection.coords, graph, k=k, vectors=es.vectors)
+
+
+#: Colours of the focus inspector: missing neighbours (true, drawn far) and false ones (near, not true).
+INSPECTOR_COLORS = {"missing": "#d62728", "false": "#17becf"}
+
+
+def focus_layers(coords: np.ndarray, f: FocusNeighbours) -> tuple[list[Arrow], list[Highlight]]:
+    """The focus inspector as live-map overlays (:mod:`viz_app.map.view`).
+
+    A red line from the focus to each missing neighbour (a true neighbour the map puts far
+    away) and a red fill on it, labelled; a cyan ring on each false neighbour (drawn near, not a
+    true neighbour), labelled.
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n, 2|3)
+        The map.
+    f : FocusNeighbours
+        From :func:`inspect_focus`.
+
+    Returns
+    -------
+    (arrows, highlights)
+    """
+    c = np.asarray(coords, dtype=np.float64)
+    start = c[f.row].tolist()
+    arrows = [Arrow(start, c[int(j)].tolist(), color=INSPECTOR_COLORS["missing"], width=1.5) for j in f.missing]
+    highlights = []
+    if len(f.missing):
+        highlights.append(
+            Highlight("missing neighbours", [int(j) for j in f.missing], color=INSPECTOR_COLORS["missing"],
+                      style="fill", size=1.5, label=True, priority=780)
+        )  # fmt: skip
+    if len(f.false):
+        highlights.append(
+            Highlight("false neighbours", [int(j) for j in f.false], color=INSPECTOR_COLORS["false"],
+                      style="ring", size=1.6, label=True, priority=770)
+        )  # fmt: skip
+    return arrows, highlights

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,8 +26,10 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.explore.trust import DEFAULT_K, TrustReport
 from viz_app.map.encode import MAX_KNN_POINTS
+from viz_app.map.sweep import SweepResult, run_sweep, sweep_grid, sweep_table, thumbnail
 from viz_app.map.trust import graph_source, trust
-from viz_app.reduce import Projection
+from viz_app.reduce import Projection, ProjectionParams
+from viz_app.ui import cache, viewstate
 from viz_app.ui.cache import LRUStore
 
 log = logging.getLogger(__name__)
@@ -95,16 +97,23 @@ def map_content_key(es: EmbeddingSet, proj: Projection) -> Hashable:
     return (es.fingerprint, proj.params, coords, graph_source(es, proj))
 
 
-def submit(store: LRUStore, key: Hashable, compute: Callable[[Callable[[float, str], None]], Any]) -> Job:
-    """The job under ``key`` in ``store``, started on the shared worker if it is new."""
+def submit(
+    store: LRUStore,
+    key: Hashable,
+    compute: Callable[[Callable[[float, str], None]], Any],
+    executor: ThreadPoolExecutor | None = None,
+) -> Job:
+    """The job under ``key`` in ``store``, started on ``executor`` (default: the trust worker)
+    if it is new."""
     job = store.get(key)
     if job is None:
+        pool = executor or _executor()
         with _lock:
             job = store.get(key)
             if job is None:
                 job = Job(compute)
                 store.put(key, job)
-                _executor().submit(job.run)
+                pool.submit(job.run)
     return job
 
 
@@ -156,3 +165,109 @@ def _waiting(job: Job) -> None:
     if job.done.is_set():
         st.rerun()  # the whole page: the caption and the colour option appear together
     st.caption(f"Measuring how faithful this map is (in the background): {job.message}, {job.fraction:.0%}")
+
+
+@st.cache_resource
+def _sweeps() -> LRUStore:
+    """Parameter sweeps by data and grid, at most 4 (finished or running)."""
+    return LRUStore(4)
+
+
+@st.cache_resource
+def _sweep_executor() -> ThreadPoolExecutor:
+    """One worker for sweeps (long: a dozen projections), apart from the trust captions."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep", initializer=_lower_priority)
+
+
+def _sweep_key(es: EmbeddingSet, grid: Sequence[ProjectionParams]) -> Hashable:
+    return ("sweep", es.fingerprint, tuple(grid))
+
+
+def sweep_panel(es: EmbeddingSet, params: ProjectionParams) -> None:
+    """Small multiples of the current data through every reducer and a grid of settings, each
+    with its scores; "Show this map" makes one the map; a table compares them.
+
+    Runs in the background (low priority, one sweep at a time) once asked; the maps go to the
+    app's projection cache (memory and disk), so the one picked opens at once.
+    """
+    grid, skipped = sweep_grid(es, params)
+    with st.expander(f"Parameter sweep: which reducer and settings keep the neighbourhoods? ({len(grid)} maps)"):
+        st.caption(
+            f"{', '.join(_grid_text(grid))}; {params.n_components}D, seed {params.random_state}"
+            f"{', ' + params.metric if any(p.spec.uses_metric for p in grid) else ''}. Each thumbnail is coloured "
+            "by neighbourhood preserved@10 (viridis: dark = its neighbours on the map are not its real ones)."
+        )
+        for why in skipped[:6]:
+            st.caption(f"Left out: {why}")
+        if not grid:
+            return
+        key = _sweep_key(es, grid)
+        job = _sweeps().get(key)
+        if job is None:
+            if st.button(f"Run the sweep ({len(grid)} projections, in the background)", key="sweep_run"):
+                store, disk = cache.projections(), cache.disk_cache()
+
+                def compute(report: Callable[[float, str], None]) -> list[SweepResult]:
+                    return run_sweep(
+                        es, grid, project=lambda e, p, r: cache._projection_in(store, disk, e, p, r), progress=report
+                    )
+
+                submit(_sweeps(), key, compute, _sweep_executor())
+                st.rerun()
+            return
+        if not job.done.is_set():
+            _sweep_waiting(job)
+            return
+        if job.error is not None:
+            st.caption(f"The sweep failed: {job.error}")
+            return
+        _sweep_results(job.result, params)
+
+
+def _grid_text(grid: Sequence[ProjectionParams]) -> list[str]:
+    out = []
+    for name in dict.fromkeys(p.reducer for p in grid):
+        ps = [p for p in grid if p.reducer == name]
+        values = {n: sorted({v for p in ps for m, v in p.options if m == n}) for n, _ in ps[0].options}
+        text = " × ".join(f"{n} {', '.join(f'{v:g}' for v in vs)}" for n, vs in values.items())
+        out.append(f"{ps[0].spec.display}" + (f" ({text})" if text else ""))
+    return out
+
+
+@st.fragment(run_every=1.0)
+def _sweep_waiting(job: Job) -> None:
+    if job.done.is_set():
+        st.rerun()
+    st.progress(job.fraction, text=f"Sweep: {job.message}")
+
+
+def _sweep_results(results: Sequence[SweepResult], current: ProjectionParams) -> None:
+    per_row = 4
+    for start in range(0, len(results), per_row):
+        cols = st.columns(per_row)
+        for col, (i, r) in zip(cols, enumerate(results[start : start + per_row], start), strict=False):
+            with col:
+                img = thumbnail(r.coords, r.report.per_point["preservation"].to_numpy(), size=200)
+                same = r.params == current
+                st.image(img, width="stretch")
+                st.caption(
+                    f"**{r.params.spec.display}** {', '.join(f'{n}={v:g}' for n, v in r.params.options)}"
+                    f"{' (this map)' if same else ''}  \nT {r.report.trustworthiness:.3f} · "
+                    f"C {r.report.continuity:.3f} · P@10 {r.report.preservation:.1%}"
+                )
+                if not same and st.button("Show this map", key=f"sweep_pick_{i}"):
+                    viewstate._apply_params(r.params, None)
+                    st.rerun()
+    table = sweep_table(results)
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "trustworthiness": st.column_config.NumberColumn(format="%.3f"),
+            "continuity": st.column_config.NumberColumn(format="%.3f"),
+            "preservation": st.column_config.NumberColumn("preservation@10", format="%.3f"),
+            "chance": st.column_config.NumberColumn(format="%.4f"),
+            "fit_s": st.column_config.NumberColumn("fit (s)", format="%.1f"),
+        },
+    )

@@ -15,7 +15,9 @@ if loaded is not None:
         params = controls.projection_controls(es)
         clus = controls.cluster_controls(es)
         color_by, size, opacity = controls.display_controls(
-            es, "cluster" if clus else default_color, extra=["cluster"] if clus else []
+            es,
+            "cluster" if clus else default_color,
+            extra=(["cluster"] if clus else []) + trust_views.color_options(es),
         )
         tooltip = controls.tooltip_controls(es)
     if params is None:
@@ -28,6 +30,8 @@ if loaded is not None:
         clustering, table = found if found else (None, None)
         if color_by == "cluster" and clustering is not None:
             color = views.cluster_colors(clustering, table)
+        elif color_by == trust_views.PRESERVED:
+            color = trust_views.preserved_colors(es, proj)
         else:
             color = es.metadata[color_by] if color_by in es.metadata.columns else None
         explore_views.explorer(

@@ -77,7 +77,7 @@ def test_tsne_controls_and_bounds_for_a_small_dataset():
 def test_colour_by_lists_metadata_columns_and_none():
     at = _explore(reducer="pca")
     opts = at.sidebar.selectbox(key="_w_color_by").options
-    assert opts == ["(none)", "frequency_rank", "frequency_band", "kind"]
+    assert opts == ["(none)", "neighbourhood preserved", "frequency_rank", "frequency_band", "kind"]
     at.sidebar.selectbox(key="_w_color_by").set_value("(none)").run()
     assert not at.exception
 

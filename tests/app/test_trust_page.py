@@ -86,3 +86,22 @@ def test_the_sweep_runs_in_the_background_and_a_thumbnail_becomes_the_map(monkey
     assert not at.exception
     assert at.session_state["reducer"] == "tsne"
     assert "t-SNE 2D, perplexity=10" in at.markdown[0].value
+
+
+def test_colour_by_neighbourhood_preserved_paints_each_point_by_its_score():
+    from viz_app.ui import cache
+
+    es = digits().subset(np.arange(400))
+    cache.datasets().put(("upload", es.fingerprint), es)
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 400"}
+    at.session_state["reducer"] = "pca"
+    at.session_state["color_by"] = "neighbourhood preserved"
+    _trust_caption(at.run())
+    assert at.sidebar.selectbox(key="_w_color_by").value == "neighbourhood preserved"
+    assert not any("as soon as the figures are ready" in c.value for c in at.caption)
+    from viz_app.ui import trust_views
+
+    colors = trust_views.preserved_colors(es, viz_app.project(es, reducer="pca"))
+    expected = viz_app.trust(es, viz_app.project(es, reducer="pca")).per_point["preservation"]
+    assert colors.name == "neighbourhood preserved" and np.array_equal(colors.to_numpy(), expected.to_numpy())

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from viz_app.data.model import EmbeddingSet
@@ -80,7 +81,7 @@ def _lower_priority() -> None:
     """Run this worker thread at a lower scheduling priority (Linux: per thread), so the metrics
     never slow down a page or a projection someone is waiting for."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 2)
     except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
         pass
 
@@ -150,6 +151,23 @@ def trust_caption(es: EmbeddingSet, proj: Projection) -> TrustReport | None:
         return job.result
     _waiting(job)
     return None
+
+
+def color_options(es: EmbeddingSet) -> list[str]:
+    """The colour-by options this module adds: "neighbourhood preserved" when the set's maps get
+    trust figures."""
+    return [PRESERVED] if 2 * DEFAULT_K + 1 <= es.n_samples <= MAX_KNN_POINTS else []
+
+
+def preserved_colors(es: EmbeddingSet, proj: Projection) -> pd.Series | None:
+    """Each point's neighbourhood preservation@10 (0.0 .. 1.0), a continuous colour with a colour
+    bar (low: the point's surroundings on the map are not its real neighbours); None (and a
+    caption) while the figures are still being computed."""
+    report = finished_report(es, proj)
+    if report is None:
+        st.caption("The map is coloured by neighbourhood preserved as soon as the figures are ready.")
+        return None
+    return report.per_point["preservation"].rename(PRESERVED)
 
 
 def _show(job: Job) -> None:

@@ -28,7 +28,8 @@ from viz_app.errors import VizAppError
 from viz_app.explore.trust import DEFAULT_K, TrustReport
 from viz_app.map.encode import MAX_KNN_POINTS
 from viz_app.map.sweep import SweepResult, run_sweep, sweep_grid, sweep_table, thumbnail
-from viz_app.map.trust import graph_source, trust
+from viz_app.map.trust import focus_layers, graph_source, inspect_focus, trust
+from viz_app.map.view import Arrow, Highlight
 from viz_app.reduce import Projection, ProjectionParams
 from viz_app.ui import cache, viewstate
 from viz_app.ui.cache import LRUStore
@@ -289,3 +290,24 @@ def _sweep_results(results: Sequence[SweepResult], current: ProjectionParams) ->
             "fit_s": st.column_config.NumberColumn("fit (s)", format="%.1f"),
         },
     )
+
+
+def inspector(es: EmbeddingSet, proj: Projection, focus: int | None) -> tuple[list[Arrow], list[Highlight]]:
+    """The focus inspector: for the focused point, its missing neighbours (true neighbours the map
+    puts far away: red, with lines to where they landed) and false neighbours (drawn near, not true
+    neighbours: cyan rings), with both counts in a caption. Returns the map overlays."""
+    if focus is None or not color_options(es):
+        return [], []
+    try:
+        f = inspect_focus(es, proj, int(focus), k=DEFAULT_K)
+    except VizAppError as exc:
+        st.caption(f"Focus inspector: {exc}")
+        return [], []
+    st.caption(
+        f"**Map vs. reality** for this point: {len(f.kept)} of its {f.k} true neighbours are among its {f.k} nearest "
+        f"on the map; **{len(f.missing)} missing** (red, lines to where the map put them) and "
+        f"**{len(f.false)} false** neighbours (cyan rings: drawn near, not among its {f.k} most similar).",
+        help="True neighbours: the 10 most similar items by cosine in the original space (the map's kNN graph). "
+        "Map neighbours: the 10 nearest points on the map.",
+    )
+    return focus_layers(proj.coords, f)

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,22 +48,53 @@ HELP = (
 )
 
 
-class Job:
-    """One background computation with its progress, result or error message."""
+#: A trust job nobody has asked about for this long (the page was left or its settings changed)
+#: stops at its next progress report, so abandoned maps do not queue up on a busy server.
+ABANDON_S = 20.0
 
-    def __init__(self, compute: Callable[[Callable[[float, str], None]], Any]) -> None:
+
+class _Abandoned(Exception):
+    """Raised inside a job's computation when nobody waits for it any more."""
+
+
+class Job:
+    """One background computation with its progress, result or error message.
+
+    ``abandon_after`` (seconds, or None): the job stops (``abandoned``) when :meth:`touch` was not
+    called for that long; a later request starts it again.
+    """
+
+    def __init__(
+        self, compute: Callable[[Callable[[float, str], None]], Any], abandon_after: float | None = None
+    ) -> None:
         self.compute = compute
+        self.abandon_after = abandon_after
         self.fraction, self.message = 0.0, "queued"
         self.result: Any = None
         self.error: str | None = None
+        self.abandoned = False
         self.done = threading.Event()
+        self.seen = time.monotonic()
+
+    def touch(self) -> None:
+        """Someone still waits for this job."""
+        self.seen = time.monotonic()
+
+    def _stale(self) -> bool:
+        return self.abandon_after is not None and time.monotonic() - self.seen > self.abandon_after
 
     def report(self, fraction: float, message: str, /) -> None:
+        if self._stale():
+            raise _Abandoned
         self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), message
 
     def run(self) -> None:
         try:
+            if self._stale():
+                raise _Abandoned
             self.result = self.compute(self.report)
+        except _Abandoned:
+            self.abandoned = True
         except VizAppError as exc:
             self.error = str(exc)
         except Exception as exc:  # a bug must not kill the worker thread; the page says so
@@ -104,18 +136,20 @@ def submit(
     key: Hashable,
     compute: Callable[[Callable[[float, str], None]], Any],
     executor: ThreadPoolExecutor | None = None,
+    abandon_after: float | None = None,
 ) -> Job:
     """The job under ``key`` in ``store``, started on ``executor`` (default: the trust worker)
-    if it is new."""
+    if it is new or was abandoned; marks it as still wanted."""
     job = store.get(key)
-    if job is None:
+    if job is None or job.abandoned:
         pool = executor or _executor()
         with _lock:
             job = store.get(key)
-            if job is None:
-                job = Job(compute)
+            if job is None or job.abandoned:
+                job = Job(compute, abandon_after)
                 store.put(key, job)
                 pool.submit(job.run)
+    job.touch()
     return job
 
 
@@ -126,7 +160,9 @@ def trust_job(es: EmbeddingSet, proj: Projection, k: int = DEFAULT_K) -> Job | N
     """The (possibly running) trust job of this map; None when the map is too large for it."""
     if es.n_samples > MAX_KNN_POINTS or es.n_samples < 2 * k + 1:
         return None
-    return submit(_jobs(), (map_content_key(es, proj), k), lambda report: trust(es, proj, k=k, progress=report))
+    return submit(
+        _jobs(), (map_content_key(es, proj), k), lambda report: trust(es, proj, k=k, progress=report), None, ABANDON_S
+    )
 
 
 def finished_report(es: EmbeddingSet, proj: Projection) -> TrustReport | None:
@@ -181,6 +217,7 @@ def _show(job: Job) -> None:
 
 @st.fragment(run_every=1.0)
 def _waiting(job: Job) -> None:
+    job.touch()
     if job.done.is_set():
         st.rerun()  # the whole page: the caption and the colour option appear together
     st.caption(f"Measuring how faithful this map is (in the background): {job.message}, {job.fraction:.0%}")

@@ -1,9 +1,9 @@
 """The trust report of a map: :func:`viz_app.explore.trust.trust_metrics` over the map's own graph.
 
 The original-space kNN graph is the one the live map ships and the neighbour lists show
-(:func:`viz_app.map.prepare.knn_graph`: UMAP's own graph when the map is a cosine UMAP map fitted
-on every point, else the exact cosine kNN, or pynndescent's above the exact threshold), so the
-figures describe the very neighbours a user sees.
+(:func:`viz_app.explore.graph.neighbor_graph`, cosine, at the live map's 20 neighbours and cached
+there: UMAP's own graph when the map is a cosine UMAP map fitted on every point, else exact up to
+20,000 points and NN-descent above), so the figures describe the very neighbours a user sees.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ import numpy as np
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.explore import neighbors
-from viz_app.explore.neighbors import knn_indices
+from viz_app.explore.graph import graph_method, neighbor_graph
 from viz_app.explore.trust import DEFAULT_K, FocusNeighbours, TrustReport, focus_neighbours, trust_metrics
-from viz_app.map.prepare import knn_graph
+from viz_app.map.encode import MAX_KNN_K
 from viz_app.map.view import Arrow, Highlight
 from viz_app.progress import Progress, null_progress, scaled
 from viz_app.reduce import Projection
@@ -23,15 +22,25 @@ from viz_app.reduce import Projection
 __all__ = ["INSPECTOR_COLORS", "focus_layers", "graph_source", "inspect_focus", "trust"]
 
 
-def graph_source(es: EmbeddingSet, projection: Projection) -> str:
-    """Where :func:`~viz_app.map.prepare.knn_graph` takes this map's graph from, in words."""
-    p = projection.params
-    own = getattr(getattr(projection, "model", None), "_knn_indices", None)
-    if p.reducer == "umap" and p.metric == "cosine" and p.fit_sample is None and own is not None:
-        return "UMAP's own kNN graph (pynndescent, approximate)"  # umap-learn keeps none below 4,096 points
-    if es.n_samples * es.n_features > neighbors.EXACT_MAX_ELEMENTS:
-        return "cosine kNN graph (pynndescent, approximate)"
-    return "exact cosine kNN graph"
+#: Neighbours per row of the graph asked for: the live map's (``prepare_map``'s ``k``), so the
+#: figures reuse its cached graph (:func:`viz_app.explore.graph.neighbor_graph`) and read its first k.
+GRAPH_K = 20
+_METHODS = {
+    "umap": "UMAP's own kNN graph",
+    "exact": "exact cosine kNN graph",
+    "nndescent": "cosine kNN graph (NN-descent, approximate)",
+}
+
+
+def graph_source(es: EmbeddingSet, projection: Projection, k: int = GRAPH_K) -> str:
+    """Where :func:`viz_app.explore.graph.neighbor_graph` takes this map's graph from, in words."""
+    kk = max(1, min(max(k, GRAPH_K), MAX_KNN_K, es.n_samples - 1))
+    return _METHODS[graph_method(es, kk, metric="cosine", projection=projection)]
+
+
+def _graph(es: EmbeddingSet, projection: Projection, k: int) -> np.ndarray:
+    kk = min(max(k, GRAPH_K), MAX_KNN_K, es.n_samples - 1)
+    return np.asarray(neighbor_graph(es, kk, metric="cosine", projection=projection))[:, :k]
 
 
 def trust(
@@ -79,10 +88,7 @@ def trust(
         raise ParameterError(f"k must be an integer in 1..{max(1, (n - 1) // 2)} for {n} points, got {k!r}")
     report = progress or null_progress
     report(0.0, "original-space kNN graph")
-    graph = np.asarray(knn_graph(es, int(k), projection=projection), dtype=np.int64)
-    bad = np.flatnonzero((graph >= n).any(axis=1) | (graph < 0).any(axis=1))
-    if len(bad):  # umap-learn marks points it left disconnected with -1: search those rows exactly
-        graph[bad] = knn_indices(es, bad, k=int(k))
+    graph = _graph(es, projection, int(k))
     return trust_metrics(
         es.vectors,
         projection.coords,
@@ -91,7 +97,7 @@ def trust(
         metric="cosine",
         ids=es.ids,
         random_state=random_state,
-        graph_source=graph_source(es, projection),
+        graph_source=graph_source(es, projection, int(k)),
         progress=scaled(report, 0.3, 1.0),
     )
 
@@ -111,11 +117,7 @@ def inspect_focus(
         ``row`` or ``k`` out of range.
     """
     if graph is None:
-        own = getattr(getattr(projection, "model", None), "_knn_indices", None)
-        if graph_source(es, projection).startswith("UMAP") and own is not None and own.shape[1] > k:
-            graph = knn_graph(es, k, projection=projection)[int(row)]
-        else:
-            graph = knn_indices(es, [int(row)], k=k)[0]
+        graph = _graph(es, projection, k)[int(row)]
     return focus_neighbours(int(row), projection.coords, graph, k=k, vectors=es.vectors)
 
 

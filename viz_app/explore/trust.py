@@ -184,10 +184,10 @@ def _members(a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray[np.bool_]:
     return out
 
 
-def _prepare(x: NDArray[np.floating], metric: str) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
+def _prepare(x: Any, metric: str) -> tuple[Any, Any]:
     """Rows (unit length for cosine) and their squared norms, in float32 for float32 input (as
     scikit-learn computes distances) and float64 otherwise."""
-    xf = np.asarray(x, dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
+    xf: Any = np.asarray(x, dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
     if metric == "cosine":
         norm = np.sqrt(np.einsum("ij,ij->i", xf, xf))
         xf = np.divide(xf, norm[:, None], out=np.zeros_like(xf), where=norm[:, None] > 0)

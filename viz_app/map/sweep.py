@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ def sweep_grid(es: EmbeddingSet, base: ProjectionParams) -> tuple[list[Projectio
             skipped.append(f"{spec.display}: {exc}")
             continue
         values = SWEEP_VALUES.get(name, {})
-        combos: list[dict[str, float]] = [{}]
+        combos: list[dict[str, Any]] = [{}]
         for pname, vals in values.items():
             combos = [{**c, pname: spec.param(pname).kind(v)} for c in combos for v in vals]
         for combo in combos:

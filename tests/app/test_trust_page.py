@@ -96,7 +96,8 @@ def test_colour_by_neighbourhood_preserved_paints_each_point_by_its_score():
     at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
     at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 400"}
     at.session_state["reducer"] = "pca"
-    at.session_state["color_by"] = "neighbourhood preserved"
+    at.run()
+    at.sidebar.selectbox(key="_w_color_by").set_value("neighbourhood preserved")
     _trust_caption(at.run())
     assert at.sidebar.selectbox(key="_w_color_by").value == "neighbourhood preserved"
     assert not any("as soon as the figures are ready" in c.value for c in at.caption)

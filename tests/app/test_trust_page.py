@@ -42,9 +42,10 @@ def test_the_caption_gives_trustworthiness_continuity_and_preservation(reducer):
     from viz_app.ui import cache
 
     es = digits().subset(np.arange(400))
-    cache.datasets().put(("upload", es.fingerprint), es)
+    key = cache.put_session_set(es, owner="trust-test")
     at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
-    at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 400"}
+    at.session_state[cache.OWNER] = "trust-test"
+    at.session_state["dataset"] = {"kind": "upload", "key": key, "name": "digits 400"}
     at.session_state["reducer"] = reducer
     text = _trust_caption(at.run())
     proj = viz_app.project(es, reducer=reducer)
@@ -61,9 +62,10 @@ def test_the_sweep_runs_in_the_background_and_a_thumbnail_becomes_the_map(monkey
 
     monkeypatch.setattr(sweep, "SWEEP_VALUES", {"umap": {"n_neighbors": (5, 15)}, "tsne": {"perplexity": (10.0,)}})
     es = digits().subset(np.arange(300))
-    cache.datasets().put(("upload", es.fingerprint), es)
+    key = cache.put_session_set(es, owner="trust-test")
     at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
-    at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 300"}
+    at.session_state[cache.OWNER] = "trust-test"
+    at.session_state["dataset"] = {"kind": "upload", "key": key, "name": "digits 300"}
     at.session_state["reducer"] = "pca"
     at.run()
     assert any("(4 maps)" in e.label for e in at.expander)
@@ -92,9 +94,10 @@ def test_colour_by_neighbourhood_preserved_paints_each_point_by_its_score():
     from viz_app.ui import cache
 
     es = digits().subset(np.arange(400))
-    cache.datasets().put(("upload", es.fingerprint), es)
+    key = cache.put_session_set(es, owner="trust-test")
     at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
-    at.session_state["dataset"] = {"kind": "upload", "key": es.fingerprint, "name": "digits 400"}
+    at.session_state[cache.OWNER] = "trust-test"
+    at.session_state["dataset"] = {"kind": "upload", "key": key, "name": "digits 400"}
     at.session_state["reducer"] = "pca"
     at.run()
     at.sidebar.selectbox(key="_w_color_by").set_value("neighbourhood preserved")

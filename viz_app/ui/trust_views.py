@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import streamlit as st
+from cachetools import LRUCache
 
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
@@ -33,7 +34,6 @@ from viz_app.map.trust import focus_layers, graph_source, inspect_focus, trust
 from viz_app.map.view import Arrow, Highlight
 from viz_app.reduce import Projection, ProjectionParams
 from viz_app.ui import cache, viewstate
-from viz_app.ui.cache import LRUStore
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,22 @@ HELP = (
     "are the points drawn near really similar? **Continuity**: are the similar points drawn near? "
     "Both rank-based, 1 = perfect, about 0.5 = random (Venna & Kaski 2006)."
 )
+
+
+class LRUStore:
+    """A small thread-safe LRU map of jobs (cachetools' ``LRUCache`` under a lock)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._data: LRUCache = LRUCache(maxsize=max_entries)
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
 
 
 #: A trust job nobody has asked about for this long (the page was left or its settings changed)

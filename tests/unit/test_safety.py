@@ -25,6 +25,7 @@ from viz_app.explore.expression import MAX_DEPTH, parse
 from viz_app.explore.neighbors import suggest_labels
 from viz_app.explore.search import search
 from viz_app.export.settings import extract_settings, load_settings
+from viz_app.reduce import make_params
 
 MIB = 1 << 20
 
@@ -254,3 +255,27 @@ def test_nbytes_never_raises_on_odd_objects():
 
     assert nbytes(Holder()) >= 8000
     assert nbytes(Raising()) > 0
+
+
+# ------------------------------------------------------------------ wrong or silent results
+def test_word2vec_with_a_duplicated_word_has_no_phantom_rows(tmp_path):
+    f = tmp_path / "dup.txt"
+    f.write_text("3 3\nking 1 2 3\nqueen 2 3 4\nking 4 5 6\n")
+    raw = data_io.read(str(f))
+    assert list(raw.labels) == ["king", "queen"]  # gensim left a third slot: no word, zero vector
+    np.testing.assert_array_equal(raw.vectors, [[1, 2, 3], [2, 3, 4]])
+    assert any("duplicated" in n for n in raw.notices)
+
+
+def test_values_near_the_float32_limit_are_a_clear_error_not_a_linalg_error(tmp_path):
+    f = tmp_path / "big.csv"
+    f.write_text("label,a,b\nx,3e38,1\ny,-3e38,2\nz,1,1\n")
+    with pytest.raises(DataFormatError, match=r"row 2, column 'a'.*too large"):
+        data_io.load(str(f))
+
+
+def test_seed_and_integer_parameters_are_validated_not_truncated():
+    with pytest.raises(ParameterError, match="random_state"):
+        make_params("umap", random_state=2**32)
+    with pytest.raises(ParameterError, match="whole number"):
+        make_params("umap", n_neighbors=15.7)

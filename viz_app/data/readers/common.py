@@ -168,6 +168,11 @@ def empty_frame(n: int) -> pd.DataFrame:
     return pd.DataFrame(index=pd.RangeIndex(n))
 
 
+#: Largest |value| accepted in a vector: 1e16 squared is 1e32, so a sum of squares over a million
+#: dimensions stays below float32's 3.4e38 (values near 3e38 made PCA fail with a LinAlgError).
+MAX_ABS_VALUE = 1e16
+
+
 def checked_float32(
     values: NDArray[np.floating],
     *,
@@ -195,8 +200,9 @@ def checked_float32(
     ------
     DataFormatError
         Fewer than 2 columns (a 1-dimensional "embedding" has no map); a cell is missing
-        (empty), NaN, infinite or beyond float32 range (|x| > 3.4e38): names the first such
-        row and column.
+        (empty), NaN, infinite, beyond float32 range (|x| > 3.4e38) or above
+        :data:`MAX_ABS_VALUE` (|x| > 1e16, whose squares overflow float32): names the first
+        such row and column.
     """
     if values.ndim == 2 and values.shape[1] < 2:
         raise DataFormatError(
@@ -219,6 +225,17 @@ def checked_float32(
             what = f"is {v:g}, beyond the float32 range (|x| <= {_F32_MAX:.4g}) in which vectors are stored"
         raise DataFormatError(
             f"vector value {what}; every vector cell must be a finite number",
+            file=file,
+            row=row_of(r),
+            column=column_of(c),
+        )
+    big = np.abs(out) > MAX_ABS_VALUE
+    if big.any():
+        r, c = (int(i) for i in np.argwhere(big)[0])
+        raise DataFormatError(
+            f"vector value is {float(values[r, c]):g}, too large to work with: squares and sums of "
+            f"such values overflow float32, so distances and projections would be NaN (every "
+            f"|x| must be <= {MAX_ABS_VALUE:g}; rescale the vectors)",
             file=file,
             row=row_of(r),
             column=column_of(c),

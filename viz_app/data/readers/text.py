@@ -301,12 +301,15 @@ def read_word2vec(text: str, *, file: str, header: bool, limits: Limits | None =
         raise DataFormatError(f"gensim could not read the word vectors: {exc}", file=file) from None
     finally:
         os.unlink(path)
-    words = [str(w) for w in kv.index_to_key]
+    # gensim sizes its table by the line count (or the header's N) and skips a duplicated word,
+    # leaving a slot with no word (None) and a zero vector: keep only the slots it filled
+    kept = [r for r, w in enumerate(kv.index_to_key) if w is not None]
+    words = [str(kv.index_to_key[r]) for r in kept]
     line_of = {}
     for i, ln in reversed(body):  # first occurrence wins, as in gensim
         line_of[ln.split(" ", 1)[0]] = i
     vectors = checked_float32(
-        kv.vectors,
+        kv.vectors[kept],
         file=file,
         row_of=lambda r: line_of.get(words[r], r + 1),
         column_of=lambda c: c + 2,

@@ -109,3 +109,21 @@ def test_colour_by_neighbourhood_preserved_paints_each_point_by_its_score():
     colors = trust_views.preserved_colors(es, viz_app.project(es, reducer="pca"))
     expected = viz_app.trust(es, viz_app.project(es, reducer="pca")).per_point["preservation"]
     assert colors.name == "neighbourhood preserved" and np.array_equal(colors.to_numpy(), expected.to_numpy())
+
+
+def test_a_focus_shows_its_missing_and_false_neighbours_on_the_map():
+    from viz_app.map.trust import inspect_focus
+    from viz_app.ui import cache
+
+    es = digits().subset(np.arange(400))
+    key = cache.put_session_set(es, owner="trust-test")
+    at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=TIMEOUT)
+    at.session_state[cache.OWNER] = "trust-test"
+    at.session_state["dataset"] = {"kind": "upload", "key": key, "name": "digits 400"}
+    at.session_state["reducer"] = "pca"
+    at.session_state["focus"] = (es.fingerprint, es.ids[5])
+    at.run()
+    assert not at.exception
+    f = inspect_focus(es, viz_app.project(es, reducer="pca"), 5)
+    text = next(c.value for c in at.caption if "Map vs. reality" in c.value)
+    assert f"**{len(f.missing)} missing**" in text and f"**{len(f.false)} false**" in text

@@ -28,7 +28,7 @@ from viz_app.map.encode import MAX_KNN_K
 from viz_app.map.scene import COLORS, expression_layers
 from viz_app.map.view import Arrow, Highlight, Label, MapView, Marker
 from viz_app.reduce import Projection
-from viz_app.ui import cache, controls, export_views, safe, state, views, viewstate
+from viz_app.ui import cache, controls, export_views, safe, state, trust_views, views, viewstate
 from viz_app.ui.map import MapEvent, live_map, map_data, map_event
 
 #: Height of the Explore map, CSS pixels.
@@ -325,8 +325,10 @@ def _view(
     size: float,
     opacity: float,
     zoom_to=None,
+    inspected: tuple[list, list] = ([], []),
 ) -> MapView:
-    """What the map shows over its points on this rerun (plain data, see viz_app.map.view)."""
+    """What the map shows over its points on this rerun (plain data, see viz_app.map.view);
+    ``inspected``: the focus inspector's arrows and highlights (missing and false neighbours)."""
     sel_ids = state.for_set(state.SELECTION, es.fingerprint) or ()
     k = int(st.session_state.get(state.K) or 10)
     cosine = (st.session_state.get(state.NN_METRIC) or "cosine") == "cosine"
@@ -343,6 +345,8 @@ def _view(
     if found is not None:
         arrows, markers, extra = expression_layers(found[0], found[1]["row"].to_numpy()[:5])
         highlights.extend(extra)
+    arrows = [*arrows, *inspected[0]]
+    highlights.extend(inspected[1])
     return MapView(
         focus=focus,
         k=k if cosine else 0,
@@ -416,6 +420,7 @@ def explorer(
         except VizAppError as exc:
             safe.error(exc)
             nn = None
+        inspected = trust_views.inspector(es, proj, focus)
         found = _arithmetic_panel(es, proj, clusters)
     view = _view(
         es,
@@ -427,6 +432,7 @@ def explorer(
         size=size,
         opacity=opacity,
         zoom_to=_expression_zoom(es, proj, found),
+        inspected=inspected,
     )
     with left:
         live_map(md, view, key=map_key, height=MAP_HEIGHT)  # its events were read above (map_event)

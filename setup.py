@@ -21,7 +21,7 @@ class _BuildPy(build_py):
 setup(
     packages=[*find_packages(include=["viz_app", "viz_app.*"]), "viz_app._app", "viz_app._app.pages"],
     package_dir={"viz_app._app": ".", "viz_app._app.pages": "pages"},
-    package_data={"viz_app.ui.map": ["assets/*"], "viz_app._app": [".streamlit/config.toml"]},
+    package_data={"viz_app.ui.map": ["assets/*"], "viz_app.ui": ["assets/*"], "viz_app._app": [".streamlit/config.toml"]},
     include_package_data=False,
     cmdclass={"build_py": _BuildPy},
 )

@@ -127,3 +127,19 @@ def test_a_focus_shows_its_missing_and_false_neighbours_on_the_map():
     f = inspect_focus(es, viz_app.project(es, reducer="pca"), 5)
     text = next(c.value for c in at.caption if "Map vs. reality" in c.value)
     assert f"**{len(f.missing)} missing**" in text and f"**{len(f.false)} false**" in text
+
+
+def test_neighbourhood_preserved_is_drawn_on_a_0_to_1_colour_bar_not_as_categories():
+    import pandas as pd
+
+    from viz_app.ui import explore_views
+
+    es = digits().subset(np.arange(400))
+    proj = viz_app.project(es, reducer="pca")
+    share = viz_app.trust(es, proj).per_point["preservation"].rename("neighbourhood preserved")
+    assert share.nunique() <= 11  # k = 10: few distinct values, which "auto" would call categories
+    legend = explore_views._map_data(es, proj, share, "neighbourhood preserved", ()).encoded.legend
+    assert legend["kind"] == "colorbar" and (legend["min"], legend["max"]) == (0.0, 1.0)
+    names = pd.Series([f"c{i % 3}" for i in range(400)], name="cluster")
+    legend = explore_views._map_data(es, proj, names, "cluster", ()).encoded.legend
+    assert legend["kind"] == "categories"

@@ -302,15 +302,25 @@ def isolate(es: EmbeddingSet, rows: np.ndarray, name: str) -> None:
 
 def _map_data(es: EmbeddingSet, proj: Projection, color: pd.Series | None, color_name: str | None, tooltip):
     """The map's prepared data (cached per content): a metadata column colours by name, a
-    computed colour (clusters) by its values; the kNN graph holds up to 50 neighbours."""
+    computed colour by its values: names (clusters) as categories, fractions in [0, 1]
+    (neighbourhood preserved@k) on a continuous 0-1 colour bar, however few distinct values
+    they take; the kNN graph holds up to 50 neighbours."""
     own = color_name is not None and color_name in es.metadata.columns
+    computed = None if own or color is None else color
+    fraction = (
+        computed is not None
+        and pd.api.types.is_float_dtype(computed)
+        and bool(((computed >= 0) & (computed <= 1)).all())
+    )
     return map_data(
         es,
         proj,
         color_by=color_name if color is not None else None,
-        color=None if own or color is None else color,
+        color=computed,
         tooltip=list(tooltip),
         k=max(0, min(MAX_KNN_K, es.n_samples - 1)),
+        color_scale="continuous" if fraction else "auto",
+        color_range=(0.0, 1.0) if fraction else None,
     )
 
 

@@ -9,16 +9,23 @@ router itself (which shows the same page through it) and stops.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from viz_app.reduce.project import DEFAULT_VIEW
 from viz_app.ui.cache import start_warm_up
 
+#: The app's favicon (drawn for this project, shipped in the package).
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+
 
 def run_app() -> None:
     """Page config, the one-time warm-up, and the navigation between the pages."""
-    st.set_page_config(page_title="Embedding Lens", page_icon=":material/scatter_plot:", layout="wide")
+    # a local image: a ":material/...:" page icon makes the browser fetch the favicon from
+    # fonts.gstatic.com on every page load (seen in a request log); nothing may leave the server
+    st.set_page_config(page_title="Embedding Lens", page_icon=str(FAVICON), layout="wide")
     start_warm_up(DEFAULT_VIEW)
     nav = st.navigation(
         [

@@ -20,39 +20,13 @@ import plotly.graph_objects as go
 from numpy.typing import NDArray
 
 from viz_app.errors import ParameterError
+from viz_app.map.colors import MAX_CATEGORIES, MAX_LABEL_CHARS, NOISE, OTHER_COLOR, PALETTE
 
 __all__ = ["MAX_CATEGORIES", "color_kind", "gl_text", "safe_text", "scatter_map"]
 
-MAX_CATEGORIES = 24
-MAX_LABEL_CHARS = 80
-_PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#17becf",
-    "#7f7f7f",
-    "#393b79",
-    "#e7969c",
-    "#637939",
-    "#d6616b",
-    "#8ca252",
-    "#7b4173",
-    "#ce6dbd",
-    "#3182bd",
-    "#e6550d",
-    "#31a354",
-    "#756bb1",
-    "#636363",
-    "#fd8d3c",
-    "#74c476",
-]
-_OTHER_COLOR = "#c7c7c7"
-NOISE = "noise"  # HDBSCAN's noise category is drawn grey, like "(other)"
+# one palette for every renderer: the live map's (viz_app.map.colors)
+_PALETTE = PALETTE
+_OTHER_COLOR = OTHER_COLOR
 
 
 def safe_text(values: Sequence[Any], *, max_chars: int = MAX_LABEL_CHARS) -> NDArray[np.object_]:

@@ -132,7 +132,12 @@ def test_png_download_is_a_valid_png(page, app_url):
     print(f"PNG export + download: {time.monotonic() - t0:.1f} s, {len(data):,} bytes")
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
-    assert (width, height) == (2400, 1800)  # 1200 x 900 at the default scale 2
+    # the datamapplot figure: 10 x 10 in at the panel's default 150 dpi, cropped to its content
+    # (labels may reach past the axes), so about 1,500 px a side; the dpi is recorded in pHYs
+    assert 1000 <= width <= 2500 and 1000 <= height <= 2500, (width, height)
+    at = data.index(b"pHYs")
+    ppm_x, ppm_y, unit = struct.unpack(">IIB", data[at + 4 : at + 13])
+    assert unit == 1 and round(ppm_x * 0.0254) == round(ppm_y * 0.0254) == 150
     assert dl.value.suggested_filename.endswith(".png")
 
 

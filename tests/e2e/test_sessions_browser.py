@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import _close, _open
 from e2e_helpers import go_to, upload, wait_for_message, wait_idle
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 pytestmark = pytest.mark.e2e
 
@@ -46,9 +47,16 @@ def _main_text(pg) -> str:
 def _options(pg, where: str, label: str) -> list[str]:
     """The options of the select box ``label`` (opened, read, closed)."""
     box = pg.locator(f"[data-testid='{where}'] [data-testid='stSelectbox']").filter(has_text=label).first
-    box.click()
+    box.scroll_into_view_if_needed()
     opts = pg.locator("[role='option']")
-    opts.first.wait_for(timeout=30_000)
+    for attempt in range(4):  # a click that lands while the page re-renders opens nothing: retry
+        box.click()
+        try:
+            opts.first.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 3:
+                raise
     out = opts.all_inner_texts()
     pg.keyboard.press("Escape")
     return out

@@ -12,6 +12,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API leaves its event loop installed in this
+    process until the session ends, so a later test calling ``asyncio.run`` (the live map's
+    Starlette routes) would fail, and a check that no browser module is loaded would see
+    playwright. Quick tests first also report core failures sooner."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 SAMPLE_DATA = ROOT / "sample_data"
 
 

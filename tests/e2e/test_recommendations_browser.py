@@ -24,6 +24,19 @@ def _text(page, locator, word: str, timeout_ms: int = 120_000) -> str:
     pytest.fail(f"{word!r} not in {locator.text_content()!r}")
 
 
+def _grid_listing(page, titles, timeout_ms: int = 120_000) -> None:
+    """Wait until one table on the page lists every one of ``titles`` (a table may still be
+    filling, or another table may hold some of them)."""
+    grids = page.locator("[data-testid='stDataFrame']")
+    for _ in range(timeout_ms // 250):
+        for i in range(grids.count()):
+            text = grids.nth(i).text_content() or ""
+            if all(t in text for t in titles):
+                return
+        page.wait_for_timeout(250)
+    pytest.fail(f"no table lists all of {list(titles)!r}")
+
+
 def test_picking_a_user_highlights_their_recommendations_and_a_click_lists_more_like_it(page):
     from viz_app.data.ratings import load_movielens
     from viz_app.data.samples import load_sample
@@ -80,6 +93,5 @@ def test_picking_a_user_highlights_their_recommendations_and_a_click_lists_more_
     wait_for(page, page.locator("[data-testid='stMarkdown']").filter(has_text=f"More like {title}"), "more like", 120)
     more = rec.similar_items(top["id"].iat[0], k=10)["title"]
     wait_idle(page)
-    grid = page.locator("[data-testid='stDataFrame']").filter(has_text=more.iat[0]).first
-    assert all(t in _text(page, grid, more.iat[0]) for t in more)
+    _grid_listing(page, list(more))
     fail_on_exception(page)

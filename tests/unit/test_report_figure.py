@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import re
 import struct
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,8 @@ from viz_app.export.figure import close_figure, export_figure, figure_bytes, map
 from viz_app.export.mapfile import build_map
 from viz_app.export.settings import load_settings, settings_for
 from viz_app.reduce import make_params
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +79,27 @@ def test_export_writes_the_file_the_sidecar_and_embeds_the_settings(king_fig, gl
     assert load_settings(svg.read_bytes())["projection"]["reducer"] == "pca"
 
 
-def test_no_browser_is_involved(king_fig):
-    figure_bytes(king_fig, "pdf")
-    assert not {"kaleido", "choreographer", "playwright"} & set(sys.modules)
+_NO_BROWSER = """
+import sys
+import numpy as np
+import viz_app
+from viz_app.export.figure import figure_bytes, report_figure
+v = np.random.default_rng(0).normal(size=(300, 8)).astype("float32")
+es = viz_app.EmbeddingSet(v, labels=[f"w{i}" for i in range(300)], name="random")
+fig = report_figure(es, viz_app.project(es, reducer="pca"), focus="w0")
+assert figure_bytes(fig, "pdf").startswith(b"%PDF")
+print(sorted({"kaleido", "choreographer", "playwright", "selenium"} & set(sys.modules)))
+"""
+
+
+def test_no_browser_is_involved():
+    # in a fresh interpreter: this test process may hold playwright already (the browser tests'
+    # modules are imported at collection)
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_BROWSER], capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_app_figure_from_a_set_and_projection_with_user_text(digits_small):

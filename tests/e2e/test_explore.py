@@ -59,7 +59,13 @@ def test_click_on_king_highlights_queen_and_prince_and_lists_them(page, app_url,
     highlighted = [_label(page, int(r)) for r in map_attr(page, "data-neighbors").split(",")]
     assert len(highlighted) == 10 and {"queen", "prince"} <= set(highlighted)
     _wait_focus_text(page, "king")
-    assert table_column(page, "label") == highlighted  # the neighbour table lists the same, in order
+    listed: list[str] = []
+    for _ in range(240):  # the grid renders its rows a moment after the focus text
+        listed = table_column(page, "label")
+        if listed:
+            break
+        page.wait_for_timeout(250)
+    assert listed == highlighted  # the neighbour table lists the same, in order
     assert "focus=king" in page.url  # a shareable link
     drawn = {lab["t"]: lab["kind"] for lab in json.loads(map_attr(page, "data-labels"))}
     assert drawn.get("king") == "focus" and "neighbor" in drawn.values()

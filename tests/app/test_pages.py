@@ -1,6 +1,7 @@
 """AppTest for each page, through the entry point (st.navigation) and page by page.
 
-AppTest cannot drive ``st.file_uploader`` or plotly selections (see RECIPES.md); the upload
+AppTest cannot drive ``st.file_uploader`` (Streamlit's ``streamlit.testing.v1`` has no file
+uploader element); the upload
 path is tested through ``data_views.accept_upload``, which the uploader calls, and for real in
 tests/e2e.
 """

@@ -28,10 +28,10 @@ rows    exact, per query  index build  approximate, per query       recall@10 vs
 ======  ================  ===========  ==========================  =========================
 
 The first build in a process also compiles pynndescent's numba kernels (not disk-cacheable):
-~30 s idle (RECIPES.md), 70 s at that load, per metric family (cosine; euclidean and dot). An
+70 s at that load (136-163 s at load 12-14 in a fresh test process), per metric family (cosine; euclidean and dot). An
 index therefore pays back only after thousands of queries, while exact search of one query costs
-O(n_samples * n_features) and stays interactive up to about 10**8 entries (~17 ms idle, scaling
-RECIPES' 6.5 ms for 100k x 384). Hence :data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe
+O(n_samples * n_features) and stays interactive up to about 10**8 entries (one float32
+matrix-vector product over 400 MB). Hence :data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe
 400k x 50 (2 * 10**7) is searched exactly; larger sets (e.g. more than 260k MiniLM 384-d rows)
 use the index, which the Explore page starts building in the background as it opens
 (:func:`build_index_in_background`), with a caption saying so. Pass ``exact_max_elements`` to

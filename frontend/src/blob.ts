@@ -61,7 +61,14 @@ function b64bytes(s: string): ArrayBuffer {
   return out.buffer;
 }
 
-export function fetchBlob(url: string, signal?: AbortSignal): Promise<LensBlob> {
+/**
+ * The decoded file at ``url``, fetched once per page and shared by every caller (two linked
+ * maps of the same items share their labels file). No caller can cancel the shared request:
+ * a caller that no longer wants the result ignores it (a cancelled request's rejected promise
+ * would otherwise be handed to the next caller of the same URL, e.g. a map whose reducer
+ * changed while its labels were still loading).
+ */
+export function fetchBlob(url: string): Promise<LensBlob> {
   const local = inline.get(url);
   if (local !== undefined) return Promise.resolve().then(() => decodeBlob(b64bytes(local)));
   let p = cache.get(url);
@@ -70,7 +77,7 @@ export function fetchBlob(url: string, signal?: AbortSignal): Promise<LensBlob> 
     cache.set(url, p);
     return p;
   }
-  p = fetch(url, { signal, credentials: "same-origin" }).then(async (r) => {
+  p = fetch(url, { credentials: "same-origin" }).then(async (r) => {
     if (!r.ok) throw new Error(`map data ${r.status} ${r.statusText}`);
     return decodeBlob(await r.arrayBuffer());
   });

@@ -168,9 +168,9 @@ export class LensMap {
     this.showMessage("Loading the map…");
     try {
       const [pts, lab, knn] = await Promise.all([
-        fetchBlob(map.points, abort.signal),
-        map.labels ? fetchBlob(map.labels, abort.signal) : Promise.resolve(null),
-        map.knn ? fetchBlob(map.knn, abort.signal) : Promise.resolve(null),
+        fetchBlob(map.points),
+        map.labels ? fetchBlob(map.labels) : Promise.resolve(null),
+        map.knn ? fetchBlob(map.knn) : Promise.resolve(null),
       ]);
       if (abort.signal.aborted || this.destroyed) return;
       const h = pts.header;

@@ -11,11 +11,14 @@ only navigates between the pages, for the latency the loaded machine shows anywa
    tags (546 KB);
 2. ``regex``: a CSV whose labels are ``aaa…a!`` is uploaded, then ``^(\\w+\\s?)*$`` is typed in the
    Explore page's search box with Regex on;
-3. ``term``: an unknown term of 5,000 characters typed into the Arithmetic page (the box keeps
-   at most its ``max_chars``);
+3. ``term``: an unknown term as long as the Arithmetic page's expression box allows (its
+   ``max_chars``, 500);
 4. ``line``: a text file whose first line is 50 MB;
 5. ``columns``: a CSV of 100,000 columns (1.9 MB);
 6. ``npz``: three sessions each upload an ``.npz`` of ~1 MB that inflates to 1 GiB, then close.
+
+The inputs and the browser steps that submit them (waiting for the app's answer) are in
+``tests/e2e/hostile_inputs.py``, shared with the browser test ``tests/e2e/test_hostile_server.py``.
 
 For each phase: how long it ran and the health endpoint's worst and p95 latency meanwhile. For
 the memory: the server's RSS (``/proc/<pid>/status`` VmRSS) before the ``npz`` phase, at its
@@ -30,113 +33,32 @@ than 20% over the start.
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
-MESSAGE = "[data-testid='stMain'] [data-testid='stAlertContentSuccess'], [data-testid='stMain'] [data-testid='stAlertContentError']"
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+from hostile_inputs import (  # noqa: E402 - the inputs and the browser steps, shared with the browser test
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MESSAGE,
+    Health,
+    free_port,
+    make_files,
+    nav,
+    rss_mb,
+    start_server,
+    stop_server,
+    submit,
+    upload,
+    wait_healthy,
+    wait_idle,
+)
+
 PHASES = ("baseline", "svg", "regex", "term", "line", "columns", "npz")
-
-
-class Health(threading.Thread):
-    """Polls the health endpoint; ``samples`` holds (time, latency s)."""
-
-    def __init__(self, url: str, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.url, self.samples, self.stop = url + "/_stcore/health", [], threading.Event()
-        self.pid, self.rss = pid, []  # (time, server RSS MiB), sampled with each poll
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            t = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=5) as r:
-                    r.read()
-            except (urllib.error.URLError, OSError):
-                pass
-            self.samples.append((t, time.monotonic() - t))
-            self.rss.append((t, rss_mb(self.pid)))
-            time.sleep(0.1)
-
-    def between(self, t0: float, t1: float) -> list[float]:
-        return [lat for t, lat in self.samples if t0 <= t <= t1]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def start_server(port: int, log: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
-    cmd += ["--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.Popen(cmd, cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_idle(page, timeout_ms: float = 600_000) -> None:
-    page.wait_for_function(
-        "() => { const a = document.querySelector('[data-testid=stApp]');"
-        " return a && a.getAttribute('data-test-script-state') === 'notRunning'; }",
-        timeout=timeout_ms,
-    )
-
-
-def nav(page, title: str) -> None:
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
-    page.locator("[data-testid='stMain'] h1").filter(has_text=title).first.wait_for(timeout=120_000)
-    wait_idle(page)
-
-
-def upload(page, path: Path, label: str = "Upload embeddings") -> None:
-    up = page.locator("[data-testid='stMain'] [data-testid='stFileUploader']").filter(has_text=label)
-    up.locator("input[type=file]").set_input_files(str(path))
-    page.wait_for_timeout(500)
-    wait_idle(page)
-
-
-def make_files(tmp: Path) -> dict[str, Path]:
-    files = {}
-    files["svg"] = tmp / "hostile.svg"
-    files["svg"].write_bytes(b"<svg>" + b'<metadata id="embedding-lens-settings">' * 14_000 + b"</svg>")
-    v = np.random.default_rng(0).normal(size=(40, 4)).round(4)
-    rows = ["label,a,b,c,d"] + [
-        ("a" * 28 + "!" if i % 2 else f"w{i}") + "," + ",".join(map(str, r)) for i, r in enumerate(v)
-    ]
-    files["regex"] = tmp / "aaa.csv"
-    files["regex"].write_text("\n".join(rows) + "\n")
-    files["line"] = tmp / "long.txt"
-    files["line"].write_bytes(b"a" * (50 << 20) + b"\nsecond\n")
-    files["columns"] = tmp / "wide.csv"
-    head = ",".join(f"c{i}" for i in range(100_000))
-    files["columns"].write_text(head + "\n" + ",".join(["0.1"] * 100_000) + "\n")
-    for i in range(3):
-        buf = io.BytesIO()
-        np.savez_compressed(buf, vectors=np.full((1 << 18, 1024), float(i), dtype=np.float32))
-        files[f"npz{i}"] = tmp / f"inflate{i}.npz"
-        files[f"npz{i}"].write_bytes(buf.getvalue())
-    return files
 
 
 def main() -> int:
@@ -147,26 +69,21 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     tmp = Path(tempfile.mkdtemp(prefix="hostile-"))
-    files = make_files(tmp)
+    files = make_files(tmp, npz="npz" in a.phases)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(port, tmp / "server.log")
     health = Health(url, server.pid)
     ok = True
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2).read()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    print("server did not start; log:", (tmp / "server.log").read_text()[-2000:])
-                    return 1
-                time.sleep(0.5)
+        try:
+            wait_healthy(url, server)
+        except RuntimeError:
+            print("server did not start; log:", (tmp / "server.log").read_text()[-2000:])
+            return 1
         print(f"load average before: {os.getloadavg()}")
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
             page = ctx.new_page()
             page.set_default_timeout(600_000)
@@ -184,31 +101,9 @@ def main() -> int:
                     nav(page, "Data")
                     nav(page, "Arithmetic")
                     nav(page, "Explore")
-                elif ph == "svg":
-                    nav(page, "Data")
-                    upload(page, files["svg"], "Load settings")
-                elif ph == "regex":
-                    nav(page, "Data")
-                    upload(page, files["regex"])
-                    nav(page, "Explore")
-                    page.get_by_role("textbox", name="Search labels and text").fill(r"^(\w+\s?)*$")
-                    page.keyboard.press("Enter")
-                    wait_idle(page)
-                    page.locator("[data-testid='stMain'] [data-testid='stCheckbox']").filter(has_text="Regex").click()
-                    wait_idle(page)
-                elif ph == "term":
-                    nav(page, "Arithmetic")
-                    box = page.get_by_role("textbox", name="Expression").first
-                    box.fill("king - " + "x" * 5000)
-                    note = f"box kept {len(box.input_value())} characters"
-                    page.keyboard.press("Enter")
-                    wait_idle(page)
-                elif ph == "line":
-                    nav(page, "Data")
-                    upload(page, files["line"])
-                elif ph == "columns":
-                    nav(page, "Data")
-                    upload(page, files["columns"])
+                elif ph != "npz":
+                    kind, text = submit(page, ph, files)
+                    note = f"{kind}: {text[:110]}".replace("\n", " ")
                 elif ph == "npz":
                     base_rss = rss_mb(server.pid)  # the memory check's start: after the phases before
                     peak, msgs = base_rss, []
@@ -228,8 +123,9 @@ def main() -> int:
                 lat = sorted(health.between(t0, t1)) or [float("nan")]
                 worst, p95 = lat[-1], lat[int(0.95 * (len(lat) - 1))]
                 ok &= worst <= 1.0
-                alerts = page.locator(MESSAGE).all_inner_texts()
-                note += (" | " if note else "") + (alerts[-1][:110].replace("\n", " ") if alerts else "no error shown")
+                if ph in ("baseline", "npz"):
+                    alerts = page.locator(MESSAGE).all_inner_texts()
+                    note += (" | " if note else "") + (alerts[-1][:110].replace("\n", " ") if alerts else "no message")
                 print(f"{ph:8} {t1 - t0:8.1f} {worst:13.2f} {p95:13.2f}  {note}", flush=True)
             ctx.close()
             if "npz" in a.phases:
@@ -248,11 +144,7 @@ def main() -> int:
         print(f"load average after: {os.getloadavg()}")
     finally:
         health.stop.set()
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     return 0 if ok else 1
 
 

@@ -157,8 +157,13 @@ def cmd_map(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         engine.close()
-    trust = m.info["trust"].get("trustworthiness")
-    extra = f", trustworthiness {trust:.3f}" if trust is not None else ""
+    t = m.info["trust"]
+    extra = (
+        f", trustworthiness {t['trustworthiness']:.3f}, continuity {t['continuity']:.3f}, "
+        f"preserved@{t['k']} {t['preservation']:.1%}"
+        if t
+        else ""
+    )
     groups = f", {len(m.cluster_labels)} clusters" if m.cluster_labels else ""
     print(
         f"{out}: {es.n_samples:,} points, {params.describe()}, kNN k={args.k}{groups}{extra}; "

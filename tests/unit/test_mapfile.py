@@ -42,7 +42,10 @@ def test_map_file_holds_coordinates_graph_clusters_trust_and_settings(digits_map
     info = json.loads(pf.schema_arrow.metadata[MAP_KEY])
     settings = json.loads(pf.schema_arrow.metadata[SETTINGS_KEY])
     assert info["knn"] == {"k": 10, "metric": "cosine"} and info["clusters"]["k"] == 10
-    assert 0.8 < info["trust"]["trustworthiness"] <= 1.0  # PCA on digits keeps ~0.85
+    t = info["trust"]  # Venna & Kaski's T and C and preservation@10, from the file's own kNN graph
+    assert 0.8 < t["trustworthiness"] <= 1.0  # PCA on digits keeps ~0.85
+    assert 0.8 < t["continuity"] <= 1.0 and t["k"] == 10 and t["points"] == m.es.n_samples
+    assert 10 * t["chance"] < t["preservation"] < 1.0  # far above a random map's k / (n - 1)
     assert settings["projection"]["reducer"] == "pca" and settings["dataset"]["fingerprint"] == m.es.fingerprint
     # digits carry their digit as label: clusters are labelled by their majority digit
     assert sum("%" in lab for lab in m.cluster_labels.values()) >= 5

@@ -126,6 +126,16 @@ def test_settings_keep_the_whole_view(pca_settings):
         load_settings(settings_json({**s, "view": {**s["view"], "zoom": 2}}).encode())
 
 
+def test_settings_carry_the_maps_trust_summary(pca_settings):
+    from viz_app import trust
+
+    es, proj, _ = pca_settings
+    summary = trust(es, proj, k=10).summary()
+    back = load_settings(settings_json(settings_for(es, proj, trust=summary)).encode())
+    assert back["trust"] == summary and 0.5 < back["trust"]["trustworthiness"] <= 1.0
+    assert "trust" not in settings_for(es, proj)  # only when the figures are known
+
+
 def test_save_and_load_round_trip(pca_settings, tmp_path):
     _, _, s = pca_settings
     path = save_settings(s, tmp_path / "map.settings.json")

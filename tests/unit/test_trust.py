@@ -151,3 +151,25 @@ def test_a_umap_map_is_measured_on_its_own_graph(glove_2k):
     assert r.graph == "UMAP's own kNN graph"
     assert r.trustworthiness != pytest.approx(viz_app.trust(glove_2k, pca).trustworthiness)
     assert r.per_point["preservation"].notna().all()
+
+
+def test_memory_stays_within_twice_the_graph(glove_10k):
+    """No copy of the vectors, no n x n matrix, no whole map-space graph: the peak of the
+    metrics' allocations (tracemalloc; numpy reports its buffers to it) stays under 2x the
+    original-space graph's bytes, here with every point ranked (5,000 points, a PCA map: many
+    false neighbours to rank)."""
+    import tracemalloc
+
+    es = glove_10k.subset(np.arange(5000))
+    proj = project(es, reducer="pca")
+    graph = knn_indices(es, np.arange(es.n_samples), k=10).astype(np.uint32)  # as the live map keeps it
+    trust_metrics(es.vectors, proj.coords, graph, k=10)  # imports and library set-up, not counted
+    tracemalloc.start()
+    try:
+        r = trust_metrics(es.vectors, proj.coords, graph, k=10)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r.ranked == r.n == 5000
+    assert peak < 2 * graph.nbytes, f"peak {peak:,} bytes for a graph of {graph.nbytes:,}"
+    assert peak > es.vectors.nbytes / 100  # it did measure the run (keys and the KD-tree)

@@ -27,30 +27,35 @@ Kaski 2001, ICANN) define trustworthiness ``T(k)`` and continuity ``C(k)`` as th
 terms, which is what :func:`trust_metrics` returns per map; ``T`` equals
 ``sklearn.manifold.trustworthiness`` when the graph is exact (tested on GloVe).
 
-Cost. The map graph and preservation are O(n k log n) time and O(n k) memory. The terms need
-ranks *beyond* ``k`` (how far is a false neighbour really?), i.e. distances from ``i`` to every
-point: they are computed exactly, in blocks of at most :data:`BLOCK_PAIRS` distances (never an
-``n x n`` matrix), for every point while ``n * n <= rank_budget`` (20,000 points at the default),
+Cost. The map graph and preservation are O(n k log n) time (scikit-learn's ``KDTree``). The terms
+need ranks *beyond* ``k`` (how far is a false neighbour really?), i.e. distances from ``i`` to
+every point: O(n) per ranked point, computed exactly in blocks of rows (never an ``n x n``
+matrix), for every point while ``n * n <= rank_budget`` (5,000 points at the default),
 and above that for a seeded random sample of ``rank_budget // n`` points (at least
 :data:`MIN_RANKED`): ``T`` and ``C`` are then sample means (standard error reported), and the
 per-point terms of the other points are NaN. ``TrustReport.ranked`` says how many were ranked.
+Memory: every pass runs in blocks of rows sized from the original-space graph's bytes
+(:func:`_blocks`); with the KD-tree (n coordinates and n indices) and the three float32 values
+per point of the result, the peak stays under 2x the graph's size (``benchmarks/trust.py``
+prints it).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from threadpoolctl import ThreadpoolController
 
 from viz_app.errors import ParameterError
 from viz_app.progress import Progress, null_progress
 
 __all__ = [
-    "BLOCK_PAIRS",
     "DEFAULT_K",
     "MIN_RANKED",
     "RANK_BUDGET",
@@ -63,12 +68,12 @@ __all__ = [
 
 DEFAULT_K = 10
 #: Up to this many (point, point) distance pairs the ranks are exact for every point
-#: (20,000 points); above, a seeded sample of ``RANK_BUDGET // n`` points is ranked.
-RANK_BUDGET = 400_000_000
+#: (5,000 points); above, a seeded sample of ``RANK_BUDGET // n`` points is ranked (2,500 at
+#: 10,000 points: T and C within about +-0.002 there, the standard error reported). Only the
+#: summary and the per-point T and C terms use ranks; preservation@k is exact for every point.
+RANK_BUDGET = 25_000_000
 #: The smallest sample ranked above the budget.
 MIN_RANKED = 2_000
-#: Distances held at once while ranking (float64: 32 MiB).
-BLOCK_PAIRS = 2**22
 METRICS = ("cosine", "euclidean")
 
 
@@ -91,9 +96,13 @@ class TrustReport:
     stderr : float
         Standard error of ``trustworthiness`` (and, about equal, of ``continuity``) from
         sampling; 0.0 when every point was ranked.
-    per_point : DataFrame of n rows
-        ``id`` (str), ``preservation`` (float, multiples of 1/k), ``trustworthiness`` and
-        ``continuity`` (float, NaN for points outside the ranked sample).
+    per_point : DataFrame of n rows (a property, built on first use)
+        ``id`` (str), ``preservation`` (float32, multiples of 1/k), ``trustworthiness`` and
+        ``continuity`` (float32, NaN for points outside the ranked sample).
+    values : tuple of three ndarrays of shape (n,), float32
+        Those three columns as arrays (what ``per_point`` is built from).
+    ids : ndarray of shape (n,) or None
+        The ``id`` column (row numbers when None).
     graph : str
         Where the original-space graph came from (e.g. "UMAP's own kNN graph").
     metric : str
@@ -110,10 +119,20 @@ class TrustReport:
     n: int
     ranked: int
     stderr: float
-    per_point: pd.DataFrame = field(repr=False)
+    values: tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]] = field(repr=False)
+    ids: NDArray[Any] | None = field(default=None, repr=False)
     graph: str = ""
     metric: str = "cosine"
     elapsed_s: float = 0.0
+
+    @cached_property
+    def per_point(self) -> pd.DataFrame:
+        """``id``, ``preservation``, ``trustworthiness``, ``continuity`` (n rows; see above)."""
+        ids = self.ids if self.ids is not None else np.arange(self.n).astype(str)
+        pres, t, c = self.values
+        return pd.DataFrame(
+            {"id": np.asarray(ids, dtype=object), "preservation": pres, "trustworthiness": t, "continuity": c}
+        )
 
     @property
     def sampled(self) -> bool:
@@ -175,68 +194,64 @@ def _map_knn(c: NDArray[np.float64], k: int) -> tuple[NDArray[np.intp], Any]:
     return nn[keep].reshape(n, k).astype(np.intp), tree
 
 
-def _members(a: NDArray[np.intp], b: NDArray[np.intp]) -> NDArray[np.bool_]:
-    """(n, k) mask: ``a[i, j]`` is in row ``b[i]``, in blocks of rows (O(block k^2) memory)."""
-    out = np.empty(a.shape, dtype=bool)
-    step = max(1, 2**22 // max(1, a.shape[1] * b.shape[1]))
-    for s in range(0, len(a), step):
-        out[s : s + step] = (a[s : s + step, :, None] == b[s : s + step, None, :]).any(axis=2)
-    return out
+def _members(a: NDArray[np.integer], b: NDArray[np.integer]) -> NDArray[np.bool_]:
+    """(m, k) mask: ``a[i, j]`` is in row ``b[i]`` (callers pass blocks of rows: O(m k^2) memory)."""
+    return (a[:, :, None] == b[:, None, :]).any(axis=2)
 
 
-def _prepare(x: Any, metric: str) -> tuple[Any, Any]:
-    """Rows (unit length for cosine) and their squared norms, in float32 for float32 input (as
-    scikit-learn computes distances) and float64 otherwise."""
-    xf: Any = np.asarray(x, dtype=np.float32 if np.asarray(x).dtype == np.float32 else np.float64)
-    if metric == "cosine":
-        norm = np.sqrt(np.einsum("ij,ij->i", xf, xf))
-        xf = np.divide(xf, norm[:, None], out=np.zeros_like(xf), where=norm[:, None] > 0)
-    return xf, np.einsum("ij,ij->i", xf, xf)
+class _Keys:
+    """Keys that order every point by its original-space distance from a row (smaller = closer),
+    without a copy of the vectors: cosine ``-(x_i / |x_i|) . x_j / |x_j|`` (the column scaling
+    is applied to the product, so only ``n`` inverse norms are kept); euclidean
+    ``|x_j|^2 - 2 x_i . x_j`` (the squared distance minus the row's constant ``|x_i|^2``).
+    Computed in float32 for float32 vectors (as scikit-learn computes distances), else float64."""
+
+    def __init__(self, x: NDArray[np.floating], metric: str) -> None:
+        self.x = x if x.dtype in (np.float32, np.float64) else x.astype(np.float64)
+        self.metric = metric
+        sq = np.einsum("ij,ij->i", self.x, self.x)
+        if metric == "cosine":
+            norm = np.sqrt(sq)
+            # minus the inverse norm (0 for zero rows): keys are minus the cosine similarity
+            self.col = -np.divide(1.0, norm, out=np.zeros_like(norm), where=norm > 0)
+        else:
+            self.col = sq
+
+    def rows(self, rows: NDArray[np.intp]) -> NDArray[np.floating]:
+        """(len(rows), n) keys; one matrix product, scaled in place."""
+        xr = self.x[rows]
+        if self.metric == "cosine":
+            xr = xr * -self.col[rows, None]
+            g = xr @ self.x.T
+            g *= self.col[None, :]
+        else:
+            g = xr @ self.x.T
+            g *= -2.0
+            g += self.col[None, :]
+        return g
 
 
-def _order_keys(x: NDArray[np.floating], sq: NDArray[np.floating], rows: NDArray[np.intp], metric: str):
-    """(len(rows), n) keys that order every point by its distance from each row (smaller = closer):
-    cosine ``-similarity``; euclidean ``|x_j|^2 - 2 x_i.x_j`` (the squared distance minus the
-    row's constant ``|x_i|^2``). One matrix product, updated in place."""
-    g = x[rows] @ x.T
-    if metric == "cosine":
-        np.negative(g, out=g)
-    else:
-        g *= -2.0
-        g += sq[None, :]
-    return g
-
-
-def _ranks(
-    x: NDArray[np.floating],
-    sq: NDArray[np.floating],
-    rows: NDArray[np.intp],
-    targets: NDArray[np.intp],
-    metric: str,
-    report: Progress,
-) -> NDArray[np.int64]:
+def _ranks(keys: _Keys, rows: NDArray[np.intp], targets: NDArray[np.intp], step: int) -> NDArray[np.int64]:
     """Rank of ``targets[r, j]`` among the neighbours of ``rows[r]`` (1 = nearest; -1 entries: 0).
 
-    Rank = 1 + the number of other points strictly closer, in blocks of rows, never n x n.
+    Rank = 1 + the number of other points strictly closer, ``step`` rows of keys at a time.
     """
-    n = len(x)
+    n = len(keys.x)
     out = np.zeros(targets.shape, dtype=np.int64)
     if targets.shape[1] == 0 or len(rows) == 0:
         return out
-    step = max(1, BLOCK_PAIRS // n)
     buf = np.empty((min(step, len(rows)), n), dtype=bool)
     for s in range(0, len(rows), step):
         r, t = rows[s : s + step], targets[s : s + step]
-        d = _order_keys(x, sq, r, metric)
+        d = keys.rows(r)
         d[np.arange(len(r)), r] = np.inf  # a point is not its own neighbour
         valid = t >= 0
         dt = np.where(valid, np.take_along_axis(d, np.where(valid, t, 0), axis=1), -np.inf)
         b = buf[: len(r)]
-        for j in range(t.shape[1]):  # one column of targets at a time: O(block n) memory
+        for j in range(t.shape[1]):  # one column of targets at a time: O(step n) memory
             if valid[:, j].any():  # -inf for padding: nothing is closer, masked below
                 np.less(d, dt[:, j, None], out=b)
                 out[s : s + step, j] = np.where(valid[:, j], 1 + np.count_nonzero(b, axis=1), 0)
-        report(min(1.0, (s + len(r)) / len(rows)), f"ranked {s + len(r):,} / {len(rows):,} points")
     return out
 
 
@@ -262,7 +277,7 @@ def _map_ranks(tree: Any, c: NDArray[np.float64], rows: NDArray[np.intp], target
     return out
 
 
-def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.intp]) -> NDArray[np.intp]:
+def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.integer]) -> NDArray[np.intp]:
     """Per row, the ``values`` where the mask is set, left-aligned and padded with -1."""
     width = int(rows_mask.sum(axis=1).max(initial=0))
     out = np.full((len(values), width), -1, dtype=np.intp)
@@ -271,6 +286,16 @@ def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.intp]) -> NDArray[np.i
     ok = np.take_along_axis(rows_mask, order, axis=1)
     out[ok] = picked[ok]
     return out
+
+
+def _blocks(n: int, k: int, graph_bytes: int) -> tuple[int, int]:
+    """Rows per block of the map-neighbour pass and of the distance keys: the map pass's
+    temporaries (about 150 bytes per row and neighbour, measured with ``tracemalloc``) within an
+    eighth of the graph's own size, the keys (float32 and a bool mask per row of n) within a
+    quarter of it (twice that measured, with numpy's temporaries); at least 16 and 1 rows."""
+    map_rows = max(16, graph_bytes // 8 // (150 * (k + 1)))
+    key_rows = max(1, graph_bytes // 4 // (5 * n))
+    return map_rows, key_rows
 
 
 def trust_metrics(
@@ -288,10 +313,15 @@ def trust_metrics(
 ) -> TrustReport:
     """Trustworthiness, continuity (Venna & Kaski 2006) and preservation@k (Lee & Verleysen 2009).
 
+    Everything runs in blocks of rows sized from the graph (:func:`_blocks`): besides the
+    result (three float32 values per point) and scikit-learn's KD-tree on the map, the
+    temporaries stay within about 5/8 of the graph's bytes: no copy of the vectors, no
+    ``n x n`` matrix, not even the ``n x k`` map-space graph at once.
+
     Parameters
     ----------
     vectors : ndarray of shape (n, n_features)
-        The original space (any float dtype; ranks are computed in float64).
+        The original space (float32 stays float32, as in scikit-learn; other dtypes float64).
     coords : ndarray of shape (n, 2|3)
         The map.
     graph : ndarray of shape (n, >= k), integer
@@ -323,6 +353,22 @@ def trust_metrics(
         Shapes that disagree, ``k`` out of range, a graph narrower than ``k`` or with rows
         outside ``0..n-1``, an unknown metric.
     """
+    with _blas().limit(limits=1, user_api="blas"):
+        return _trust_metrics(vectors, coords, graph, k, metric, ids, rank_budget, random_state, graph_source, progress)
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    """threadpoolctl's view of the loaded BLAS libraries, found once (scanning them allocates)."""
+    return ThreadpoolController()
+
+
+def _trust_metrics(vectors, coords, graph, k, metric, ids, rank_budget, random_state, graph_source, progress):
+    """:func:`trust_metrics`, with BLAS on one thread: its products are a few rows against all
+    points, where a second OpenBLAS thread waits more than it works (measured: 2 rows x 10,000 x 50
+    in float32 took 0.11 ms on one thread, 0.3-14 ms on two while the other core was busy)."""
+    from sklearn.neighbors import KDTree
+
     t0 = time.perf_counter()
     report = progress or null_progress
     x, c, g = np.asarray(vectors), np.asarray(coords), np.asarray(graph)
@@ -334,58 +380,75 @@ def trust_metrics(
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n / 2:
         raise ParameterError(f"k must be an integer in 1..{max(1, (n - 1) // 2)} for {n} points, got {k!r}")
     k = int(k)
-    if g.ndim != 2 or len(g) != n or g.shape[1] < k:
+    if g.ndim != 2 or len(g) != n or g.shape[1] < k or not np.issubdtype(g.dtype, np.integer):
         raise ParameterError(f"the kNN graph of shape {g.shape} does not give {k} neighbours for {n} points")
-    u = g[:, :k].astype(np.intp)
-    if u.min() < 0 or u.max() >= n:
+    u = g[:, :k]  # a view: no copy of the graph
+    if int(u.min()) < 0 or int(u.max()) >= n:
         raise ParameterError(f"the kNN graph has rows outside 0..{n - 1}")
-    report(0.0, "map-space neighbours (KD-tree)")
-    cm = np.ascontiguousarray(c, dtype=np.float64)
-    v, tree = _map_knn(cm, k)
-    v_true = _members(v, u)  # map neighbour is a true neighbour
-    u_kept = _members(u, v)  # true neighbour is also a map neighbour
-    preservation = u_kept.sum(axis=1) / k
 
     if n * n <= rank_budget:
-        ranked = np.arange(n)
+        is_ranked = None  # every point
+        n_ranked = n
     else:
         m = min(n, max(MIN_RANKED, rank_budget // n))
-        ranked = np.sort(np.random.default_rng(random_state).choice(n, m, replace=False))
+        is_ranked = np.zeros(n, dtype=bool)
+        is_ranked[np.random.default_rng(random_state).choice(n, m, replace=False)] = True
+        n_ranked = m
     scale = 2.0 / (k * (2.0 * n - 3.0 * k - 1.0))
-    report(0.05, f"original-space ranks of false neighbours ({len(ranked):,} points)")
-    xo, sqo = _prepare(x, metric)
-    false_t = _pad(~v_true[ranked], v[ranked])
-    r_orig = _ranks(xo, sqo, ranked, false_t, metric, _scaled(report, 0.05, 0.8))
-    t_terms = 1.0 - scale * np.where(false_t >= 0, np.maximum(r_orig - k, 0), 0).sum(axis=1)
-    report(0.8, "map-space ranks of missing neighbours")
-    missing = _pad(~u_kept[ranked], u[ranked])
-    r_map = _map_ranks(tree, cm, ranked, missing)
-    c_terms = 1.0 - scale * np.where(missing >= 0, np.maximum(r_map - k, 0), 0).sum(axis=1)
+    map_rows, key_rows = _blocks(n, k, g.nbytes)
 
-    per_t = np.full(n, np.nan)
-    per_c = np.full(n, np.nan)
-    per_t[ranked], per_c[ranked] = t_terms, c_terms
-    sampled = len(ranked) < n
-    stderr = float(t_terms.std(ddof=1) / np.sqrt(len(ranked))) if sampled and len(ranked) > 1 else 0.0
-    per_point = pd.DataFrame(
-        {
-            "id": np.asarray(ids, dtype=object) if ids is not None else np.arange(n).astype(str).astype(object),
-            "preservation": preservation,
-            "trustworthiness": per_t,
-            "continuity": per_c,
-        }
-    )
+    report(0.0, "map-space neighbours (KD-tree)")
+    cm = np.ascontiguousarray(c, dtype=np.float64)
+    tree = KDTree(cm)  # scikit-learn keeps ``cm`` as its data (no copy: float64, C order)
+    keys = _Keys(x, metric)
+    preservation = np.empty(n, dtype=np.float32)
+    per_t = np.full(n, np.nan, dtype=np.float32)
+    per_c = np.full(n, np.nan, dtype=np.float32)
+    t_sum = c_sum = t_sq = 0.0
+    for s in range(0, n, map_rows):
+        rows = np.arange(s, min(n, s + map_rows))
+        nn = tree.query(cm[rows], k=k + 1, return_distance=False, sort_results=True)
+        own = nn == rows[:, None]
+        # drop the point itself where found, else (duplicates hid it) the farthest of the k + 1
+        keep = np.ones_like(own)
+        keep[np.arange(len(rows)), np.where(own.any(axis=1), own.argmax(axis=1), k)] = False
+        v = nn[keep].reshape(len(rows), k)
+        del nn, own, keep
+        ub = u[rows]
+        v_true = _members(v, ub)  # map neighbour is a true neighbour
+        u_kept = _members(ub, v)  # true neighbour is also a map neighbour
+        preservation[rows] = u_kept.sum(axis=1) / k
+        sel = slice(None) if is_ranked is None else is_ranked[rows]
+        rr = rows[sel]
+        if len(rr):
+            false_t = _pad(~v_true[sel], v[sel])
+            r_orig = _ranks(keys, rr, false_t, key_rows)
+            t_terms = 1.0 - scale * np.where(false_t >= 0, np.maximum(r_orig - k, 0), 0).sum(axis=1)
+            missing = _pad(~u_kept[sel], ub[sel])
+            r_map = _map_ranks(tree, cm, rr, missing)
+            c_terms = 1.0 - scale * np.where(missing >= 0, np.maximum(r_map - k, 0), 0).sum(axis=1)
+            per_t[rr], per_c[rr] = t_terms, c_terms
+            t_sum += float(t_terms.sum())
+            t_sq += float((t_terms**2).sum())
+            c_sum += float(c_terms.sum())
+        report(min(1.0, (s + len(rows)) / n), f"{s + len(rows):,} / {n:,} points ({n_ranked:,} ranked)")
+
+    sampled = n_ranked < n
+    t_mean, c_mean = t_sum / n_ranked, c_sum / n_ranked
+    var = max(0.0, (t_sq - n_ranked * t_mean**2) / (n_ranked - 1)) if n_ranked > 1 else 0.0
+    stderr = float(np.sqrt(var / n_ranked)) if sampled else 0.0
     report(1.0, "done")
     return TrustReport(
-        trustworthiness=float(t_terms.mean()),
-        continuity=float(c_terms.mean()),
-        preservation=float(preservation.mean()),
+        trustworthiness=t_mean,
+        continuity=c_mean,
+        preservation=float(preservation.mean(dtype=np.float64)),
         chance=k / (n - 1),
         k=k,
         n=n,
-        ranked=len(ranked),
+        ranked=n_ranked,
         stderr=stderr,
-        per_point=per_point,
+        values=(preservation, per_t, per_c),
+        ids=ids,
         graph=graph_source,
         metric=metric,
         elapsed_s=time.perf_counter() - t0,
@@ -489,9 +552,7 @@ def focus_neighbours(
     false = near[~np.isin(near, true)]
     false_rank = np.zeros(len(false), np.int64)
     if vectors is not None and len(false):
-        xo, sqo = _prepare(np.asarray(vectors)[[row]], metric)
-        xa, sqa = _prepare(np.asarray(vectors), metric)
-        do = (1.0 - xa @ xo[0]) if metric == "cosine" else np.maximum(sqa - 2 * xa @ xo[0] + sqo[0], 0.0)
+        do = _Keys(np.asarray(vectors), metric).rows(np.array([row]))[0]
         do[row] = np.inf
         false_rank = 1 + (do[None, :] < do[false][:, None]).sum(axis=1)
     return FocusNeighbours(

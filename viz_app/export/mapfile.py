@@ -22,9 +22,11 @@ from viz_app.data.readers.mapfile import COORD_COLUMNS, MAP_KEY, SETTINGS_KEY
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.explore.clusters import cluster, cluster_table
 from viz_app.explore.engine import LocalEngine
+from viz_app.explore.trust import DEFAULT_K as TRUST_K
+from viz_app.explore.trust import trust_metrics
 from viz_app.export.settings import check_fingerprint, params_from_settings, settings_for, validate_settings
 from viz_app.progress import Progress, null_progress, scaled
-from viz_app.reduce.project import Projection, trustworthiness
+from viz_app.reduce.project import Projection
 from viz_app.reduce.registry import ProjectionParams
 
 __all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "write_map"]
@@ -102,8 +104,10 @@ def build_map(
     Returns
     -------
     MapResult
-        ``info["trust"]`` holds ``trustworthiness`` (Venna & Kaski 2001, k=10, scikit-learn, on
-        a seeded sample of at most 2,000 rows), in [0, 1].
+        ``info["trust"]`` holds the map's trust summary
+        (:meth:`viz_app.explore.trust.TrustReport.summary`: trustworthiness and continuity,
+        Venna & Kaski 2006, preservation@10, Lee & Verleysen 2009, and chance, at k=10, from
+        this kNN graph), empty for fewer than 22 points or a graph of fewer than 10 neighbours.
 
     Raises
     ------
@@ -124,8 +128,18 @@ def build_map(
         table = cluster_table(es, c)
         labels_, names = c.labels_, {int(r.cluster): str(r.label) for r in table.itertuples()}
         cinfo = {"method": "kmeans", "k": n_clusters, "space": "projection", "random_state": params.random_state}
-    report(0.95, "trustworthiness")
-    trust = {"trustworthiness": trustworthiness(es, proj)} if es.n_samples > 22 else {}
+    report(0.95, "trust metrics")
+    trust: dict[str, Any] = {}
+    if es.n_samples >= 2 * TRUST_K + 2 and knn.shape[1] >= TRUST_K:
+        trust = trust_metrics(
+            es.vectors,
+            proj.coords,
+            knn,
+            k=TRUST_K,
+            metric=metric,
+            random_state=params.random_state,
+            graph_source=f"kNN graph (k={k})",
+        ).summary()
     info = {
         "version": MAP_VERSION,
         "coords": list(COORD_COLUMNS[: params.n_components]),

@@ -123,6 +123,7 @@ _SCHEMA: dict[str, Any] = {
         False,
     ),
     "versions": ((dict,), False),
+    "trust": ((dict, _NONE), False),
     "extra": ((dict,), False),
 }
 
@@ -170,6 +171,7 @@ def settings_for(
     dataset_ref: Mapping[str, Any] | str | None = None,
     color_by: str | None = None,
     view: Mapping[str, Any] | None = None,
+    trust: Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The reproducibility record of one map.
@@ -191,6 +193,10 @@ def settings_for(
         ``k`` and ``nn_metric`` (neighbour list), ``search`` and ``search_regex``, ``focus`` (an
         id), ``selection`` (ids), ``point_size`` (px), ``opacity``, ``camera`` (the map's view
         state). Unknown keys are refused by :func:`validate_settings`.
+    trust : mapping, optional
+        How faithful the map is: :meth:`viz_app.explore.trust.TrustReport.summary`
+        (trustworthiness, continuity, preservation@k, chance, k, ...), kept as given under
+        ``trust`` (informative: a loaded settings file recomputes it).
     extra : mapping, optional
         Other JSON-serialisable view state (focus id, cluster settings, ...).
 
@@ -200,7 +206,7 @@ def settings_for(
         Keys ``format``, ``version``, ``created_utc`` (ISO 8601, UTC, seconds), ``dataset``
         (``name``, ``fingerprint``, ``n_samples``, ``n_features``, ``model_name``, ``ref``),
         ``projection`` (:meth:`ProjectionParams.as_dict`, whose ``random_state`` is the seed),
-        ``view``, ``versions`` (:func:`library_versions`) and ``extra``. Passes
+        ``view``, ``versions`` (:func:`library_versions`), ``trust`` (when given) and ``extra``. Passes
         :func:`validate_settings`.
 
     Raises
@@ -228,12 +234,13 @@ def settings_for(
         "projection": projection.params.as_dict(),
         "view": {"color_by": color_by, **dict(view or {})},
         "versions": library_versions(),
+        **({"trust": dict(trust)} if trust is not None else {}),
         "extra": dict(extra or {}),
     }
     try:
         return json.loads(json.dumps(settings, allow_nan=False))
     except (TypeError, ValueError) as exc:
-        raise ParameterError(f"dataset_ref and extra must hold JSON values only: {exc}") from None
+        raise ParameterError(f"dataset_ref, trust and extra must hold JSON values only: {exc}") from None
 
 
 def _check(obj: Mapping[str, Any], schema: Mapping[str, Any], where: str, file: str | None) -> None:

@@ -56,7 +56,7 @@ def trust(
     Venna & Kaski 2006 (trustworthiness and continuity, rank-based) and Lee & Verleysen 2009
     (neighbourhood preservation ``Q_NX(k)``), from the map's original-space kNN graph and a
     KD-tree on the map; see :mod:`viz_app.explore.trust` for the definitions and the cost
-    (exact for every point up to 20,000 points, a seeded sample above).
+    (exact for every point up to 5,000 points, a seeded sample above).
 
     Parameters
     ----------
@@ -66,7 +66,7 @@ def trust(
     k : int, default=10
         1 <= k <= min(50, (n - 1) / 2).
     random_state : int, default=0
-        Seed of the ranked sample above 20,000 points.
+        Seed of the ranked sample above 5,000 points.
     progress : Progress, optional
 
     Returns

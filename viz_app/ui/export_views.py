@@ -26,6 +26,7 @@ from viz_app.map.view import MapView
 from viz_app.reduce import Projection
 from viz_app.ui import viewstate
 from viz_app.ui.map.server import ASSETS, bundle_meta
+from viz_app.ui.trust_views import finished_report
 
 _MIME = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf", "html": "text/html"}
 
@@ -76,7 +77,15 @@ def export_panel(
         dpi = c2.selectbox("PNG dpi", [100, 150, 200, 300], index=1, key="export_dpi")
         size_in = float(c3.number_input("Size (inches)", 6, 20, 10, step=1, key="export_size"))
         zoom = c4.checkbox("Zoom to focus", value=False, key="export_zoom", disabled=focus is None)
-        settings = settings_for(es, proj, dataset_ref=dataset_ref, color_by=color_by, view=viewstate.current_view(es))
+        report = finished_report(es, proj)  # the map's trust figures, when computed
+        settings = settings_for(
+            es,
+            proj,
+            dataset_ref=dataset_ref,
+            color_by=color_by,
+            view=viewstate.current_view(es),
+            trust=report.summary() if report is not None else None,
+        )
         base = _slug(title or es.name)
         known = color_by if color_by in es.metadata.columns else None
         categorical = known if known and es.metadata[known].nunique() <= MAX_REGIONS else None
@@ -91,7 +100,8 @@ def export_panel(
                         bundle_js=(ASSETS / bundle_meta()["file"]).read_text(encoding="utf-8"),
                         title=title or es.name,
                         caption=f"{es.name} · {es.n_samples:,} points · {proj.params.describe()} · "
-                        "click a point to see its nearest neighbours (original space, cosine)",
+                        + (f"{report.caption()} · " if report is not None else "")
+                        + "click a point to see its nearest neighbours (original space, cosine)",
                     )
                 try:
                     fig = report_figure(

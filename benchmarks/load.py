@@ -38,12 +38,22 @@ async API: one browser process, one context per session, all in one event loop. 
 on the same machine as the server; on a 2-core machine they take a large share of the CPU (see the
 ``CPU used`` line), so the timings describe this whole setup, not the server alone.
 
+``--app full`` serves the app itself (``streamlit_app.py``) instead: the sessions open the Explore
+page on the default sample (the same 10,000 GloVe words) with ``?reducer=pca`` and click its live
+map; there is no fault session (the app has no fault switch). ``--hostile`` (implies ``--app
+full``) adds one more session that submits the hostile inputs of the many-users safety issue
+(``tests/e2e/hostile_inputs.py``: the SVG of unclosed carriers, the backtracking regex, the
+500-character unknown term, the 50 MB line, the 100,000 columns) one after another, in a loop,
+from its own browser (Playwright's sync API, in a thread) until the normal sessions are done.
+Every run also polls the server's health endpoint every 0.1 s and reports its worst and p95
+latency during the run.
+
 Exit status: 0 if all went well. It is 1 if any click in a non-faulted session failed (no
 highlight or no server echo within ``CLICK_TIMEOUT_S``/``IDLE_TIMEOUT_S``), a session's map never
 appeared, a non-faulted session showed an exception, or the faulted session did not show its
 exception.
 
-Run: ``.venv/bin/python benchmarks/load.py [--sessions 5 10] [--clicks 6] [--port 0]``.
+Run: ``.venv/bin/python benchmarks/load.py [--sessions 5 10] [--clicks 6] [--port 0] [--app full] [--hostile]``.
 """
 
 from __future__ import annotations
@@ -68,6 +78,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+import hostile_inputs  # noqa: E402 - the hostile inputs and their browser steps (--hostile)
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -81,6 +94,7 @@ ARGS = [
 VIEWPORT = {"width": 1400, "height": 1000}
 N_POINTS = 10_000  # the 10,000 most frequent GloVe words (the test app's ?n=)
 APP = "tests/e2e/apps/map_app.py"
+FULL_APP = "streamlit_app.py"  # --app full: the Explore page of the app itself
 MAP_TIMEOUT_S = 900  # first map of a session; generous: N sessions render 10k points on 2 shared cores
 CLICK_TIMEOUT_S = 180  # click -> new focus
 IDLE_TIMEOUT_S = 180  # new focus -> script run over
@@ -213,9 +227,10 @@ class Sampler(threading.Thread):
         return tuple(max(s[i] for s in win) for i in (1, 2, 3)) if win else (float("nan"),) * 3
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    """The live map's test app (``tests/e2e/apps/map_app.py``; ``?fault=1`` raises in its script)."""
-    cmd = [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true", "--server.address",
+def start_server(port: int, log_path: Path, app: str = APP) -> subprocess.Popen:
+    """The live map's test app (``tests/e2e/apps/map_app.py``; ``?fault=1`` raises in its script),
+    or ``app``."""
+    cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.address",
            "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]  # fmt: skip
     pypath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
@@ -259,6 +274,7 @@ class Run:
     clicks: int
     url: str
     fault: bool
+    start_path: str = f"/?n={N_POINTS}"  # what a session opens
     t_start: float = field(default_factory=time.monotonic)
     results: list[Click] = field(default_factory=list)
     map_s: dict[int, float] = field(default_factory=dict)
@@ -292,8 +308,9 @@ async def _until(page, cond: str, timeout_s: float) -> None:
 async def pick_targets(page, rng: np.random.Generator, m: int) -> list[tuple[float, float]]:
     """m page positions of seeded random rows, inside the plot and ``SEPARATION_PX`` apart."""
     box = await page.locator(f"{MAP} .plot").bounding_box()
+    n = int(await page.locator(MAP).get_attribute("data-n") or N_POINTS)
     chosen: list[tuple[float, float]] = []
-    for row in rng.permutation(N_POINTS)[: 50 * m]:
+    for row in rng.permutation(n)[: 50 * m]:
         p = await page.locator(MAP).evaluate(f"el => el.lensProject({int(row)})")
         if not p:
             continue
@@ -337,7 +354,7 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
         t = time.monotonic()
         try:
             await frames.attach(page)
-            await page.goto(run.url + f"/?n={N_POINTS}", timeout=MAP_TIMEOUT_S * 1000)
+            await page.goto(run.url + run.start_path, timeout=MAP_TIMEOUT_S * 1000)
             await page.locator(MAP).wait_for(state="attached", timeout=MAP_TIMEOUT_S * 1000)
             await _until(page, "e.dataset.ready === '1' && +(e.dataset.frames || 0) >= 1", MAP_TIMEOUT_S)
             await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
@@ -434,6 +451,40 @@ async def fault_session(browser, run: Run) -> None:
         await ctx.close()
 
 
+class HostileLoop(threading.Thread):
+    """``--hostile``: one more session, in its own browser (sync API, this thread), submitting the
+    hostile inputs (:data:`hostile_inputs.PHASES`) one after another until ``stop`` is set.
+    ``done`` holds (phase, seconds, answer kind, answer text) per submission; ``error`` the first
+    failure (then the loop ends)."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        super().__init__(name="hostile-session", daemon=True)
+        self.url, self.files = url, hostile_inputs.make_files(folder)
+        self.stop, self.done, self.error = threading.Event(), [], ""
+
+    def run(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as p:
+                b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                try:
+                    page = b.new_context(viewport=VIEWPORT).new_page()
+                    page.set_default_timeout(300_000)
+                    hostile_inputs.open_data_page(page, self.url)
+                    while not self.stop.is_set():
+                        for phase in hostile_inputs.PHASES:
+                            t = time.monotonic()
+                            kind, text = hostile_inputs.submit(page, phase, self.files, timeout_s=300)
+                            self.done.append((phase, time.monotonic() - t, kind, text))
+                            if self.stop.is_set():
+                                break
+                finally:
+                    b.close()
+        except Exception as exc:  # reported by the run; the normal sessions carry on
+            self.error = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200]}"
+
+
 def _pct(v: list[float], q: float) -> float:
     return float(np.percentile(v, q)) if v else float("nan")
 
@@ -442,17 +493,39 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int, sampler: Sampler) -> bool:
-    print(f"\n== {n} sessions x {clicks} clicks{' (+1 fault session)' if fault else ''} ==", flush=True)
+async def one_run(
+    browser,
+    url: str,
+    n: int,
+    clicks: int,
+    fault: bool,
+    seed: int,
+    sampler: Sampler,
+    app: str = APP,
+    hostile: bool = False,
+) -> bool:
+    extra = " (+1 fault session)" if fault else " (+1 hostile session)" if hostile else ""
+    print(f"\n== {n} sessions x {clicks} clicks{extra}; app {app} ==", flush=True)
     load_before = _load()
     print(f"load average before (1/5/15 min): {load_before} ({os.cpu_count()} cores)", flush=True)
     cpu0 = sampler.cpu()
-    run = Run(n, clicks, url, fault)
+    run = Run(n, clicks, url, fault, start_path=f"/?n={N_POINTS}" if app == APP else "/?reducer=pca")
+    health = hostile_inputs.Health(url)
+    health.start()
+    bad = HostileLoop(url, Path(tempfile.mkdtemp(prefix="embedding-lens-hostile-"))) if hostile else None
+    if bad is not None:
+        bad.start()
     seeds = [seed + 100 * n + i for i in range(n)]
     tasks = [session(browser, run, i, seeds[i]) for i in range(n)]
     if fault:
         tasks.append(fault_session(browser, run))
-    await asyncio.gather(*tasks)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        health.stop.set()
+        if bad is not None:
+            bad.stop.set()
+            await asyncio.to_thread(bad.join, 330)
     t_end = time.monotonic()
     wall = t_end - run.t_start
     cpu1 = sampler.cpu()
@@ -533,17 +606,41 @@ async def one_run(browser, url: str, n: int, clicks: int, fault: bool, seed: int
         f"browsers {used['clients']:.0f} s ({used['clients'] / wall:.2f} cores)",
         flush=True,
     )
+    lat = sorted(health.between(run.t_start, t_end))
+    print(
+        f"health endpoint during the run: worst {max(lat, default=float('nan')):.2f} s, p95 {_pct(lat, 95):.2f} s "
+        f"({len(lat)} polls every 0.1 s)",
+        flush=True,
+    )
+    hostile_ok = True
+    if bad is not None:
+        per: dict[str, list[float]] = {}
+        for phase, secs, kind, text in bad.done:
+            per.setdefault(phase, []).append(secs)
+            want_kind, want = hostile_inputs.EXPECTED[phase]
+            if kind != want_kind or want not in text:
+                hostile_ok = False
+                print(f"  hostile {phase}: unexpected answer {kind}: {text[:120]!r}", flush=True)
+        print(
+            f"hostile session: {len(bad.done)} inputs submitted ("
+            + ", ".join(f"{ph} x{len(v)} median {statistics.median(v):.1f} s" for ph, v in per.items())
+            + ")",
+            flush=True,
+        )
+        if bad.error:
+            hostile_ok = False
+            print(f"  hostile session failed: {bad.error}", flush=True)
     print(f"load average after (1/5/15 min): {_load()}", flush=True)
     print(f"wall time: {wall:.1f} s", flush=True)
-    return not failed and not run.map_failed and not bad_sessions and fault_ok
+    return not failed and not run.map_failed and not bad_sessions and fault_ok and hostile_ok
 
 
-async def wait_startup(browser, url: str, server_pid: int) -> None:
+async def wait_startup(browser, url: str, server_pid: int, start_path: str = f"/?n={N_POINTS}") -> None:
     """One session opens the map; then wait until the server's CPU use settles (warm-up done)."""
     t = time.monotonic()
     ctx = await browser.new_context(viewport=VIEWPORT)
     page = await ctx.new_page()
-    await page.goto(url + f"/?n={N_POINTS}", timeout=MAP_TIMEOUT_S * 1000)
+    await page.goto(url + start_path, timeout=MAP_TIMEOUT_S * 1000)
     await page.locator(MAP).wait_for(state="attached", timeout=MAP_TIMEOUT_S * 1000)
     await _until(page, "e.dataset.ready === '1'", MAP_TIMEOUT_S)
     await page.wait_for_function(IDLE, timeout=MAP_TIMEOUT_S * 1000, polling=250)
@@ -573,10 +670,13 @@ async def amain(args: argparse.Namespace, url: str, server: subprocess.Popen, sa
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
-            await wait_startup(browser, url, server.pid)
+            await wait_startup(browser, url, server.pid, f"/?n={N_POINTS}" if args.app == APP else "/?reducer=pca")
             ok = True
             for n in args.sessions:
-                ok &= await one_run(browser, url, n, args.clicks, not args.no_fault, args.seed, sampler)
+                fault = not args.no_fault and args.app == APP
+                ok &= await one_run(
+                    browser, url, n, args.clicks, fault, args.seed, sampler, app=args.app, hostile=args.hostile
+                )
                 if server.poll() is not None:
                     print(f"the server exited with code {server.returncode}", flush=True)
                     return False
@@ -597,7 +697,17 @@ def main() -> int:
     ap.add_argument(
         "--keep-log", action="store_true", help="keep the server's log (kept anyway if it has other tracebacks)"
     )
+    ap.add_argument(
+        "--app",
+        choices=["test", "full"],
+        default="test",
+        help="test: the live map's test app (default); full: the app itself (streamlit_app.py), Explore page",
+    )
+    ap.add_argument(
+        "--hostile", action="store_true", help="one more session submitting the hostile inputs in a loop (--app full)"
+    )
     args = ap.parse_args()
+    args.app = FULL_APP if args.app == "full" or args.hostile else APP
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found (apt-get install -y chromium)", file=sys.stderr)
         return 2
@@ -607,7 +717,7 @@ def main() -> int:
     log_path = Path(tempfile.mkstemp(prefix="embedding-lens-load-", suffix=".log")[1])
     t_all = time.monotonic()
     print(f"machine: {os.cpu_count()} cores; load average (1/5/15 min): {_load()}", flush=True)
-    server = start_server(port, log_path)
+    server = start_server(port, log_path, args.app)
     sampler = None
     ok = False
     try:
@@ -617,7 +727,7 @@ def main() -> int:
                 print(f"server not healthy (exit code {server.poll()}); log:\n{log_path.read_text(errors='replace')}")
                 return 1
             time.sleep(0.5)
-        print(f"server: {url}, pid {server.pid}, app {APP}", flush=True)
+        print(f"server: {url}, pid {server.pid}, app {args.app}", flush=True)
         sampler = Sampler(server.pid)
         sampler.start()
         ok = asyncio.run(amain(args, url, server, sampler))

@@ -291,8 +291,9 @@ def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.integer]) -> NDArray[n
 def _blocks(n: int, k: int, graph_bytes: int) -> tuple[int, int]:
     """Rows per block of the map-neighbour pass and of the distance keys: the map pass's
     temporaries (about 150 bytes per row and neighbour, measured with ``tracemalloc``) within a
-    quarter of the graph's own size (fewer blocks: scikit-learn checks its input on every query), the keys (float32 and a bool mask per row of n) within a
-    quarter of it (twice that measured, with numpy's temporaries); at least 16 and 1 rows."""
+    quarter of the graph's own size (fewer blocks: scikit-learn checks its input on every
+    query), the keys (float32 and a bool mask per row of n) within a quarter of it too (twice
+    that measured, with numpy's temporaries); at least 16 and 1 rows."""
     map_rows = max(16, graph_bytes // 4 // (150 * (k + 1)))
     key_rows = max(1, graph_bytes // 4 // (5 * n))
     return map_rows, key_rows

@@ -12,7 +12,8 @@ Every command has ``--help``. Long steps show a progress bar (tqdm, on stderr). 
 column or value, never a traceback); 2 bad command line (argparse); 130 interrupted.
 ``--engine dask`` runs embedding, projection and the kNN graph on a Dask cluster
 (:mod:`viz_app.explore.dask_engine`): a ``LocalCluster`` of ``--workers`` processes, or the
-scheduler at ``--scheduler ADDRESS``.
+scheduler at ``--scheduler ADDRESS``; its outputs are partitioned parquet (``-o map.parquet`` is then a
+folder of part files of ``--partition-rows`` rows), which ``figure``, ``serve`` and the app read.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from viz_app.data.io import read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import DEFAULT_MODEL
 from viz_app.errors import ParameterError, VizAppError
+from viz_app.explore.dask_engine import DaskEngine
 from viz_app.explore.engine import LocalEngine
 from viz_app.export.figure import close_figure, export_figure, map_figure
-from viz_app.export.mapfile import build_map, load_map, write_map
+from viz_app.export.mapfile import build_map, load_map, write_map, write_table
 from viz_app.reduce.registry import make_params
 from viz_app.reduce.umap import use_numba_disk_cache
 
@@ -69,7 +71,17 @@ def _engine(args: argparse.Namespace) -> Any:
         if args.scheduler:
             raise ParameterError("--scheduler needs --engine dask")
         return LocalEngine()
+    if args.engine == "dask":
+        if not args.quiet:
+            where = args.scheduler or f"a local cluster of {args.workers} worker processes"
+            print(f"{PROG}: starting the Dask engine on {where}", file=sys.stderr, flush=True)
+        return DaskEngine(scheduler=args.scheduler, workers=args.workers, partition_rows=args.partition_rows)
     raise ParameterError(f"unknown engine {args.engine!r}")
+
+
+def _parts(args: argparse.Namespace) -> int | None:
+    """Rows per part file: the Dask engine writes partitioned parquet (a folder of part files)."""
+    return args.partition_rows if args.engine == "dask" else None
 
 
 def _out(path: str, suffixes: Sequence[str]) -> Path:
@@ -103,7 +115,6 @@ def _load(args: argparse.Namespace, engine: Any, bar: _Bar) -> Any:
 def cmd_embed(args: argparse.Namespace) -> int:
     """Embed the texts of INPUT and write a parquet table (``id``, ``label``, metadata, ``vector``)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     out = _out(args.output, (".parquet",))
     engine, bar = _engine(args), _Bar("embed", args.quiet)
@@ -120,7 +131,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         if str(name) not in ("id", "label", "vector"):
             cols[str(name)] = pa.array(es.metadata[name].to_numpy(), from_pandas=True)
     cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(es.vectors.reshape(-1)), es.n_features)
-    pq.write_table(pa.table(cols), out, compression="zstd")
+    write_table(pa.table(cols), out, rows_per_part=_parts(args))
     took = time.perf_counter() - t0
     print(f"{out}: {es.n_samples:,} texts embedded with {es.model_name} ({es.n_features}-d) in {took:.1f} s")
     return 0
@@ -153,7 +164,7 @@ def cmd_map(args: argparse.Namespace) -> int:
         _, es = _load(args, engine, bar)
         params = _params(args, es.n_samples)
         m = build_map(es, params, k=args.k, n_clusters=args.clusters, engine=engine, progress=bar, dataset_ref=es.name)
-        write_map(m, out)
+        write_map(m, out, rows_per_part=_parts(args))
     finally:
         bar.close()
         engine.close()
@@ -202,7 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.file:
         path = Path(args.file)
-        if not path.is_file():
+        if not (path.is_file() or path.is_dir()):  # a folder: partitioned parquet
             raise ParameterError(f"{args.file}: no such file")
         env[OPEN_ENV] = str(path.resolve())
     script = app_script()
@@ -214,10 +225,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _engine_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("engine")
-    g.add_argument("--engine", choices=("local",), default="local", help="where to compute (default: local)")
+    g.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="where to compute (default: local); dask writes partitioned parquet (a folder of part files)",
+    )
     g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler of an existing cluster (tcp://host:8786)")
     g.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default: 2)")
-    g.add_argument("--partition-rows", type=int, default=20_000, help="rows per Dask partition (default: 20000)")
+    g.add_argument(
+        "--partition-rows", type=int, default=20_000, help="rows per Dask partition and part file (default: 20000)"
+    )
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:

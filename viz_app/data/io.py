@@ -51,7 +51,7 @@ import pandas as pd
 
 from viz_app.data.limits import Limits, get_limits
 from viz_app.data.model import EmbeddingSet
-from viz_app.data.readers.binary import read_npy, read_npz, read_parquet
+from viz_app.data.readers.binary import read_npy, read_npz, read_parquet, read_parquet_parts
 from viz_app.data.readers.common import RawData, ReadOptions, to_labels, vector_notices
 from viz_app.data.readers.table import (
     read_projector_metadata,
@@ -211,6 +211,41 @@ def _read_source(source: Source, *, name: str | None, default: str, limits: Limi
     return bytes(data), fname
 
 
+#: Most part files of a partitioned parquet folder :func:`read` accepts.
+MAX_PARTS = 10_000
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _read_parts(folder: Path, *, name: str | None, options: ReadOptions, limits: Limits) -> RawData:
+    """A folder of parquet part files (``part-00000.parquet``, ``part.1.parquet``, ...) read as
+    one table, parts in natural name order (``part.2`` before ``part.10``); names starting with
+    ``.`` or ``_`` (``_metadata``, ``_SUCCESS``) are skipped. The size budget is over all parts."""
+    fname = name or folder.name
+    try:
+        files = [p for p in folder.iterdir() if p.suffix == ".parquet" and not p.name.startswith((".", "_"))]
+    except OSError as exc:
+        raise DataFormatError(f"cannot be opened: {exc.strerror or exc}", file=fname) from None
+    if not files:
+        raise DataFormatError("is a folder without .parquet part files", file=fname)
+    if len(files) > MAX_PARTS:
+        raise DataFormatError(f"holds {len(files):,} part files; at most {MAX_PARTS:,} are read", file=fname)
+    files.sort(key=lambda p: [int(t) if t.isdigit() else t for t in _DIGITS.split(p.name)])
+    total = 0
+    for p in files:
+        if not p.is_file():
+            raise DataFormatError(f"part {p.name} is not a regular file", file=fname)
+        total += p.stat().st_size
+        limits.check_upload(total, file=fname)
+    try:
+        parts = [p.read_bytes() for p in files]
+    except OSError as exc:
+        raise DataFormatError(f"cannot be opened: {exc.strerror or exc}", file=fname) from None
+    for p, data in zip(files, parts):
+        if not data.startswith(b"PAR1"):
+            raise DataFormatError(f"part {p.name} is not a parquet file", file=fname)
+    return read_parquet_parts(parts, file=fname, options=options, limits=limits, part_names=[p.name for p in files])
+
+
 def _dispatch(data: bytes, fname: str, options: ReadOptions, limits: Limits) -> RawData:
     """Pick the reader from the content (magic bytes, then text sniffing) and run it."""
     if _BLANK.match(data):
@@ -302,7 +337,8 @@ def read(
     ----------
     source : str, path-like, bytes or binary file-like
         The file. A file-like (``io.BytesIO``, Streamlit's ``UploadedFile``) is read once, from
-        the start.
+        the start. A folder path is read as partitioned parquet: its ``*.parquet`` part files
+        (e.g. written by ``embedding-lens map --engine dask``) as one table.
     metadata : same kinds as ``source``, optional
         Embedding Projector metadata TSV with one row per vector: one column -> no header (the
         labels); several columns -> header line, labels from the first column.
@@ -344,10 +380,14 @@ def read(
         tuple(vector_columns) if vector_columns else None,
         tuple(metadata_columns) if metadata_columns else None,
     )
-    data, fname = _read_source(source, name=name, default="upload", limits=limits)
     if metadata is not None:
         options = replace(options, text_column=None, label_column=None)
-    raw = _dispatch(data, fname, options, limits)
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
+        raw = _read_parts(Path(source), name=name, options=options, limits=limits)
+        fname = raw.name
+    else:
+        data, fname = _read_source(source, name=name, default="upload", limits=limits)
+        raw = _dispatch(data, fname, options, limits)
     for what, val in (("vector_columns", vector_columns), ("metadata_columns", metadata_columns)):
         if val and raw.format not in ("csv", "tsv", "parquet"):
             raise ParameterError(f"{what} applies to CSV/TSV/parquet tables; {fname} is {raw.format}")

@@ -23,15 +23,17 @@ from viz_app.reduce.registry import ProjectionParams
 __all__ = ["LocalEngine", "distances"]
 
 
-def distances(x: NDArray[np.float32], idx: NDArray[np.integer], metric: str) -> NDArray[np.float32]:
-    """Distance from each row of ``x`` to the rows ``idx[i]`` lists: cosine distance (1 - cosine
-    similarity) or euclidean; shape and dtype ``(n, k) float32``."""
+def distances(x: NDArray[np.float32], idx: NDArray[np.integer], metric: str, *, start: int = 0) -> NDArray[np.float32]:
+    """Distance from rows ``start .. start + len(idx) - 1`` of ``x`` to the rows ``idx`` lists
+    (row ``i`` of ``idx`` belongs to row ``start + i``; default: all rows from 0): cosine distance
+    (1 - cosine similarity) or euclidean; shape and dtype ``(len(idx), k) float32``."""
     v = np.asarray(x, dtype=np.float32)
+    rows = slice(start, start + len(idx))
     if metric == "cosine":
         norms = np.linalg.norm(v, axis=1, keepdims=True)
         u = v / np.where(norms > 0, norms, 1)
-        return (1.0 - np.einsum("nd,nkd->nk", u, u[idx])).astype(np.float32)
-    return np.linalg.norm(v[:, None, :] - v[idx], axis=2).astype(np.float32)
+        return (1.0 - np.einsum("nd,nkd->nk", u[rows], u[idx])).astype(np.float32)
+    return np.linalg.norm(v[rows][:, None, :] - v[idx], axis=2).astype(np.float32)
 
 
 class LocalEngine:
@@ -62,10 +64,18 @@ class LocalEngine:
         return project_with(x, params, fingerprint=fingerprint, progress=progress)
 
     def knn(
-        self, es: EmbeddingSet, *, k: int, metric: str, projection: Projection | None = None, random_state: int = 0
+        self,
+        es: EmbeddingSet,
+        *,
+        k: int,
+        metric: str,
+        projection: Projection | None = None,
+        random_state: int = 0,
+        progress: Progress | None = None,
     ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
         """:func:`viz_app.explore.graph.neighbor_graph` (the live map's graph: exact up to 20k rows,
-        NN-descent above, or the UMAP map's own) and the distances along it."""
+        NN-descent above, or the UMAP map's own) and the distances along it (``progress`` unused:
+        one call)."""
         g = neighbor_graph(es, k, metric=metric, projection=projection, random_state=random_state)
         idx = np.asarray(g, dtype=np.int32)
         return idx, distances(es.vectors, idx, metric)

@@ -29,7 +29,7 @@ from viz_app.progress import Progress, null_progress, scaled
 from viz_app.reduce.project import Projection
 from viz_app.reduce.registry import ProjectionParams
 
-__all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "write_map"]
+__all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "write_map", "write_table"]
 
 MAP_VERSION = 1
 _RESERVED = ("id", "label", "vector", *COORD_COLUMNS, "cluster", "cluster_label", "knn", "knn_distance")
@@ -119,7 +119,9 @@ def build_map(
     metric = "euclidean" if params.spec.uses_metric and params.metric == "euclidean" else "cosine"
     proj = engine.project(es.vectors, params, fingerprint=es.fingerprint, progress=scaled(report, 0.0, 0.7, ""))
     report(0.7, f"kNN graph (k={k}, {metric})")
-    knn, dist = engine.knn(es, k=k, metric=metric, projection=proj, random_state=params.random_state)
+    knn, dist = engine.knn(
+        es, k=k, metric=metric, projection=proj, random_state=params.random_state, progress=scaled(report, 0.7, 0.85)
+    )
     labels_, names, cinfo = None, {}, None
     if n_clusters is not None:
         report(0.85, f"KMeans, {n_clusters} clusters")
@@ -181,19 +183,72 @@ def _table(m: MapResult) -> Any:
     return table.replace_schema_metadata(meta)
 
 
-def write_map(m: MapResult, path: str | os.PathLike[str]) -> Path:
+def write_map(m: MapResult, path: str | os.PathLike[str], *, rows_per_part: int | None = None) -> Path:
     """Write ``m`` as a map file (parquet, zstd; see :mod:`viz_app.data.readers.mapfile`).
 
-    The file is written next to ``path`` and renamed into place, so a reader never sees half a
-    file. Returns the path.
+    With ``rows_per_part``, ``path`` becomes a folder of part files of at most that many rows
+    (partitioned parquet, :func:`write_table`), each carrying the same key-value metadata;
+    :func:`viz_app.load`, :func:`load_map`, the app and the CLI read the folder as one map.
+    Returns the path.
     """
+    return write_table(_table(m), path, rows_per_part=rows_per_part)
+
+
+def write_table(table: Any, path: str | os.PathLike[str], *, rows_per_part: int | None = None) -> Path:
+    """Write a pyarrow ``Table`` as one parquet file (zstd) or, with ``rows_per_part``, as a
+    folder of part files ``part-00000.parquet``, ... of at most ``rows_per_part`` rows each, in
+    row order, each with the table's key-value metadata.
+
+    Written next to ``path`` and renamed into place, so a reader never sees half a file or
+    folder. An existing file at ``path`` is replaced; an existing folder only when it holds
+    nothing but ``part-*.parquet`` files (a folder written here).
+
+    Raises
+    ------
+    ParameterError
+        ``rows_per_part`` < 1, or ``path`` is a folder that holds other files.
+    """
+    import shutil
+
     import pyarrow.parquet as pq
 
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
-    pq.write_table(_table(m), tmp, compression="zstd")
+    if rows_per_part is None:
+        pq.write_table(table, tmp, compression="zstd")
+        if path.is_dir():
+            _remove_parts(path)
+        os.replace(tmp, path)
+        return path
+    if rows_per_part < 1:
+        raise ParameterError(f"rows_per_part must be >= 1, got {rows_per_part}")
+    if path.is_dir():
+        _check_parts(path)
+    if tmp.exists():
+        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+    tmp.mkdir()
+    n = max(table.num_rows, 1)
+    for j, start in enumerate(range(0, n, rows_per_part)):
+        pq.write_table(table.slice(start, rows_per_part), tmp / f"part-{j:05d}.parquet", compression="zstd")
+    if path.is_dir():
+        _remove_parts(path)
+    elif path.exists():
+        path.unlink()
     os.replace(tmp, path)
     return path
+
+
+def _check_parts(folder: Path) -> None:
+    others = [p.name for p in folder.iterdir() if not (p.name.startswith("part-") and p.suffix == ".parquet")]
+    if others:
+        raise ParameterError(f"{str(folder)!r} is a folder holding other files ({others[0]}); not overwritten")
+
+
+def _remove_parts(folder: Path) -> None:
+    _check_parts(folder)
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
 
 
 def map_result(es: EmbeddingSet, raw_map: Any, *, file: str) -> MapResult:

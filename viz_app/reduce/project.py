@@ -24,10 +24,43 @@ from viz_app.progress import Progress, null_progress, scaled
 from viz_app.reduce.budget import check_points, sample_fit_rows
 from viz_app.reduce.registry import ProjectionParams, get_reducer, make_params
 
-__all__ = ["DEFAULT_VIEW", "Projection", "project", "project_with", "transform", "trustworthiness"]
+__all__ = [
+    "DEFAULT_VIEW",
+    "TRANSFORM_CHUNK_ROWS",
+    "Projection",
+    "project",
+    "project_with",
+    "transform",
+    "transform_chunks",
+    "trustworthiness",
+]
 
 #: The view a first visitor sees (GloVe 10k, UMAP 2-D, seed 0); the warm-up precomputes it.
 DEFAULT_VIEW: ProjectionParams = make_params("umap", n_components=2)
+#: Most rows one ``transform`` call places (:func:`transform_chunks`).
+TRANSFORM_CHUNK_ROWS = 20_000
+
+
+def transform_chunks(rest: NDArray[np.intp]) -> list[NDArray[np.intp]]:
+    """The chunks of rows :func:`project_with` places with one ``transform`` call each.
+
+    A twentieth of the rows per chunk (for progress), at least 1,000 and at most
+    :data:`TRANSFORM_CHUNK_ROWS` rows. umap-learn's ``transform`` depends on the batch it is given
+    (its epoch count, edge threshold and random stream), so every engine places exactly these
+    chunks (the Dask engine one per task) and gets the same coordinates.
+
+    Parameters
+    ----------
+    rest : ndarray of shape (m,), dtype intp
+        The rows to place, ascending.
+
+    Returns
+    -------
+    list of ndarray
+        Consecutive slices of ``rest``.
+    """
+    step = min(TRANSFORM_CHUNK_ROWS, max(1000, -(-len(rest) // 20)))
+    return [rest[i : i + step] for i in range(0, len(rest), step)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,8 +160,8 @@ def project_with(
 
     With ``p.fit_sample`` set (and fewer than ``len(vectors)``), the reducer is fitted on the
     seeded sample :func:`~viz_app.reduce.budget.sample_fit_rows` and the other rows are placed
-    with :func:`transform`, in chunks with progress; ``quality`` then has ``fit_sample`` (points
-    fitted) and ``placed_by_transform`` (points placed).
+    with :func:`transform`, in the chunks of :func:`transform_chunks`, with progress; ``quality``
+    then has ``fit_sample`` (points fitted) and ``placed_by_transform`` (points placed).
 
     Returns
     -------
@@ -157,10 +190,11 @@ def project_with(
         rest = np.setdiff1d(np.arange(n), rows)
         coords = np.empty((n, p.n_components), np.float32)
         coords[rows] = fit.coords
-        step = max(1000, -(-len(rest) // 20))
-        for i in range(0, len(rest), step):
-            report(0.7 + 0.3 * i / len(rest), f"placing the other points with transform: {i:,} / {len(rest):,}")
-            coords[rest[i : i + step]] = transform(fit.model, p, x[rest[i : i + step]])
+        done = 0
+        for chunk in transform_chunks(rest):
+            report(0.7 + 0.3 * done / len(rest), f"placing the other points with transform: {done:,} / {len(rest):,}")
+            coords[chunk] = transform(fit.model, p, x[chunk])
+            done += len(chunk)
         quality = {**fit.quality, "fit_sample": len(rows), "placed_by_transform": len(rest)}
     report(1.0, "done")
     return Projection(coords, p, fingerprint, quality, time.perf_counter() - t0, model=fit.model)

@@ -21,6 +21,7 @@ import struct
 import warnings
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from tokenize import TokenError
 
@@ -41,6 +42,7 @@ __all__ = [
     "read_npy_header",
     "read_npz",
     "read_parquet",
+    "read_parquet_parts",
 ]
 
 #: ``.npz`` member holding the vectors, by name (case-insensitive, first match in this order).
@@ -341,7 +343,7 @@ def _column(v: np.ndarray) -> np.ndarray:
 
 def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits | None = None) -> RawData:
     """A parquet table (pyarrow reads and fully validates it, e.g. UTF-8 of strings, then converts
-    it to pandas); rows are numbered 1..n. See :func:`table_to_raw`.
+    it to pandas); rows are numbered 1..n. See :func:`table_to_raw` and :func:`read_parquet_parts`.
 
     Budgets: before any data page is read, the footer gives the column names (duplicates are
     refused), the declared uncompressed size (``max_inflated_bytes``) and the row count times
@@ -350,21 +352,53 @@ def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits
     reading, and reading stops as soon as they pass ``max_matrix_bytes``. Per-column chunk
     metadata is never touched: pyarrow 26 aborts the process on some damaged chunk statistics.
     """
+    return read_parquet_parts([data], file=file, options=options, limits=limits)
+
+
+def read_parquet_parts(
+    parts: Sequence[bytes],
+    *,
+    file: str,
+    options: ReadOptions,
+    limits: Limits | None = None,
+    part_names: Sequence[str] = (),
+) -> RawData:
+    """A partitioned parquet table: the part files' rows one after the other, as one table (the
+    layout ``embedding-lens map --engine dask`` and Dask/Spark write: a folder of part files with
+    the same columns). The key-value metadata (a map file's map and settings) is the first part's.
+    Budgets as :func:`read_parquet`, over all parts together.
+
+    Raises
+    ------
+    DataFormatError
+        A part is not readable parquet, or its columns differ from the first part's (named).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     limits = limits or get_limits()
     try:
-        pf = pq.ParquetFile(io.BytesIO(data))
-        _check_parquet_footer(pf, file=file, limits=limits)
-        batches, values, rows = [], 0, 0
-        for batch in pf.iter_batches(batch_size=1 << 16):
-            batches.append(batch)
-            rows += batch.num_rows
-            values += sum(_leaf_numbers(col) for col in batch.columns)
-            if values * 4 > limits.max_matrix_bytes:
-                limits.check_matrix(rows, -(-values // max(rows, 1)), file=file, what="the numeric values")
-        table = pa.Table.from_batches(batches, schema=pf.schema_arrow)
+        batches, values, rows, schema, declared, numeric = [], 0, 0, None, 0, 0
+        for j, data in enumerate(parts):
+            pf = pq.ParquetFile(io.BytesIO(data))
+            check_unique_names(list(pf.schema_arrow.names), file=file)
+            if schema is None:
+                schema = pf.schema_arrow
+            elif not pf.schema_arrow.equals(schema, check_metadata=False):
+                name = part_names[j] if j < len(part_names) else f"part {j + 1}"
+                raise DataFormatError(f"part file {name} has other columns than the first part", file=file)
+            md = pf.metadata
+            declared += sum(max(md.row_group(i).total_byte_size, 0) for i in range(md.num_row_groups))
+            limits.check_inflated(declared, file=file, what="the parquet file")
+            numeric = sum(pf.schema.column(i).physical_type in _PARQUET_NUMBERS for i in range(len(pf.schema)))
+            limits.check_matrix(rows + max(md.num_rows, 0), numeric, file=file, what="the numeric columns")
+            for batch in pf.iter_batches(batch_size=1 << 16):
+                batches.append(batch)
+                rows += batch.num_rows
+                values += sum(_leaf_numbers(col) for col in batch.columns)
+                if values * 4 > limits.max_matrix_bytes:
+                    limits.check_matrix(rows, -(-values // max(rows, 1)), file=file, what="the numeric values")
+        table = pa.Table.from_batches(batches, schema=schema)
         table.validate(full=True)
         is_map = is_map_schema(table.schema.metadata)
         df = table.drop_columns([c for c in GRAPH_COLUMNS if c in table.column_names] if is_map else []).to_pandas()
@@ -387,16 +421,6 @@ def read_parquet(data: bytes, *, file: str, options: ReadOptions, limits: Limits
         except (pa.ArrowException, TypeError) as exc:
             raise DataFormatError(f"not a readable map file ({' '.join(str(exc).split())[:300]})", file=file) from None
     return table_to_raw(df, file=file, fmt="parquet", options=options, row_of=lambda r: r + 1)
-
-
-def _check_parquet_footer(pf, *, file: str, limits: Limits) -> None:
-    """Unique names and the budgets, from the footer's file and row-group totals only."""
-    check_unique_names(list(pf.schema_arrow.names), file=file)
-    md = pf.metadata
-    declared = sum(max(md.row_group(i).total_byte_size, 0) for i in range(md.num_row_groups))
-    limits.check_inflated(declared, file=file, what="the parquet file")
-    numeric = sum(pf.schema.column(j).physical_type in _PARQUET_NUMBERS for j in range(len(pf.schema)))
-    limits.check_matrix(max(md.num_rows, 0), numeric, file=file, what="the numeric columns")
 
 
 _PARQUET_NUMBERS = frozenset({"INT32", "INT64", "INT96", "FLOAT", "DOUBLE"})

@@ -1,0 +1,187 @@
+"""The Dask engine (``--engine dask``) on a real 2-worker ``LocalCluster`` (processes, 2 GiB each):
+the same vectors as the single-process path, the same coordinates for ``--fit-sample``, the same
+kNN graph, and partitioned parquet output that ``viz_app.load``/``load_map`` reopen without
+projecting. Plus the partitioned-parquet reader and writer on their own (no cluster)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import viz_app
+from viz_app import cli
+from viz_app.cli import main
+from viz_app.data.samples import glove
+from viz_app.embed.encoders import encode
+from viz_app.errors import DataFormatError, ParameterError
+from viz_app.explore import dask_engine
+from viz_app.explore.dask_engine import DaskEngine
+from viz_app.explore.engine import LocalEngine
+from viz_app.export.mapfile import build_map, load_map, write_map, write_table
+from viz_app.reduce import registry
+from viz_app.reduce.project import TRANSFORM_CHUNK_ROWS, transform_chunks
+from viz_app.reduce.registry import make_params
+
+
+@pytest.fixture(scope="module")
+def engine():
+    """One 2-worker LocalCluster for the module (starting one costs seconds)."""
+    eng = DaskEngine(workers=2, partition_rows=500, memory_limit="2GiB")
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="module")
+def words():
+    return glove(1_800)
+
+
+@pytest.mark.slow
+def test_embed_by_partitions_gives_the_single_process_vectors(engine):
+    texts = pd.read_csv("sample_data/sentences.csv")["text"].astype(str).tolist()[:64]
+    assert engine.n_workers == 2
+    got = engine.embed(texts)
+    ref = encode(texts)
+    assert got.shape == (64, 384) and got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, atol=2e-6, rtol=0)  # float32 rounding of other batches
+    assert np.abs(got - ref).max() < 2e-6
+
+
+@pytest.mark.slow
+def test_map_fit_sample_umap_gives_the_single_process_map(engine, words, tmp_path, monkeypatch):
+    p = make_params("umap", n_samples=words.n_samples, fit_sample=700, random_state=0)
+    local = build_map(words, p, k=10, n_clusters=4)
+    dist = build_map(words, p, k=10, n_clusters=4, engine=engine)
+    assert dist.info["engine"] == "dask" and dist.projection.quality["placed_by_transform"] == 1_100
+    np.testing.assert_allclose(dist.projection.coords, local.projection.coords, atol=1e-4)
+    np.testing.assert_array_equal(dist.knn, local.knn)  # 1,800 rows: the exact graph, by blocks
+    np.testing.assert_allclose(dist.knn_distance, local.knn_distance, atol=1e-6)
+    np.testing.assert_array_equal(dist.clusters, local.clusters)
+
+    out = write_map(dist, tmp_path / "words.parquet", rows_per_part=500)
+    assert sorted(f.name for f in out.iterdir()) == [f"part-0000{j}.parquet" for j in range(4)]
+
+    def boom(*a, **k):
+        raise AssertionError("a reducer ran on a stored map")
+
+    spec = registry.get_reducer("umap")
+    monkeypatch.setitem(registry._REGISTRY, "umap", dataclasses.replace(spec, fit=boom, transform=boom))
+    es = viz_app.load(out)
+    assert es.n_samples == 1_800 and list(es.labels[:3]) == list(words.labels[:3])
+    np.testing.assert_array_equal(es.vectors, words.vectors)
+    np.testing.assert_array_equal(es.metadata[["map_x", "map_y"]].to_numpy(np.float32), dist.projection.coords)
+    again = load_map(out)
+    np.testing.assert_array_equal(again.projection.coords, dist.projection.coords)
+    np.testing.assert_array_equal(again.knn, dist.knn)
+
+
+@pytest.mark.slow
+def test_pca_fit_sample_and_euclidean_graph_match(engine, words):
+    es = words.subset(np.arange(1_200))  # 2 workers, 4 blocks each way
+    p = make_params("pca", n_samples=es.n_samples, fit_sample=300, metric="euclidean")
+    local = LocalEngine().project(es.vectors, p, fingerprint=es.fingerprint)
+    dist = engine.project(es.vectors, p, fingerprint=es.fingerprint)
+    np.testing.assert_allclose(dist.coords, local.coords, atol=1e-5)
+    i1, d1 = engine.knn(es, k=7, metric="euclidean")
+    i2, d2 = LocalEngine().knn(es, k=7, metric="euclidean")
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_allclose(d1, d2, atol=1e-5)
+
+
+class _Borrowed:
+    """The module's engine, handed to the CLI (which closes its engine) without being closed."""
+
+    def __init__(self, engine):
+        self._engine = engine
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.slow
+def test_cli_map_with_the_dask_engine_writes_parts_that_figure_and_load_read(engine, tmp_path, capsys, monkeypatch):
+    made = []
+    monkeypatch.setattr(cli, "DaskEngine", lambda **kw: made.append(kw) or _Borrowed(engine))
+    out = tmp_path / "words.parquet"
+    argv = ["map", "sample_data/words.csv", "-o", str(out), "--reducer", "pca", "--fit-sample", "400"]
+    assert main([*argv, "--engine", "dask", "--workers", "2", "--partition-rows", "300", "-q"]) == 0
+    assert made == [{"scheduler": None, "workers": 2, "partition_rows": 300}]
+    assert "1,000 points" in capsys.readouterr().out and len(list(out.iterdir())) == 4
+    ref = viz_app.project(viz_app.load("sample_data/words.csv"), reducer="pca", fit_sample=400)
+    np.testing.assert_allclose(load_map(out).projection.coords, ref.coords, atol=1e-5)
+    png = tmp_path / "words.png"
+    assert main(["figure", str(out), "-o", str(png), "--focus", "king"]) == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_bad_scheduler_address_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT_S", 2)
+    argv = ["map", "sample_data/words.csv", "-o", str(tmp_path / "m.parquet"), "--engine", "dask", "-q"]
+    assert main([*argv, "--scheduler", "tcp://127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("embedding-lens: error: cannot connect to the Dask scheduler at 'tcp://127.0.0.1:9'")
+    with pytest.raises(ParameterError, match="--workers must be in 1..64"):
+        DaskEngine(workers=0)
+    with pytest.raises(ParameterError, match="--partition-rows"):
+        DaskEngine(partition_rows=5)
+
+
+def test_transform_chunks_are_those_of_the_single_process_path_and_bounded():
+    rest = np.arange(50_000)
+    assert [len(c) for c in transform_chunks(rest)] == [2_500] * 20  # a twentieth, as before
+    assert [len(c) for c in transform_chunks(np.arange(1_500))] == [1_000, 500]
+    big = transform_chunks(np.arange(1_000_001))
+    assert max(len(c) for c in big) == TRANSFORM_CHUNK_ROWS and np.array_equal(
+        np.concatenate(big), np.arange(1_000_001)
+    )
+
+
+def _parts(folder, tables):
+    folder.mkdir()
+    for name, t in tables:
+        pq.write_table(t, folder / name)
+    return folder
+
+
+def test_a_folder_of_parts_reads_as_one_table_in_natural_order(tmp_path):
+    rows = [pa.table({"label": [f"w{i}"], "vector": [[float(i), 1.0, 2.0]]}) for i in range(11)]
+    folder = _parts(tmp_path / "set.parquet", [(f"part.{i}.parquet", t) for i, t in enumerate(rows)])
+    (folder / "_SUCCESS").write_text("")
+    es = viz_app.load(folder)
+    assert es.name == "set.parquet" and list(es.labels) == [f"w{i}" for i in range(11)]  # part.10 last
+    assert es.vectors[:, 0].tolist() == list(range(11))
+
+
+def test_parts_with_other_columns_or_none_are_refused_by_name(tmp_path):
+    a = pa.table({"label": ["a", "b"], "vector": [[1.0, 2.0], [3.0, 4.0]]})
+    b = pa.table({"name": ["c"], "vector": [[1.0, 2.0]]})
+    folder = _parts(tmp_path / "mixed", [("part-00000.parquet", a), ("part-00001.parquet", b)])
+    with pytest.raises(DataFormatError, match="part-00001.parquet has other columns"):
+        viz_app.load(folder)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFormatError, match="without .parquet part files"):
+        viz_app.load(tmp_path / "empty")
+
+
+def test_write_table_replaces_its_own_parts_but_never_a_foreign_folder(tmp_path):
+    t = pa.table({"label": [str(i) for i in range(10)], "vector": [[float(i), 0.5] for i in range(10)]})
+    out = write_table(t, tmp_path / "v.parquet", rows_per_part=4)
+    assert [pq.read_table(f).num_rows for f in sorted(out.iterdir())] == [4, 4, 2]
+    write_table(t, out, rows_per_part=5)
+    assert len(list(out.iterdir())) == 2 and viz_app.load(out).n_samples == 10
+    write_table(t, out)  # one file again
+    assert out.is_file() and viz_app.load(out).n_samples == 10
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(ParameterError, match="holding other files"):
+        write_table(t, foreign, rows_per_part=4)
+    assert (foreign / "notes.txt").read_text() == "keep me"

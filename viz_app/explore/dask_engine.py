@@ -1,0 +1,412 @@
+"""The Dask engine (``embedding-lens embed/map --engine dask``): the heavy steps on a
+``dask.distributed`` cluster, a ``LocalCluster`` of worker processes by default or an existing
+cluster's scheduler.
+
+Same interface and results as :class:`viz_app.explore.engine.LocalEngine`: the very same
+functions run on blocks of rows, one task per block, on the workers.
+
+- **embed**: the texts are cut into partitions (at most ``partition_rows`` texts, at least four
+  per worker); a task runs :func:`viz_app.embed.encoders.encode` on one partition. The
+  sentence-transformers model is loaded once per worker process (``encode``'s process-level
+  model cache, offline: ``HF_HUB_OFFLINE=1``) and reused by every later partition on that worker.
+  Vectors equal the single-process ones within float32 rounding (batches are padded differently).
+- **project** with ``fit_sample``: the reducer is fitted on the seeded sample
+  (:func:`viz_app.reduce.budget.sample_fit_rows`) in one task; the fitted model is sent to every
+  worker once (``Client.scatter(..., broadcast=True)``) and the other rows are placed with its
+  ``transform``, one task per chunk of :func:`viz_app.reduce.project.transform_chunks` (the chunks
+  the single-process path places, so the coordinates are the same: umap-learn's ``transform``
+  depends on the batch it gets). Without ``fit_sample`` the whole fit is one task (bounded by the
+  reducer's point budget); a UMAP map fitted on every row then lends its own kNN graph, as in the
+  local engine.
+- **knn**, by blocks of rows: a task runs :func:`viz_app.explore.neighbors.knn_indices` for its
+  block's rows against the whole set, and the distances along the graph. Exact up to
+  :data:`~viz_app.explore.graph.GRAPH_EXACT_MAX_POINTS` rows (the same graph as
+  :func:`~viz_app.explore.graph.neighbor_graph`); above, the candidates come from the
+  NN-descent index of :mod:`viz_app.explore.ann` (pynndescent, seed 0), built once per worker,
+  and are re-scored exactly (only recall is approximate).
+
+Memory per worker: an embedding task holds one partition's texts and vectors plus the model
+(all-MiniLM-L6-v2: ~90 MB of weights); a transform task one chunk (at most
+:data:`~viz_app.reduce.project.TRANSFORM_CHUNK_ROWS` rows) plus the fitted model (fitted on the
+``fit_sample`` rows); the fit task the sample; none of these grows with the data set. The kNN
+step is the exception: each block's neighbours are searched in the whole set, so every worker
+holds the whole vector matrix (``n x d`` float32, sent once per worker) and, above the exact
+limit, its own NN-descent index; its score matrices stay bounded per block. Workers of the
+``LocalCluster`` run with ``memory_limit`` (Dask spills above 60 %, pauses above 80 % and
+restarts a worker above 95 %; a step whose worker died fails with a one-line error). The
+client (this process) holds the whole set and the results, as the local engine does.
+
+dask and distributed are imported when a :class:`DaskEngine` is created, never by ``import
+viz_app``. Workers of an existing cluster need this package installed (same version).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from viz_app.data.model import EmbeddingSet
+from viz_app.embed.encoders import encode
+from viz_app.errors import MissingDependencyError, ParameterError, ResourceLimitError
+from viz_app.explore.engine import LocalEngine, distances
+from viz_app.explore.graph import GRAPH_EXACT_MAX_POINTS, graph_method
+from viz_app.explore.neighbors import EXACT_MAX_ELEMENTS, knn_indices
+from viz_app.progress import Progress, heartbeat, null_progress, scaled
+from viz_app.reduce import use_numba_disk_cache
+from viz_app.reduce.budget import check_points, sample_fit_rows
+from viz_app.reduce.project import Projection, project_with, transform, transform_chunks
+from viz_app.reduce.registry import FitResult, ProjectionParams, get_reducer
+
+__all__ = ["DEFAULT_MEMORY_LIMIT", "DaskEngine"]
+
+#: Memory limit of each ``LocalCluster`` worker process (Dask's syntax).
+DEFAULT_MEMORY_LIMIT = "4GiB"
+#: Seconds to wait for a scheduler to answer, or for the local workers to start.
+CONNECT_TIMEOUT_S = 20
+#: Most worker processes of a ``LocalCluster``.
+MAX_WORKERS = 64
+
+# ---- worker side: plain functions, sent to the workers by reference (this module) -------------
+
+#: On a worker: the whole set of the current kNN step, by fingerprint (dropped when it ends).
+_worker_sets: dict[str, EmbeddingSet] = {}
+
+
+def _worker_setup() -> None:
+    """Offline model loading and the numba disk cache, on the worker running a task."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    use_numba_disk_cache()
+
+
+def _embed_part(texts: list[str], model: str | None) -> NDArray[np.float32]:
+    """One partition's vectors, ``(len(texts), dim) float32`` (the model loads once per worker)."""
+    _worker_setup()
+    return encode(texts, model=model)
+
+
+def _fit_part(x: NDArray[np.float32], p: ProjectionParams) -> FitResult:
+    """The reducer fitted on the sample ``x`` (coordinates, quality and the fitted model)."""
+    _worker_setup()
+    return get_reducer(p.reducer).fit(x, p, null_progress)
+
+
+def _project_all(x: NDArray[np.float32], p: ProjectionParams, fingerprint: str) -> Projection:
+    _worker_setup()
+    return project_with(x, p, fingerprint=fingerprint)
+
+
+def _transform_part(model: Any, p: ProjectionParams, x: NDArray[np.float32]) -> NDArray[np.float32]:
+    _worker_setup()
+    return transform(model, p, x)
+
+
+def _knn_block(
+    vectors: NDArray[np.float32], fingerprint: str, start: int, stop: int, k: int, metric: str, exact_max: int
+) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """Neighbours (and distances) of rows ``start..stop-1`` among all rows of ``vectors``."""
+    _worker_setup()
+    es = _worker_sets.get(fingerprint)
+    if es is None:
+        _worker_sets.clear()  # one set at a time per worker
+        es = _worker_sets[fingerprint] = EmbeddingSet(vectors)
+    found = knn_indices(es, np.arange(start, stop), k=k, metric=metric, exact_max_elements=exact_max)
+    idx: NDArray[np.int32] = np.asarray(found, dtype=np.int32)
+    return idx, distances(es.vectors, idx, metric, start=start)
+
+
+def _forget_sets() -> int:
+    n = len(_worker_sets)
+    _worker_sets.clear()
+    return n
+
+
+# ---- client side -----------------------------------------------------------------------------
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+class DaskEngine:
+    """Embedding, projection and the kNN graph on a Dask cluster (see the module docstring).
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of an existing cluster's scheduler (``tcp://host:8786``); default: start a
+        ``LocalCluster`` of ``workers`` processes (no dashboard), closed by :meth:`close`.
+    workers : int, default=2
+        Worker processes of the ``LocalCluster``, 1..64, one thread each.
+    partition_rows : int, default=20000
+        Most rows per embedding partition and per kNN block, 100..1,000,000.
+    memory_limit : str or int, default=DEFAULT_MEMORY_LIMIT
+        Per ``LocalCluster`` worker (Dask's syntax: ``"4GiB"``, bytes).
+
+    Raises
+    ------
+    ParameterError
+        Bad ``workers``/``partition_rows``, or the scheduler cannot be reached (one line).
+    MissingDependencyError
+        dask.distributed is not installed.
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        *,
+        scheduler: str | None = None,
+        workers: int = 2,
+        partition_rows: int = 20_000,
+        memory_limit: str | int = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+            raise ParameterError(f"--workers must be in 1..{MAX_WORKERS}, got {workers!r}")
+        if (
+            isinstance(partition_rows, bool)
+            or not isinstance(partition_rows, int)
+            or not 100 <= partition_rows <= 10**6
+        ):
+            raise ParameterError(f"--partition-rows must be in 100..1000000, got {partition_rows!r}")
+        try:
+            import distributed
+        except ImportError:  # pragma: no cover - pinned in requirements.txt
+            raise MissingDependencyError(
+                "--engine dask needs dask.distributed: pip install -r requirements.txt"
+            ) from None
+        _worker_setup()  # LocalCluster workers inherit this environment
+        self.partition_rows = partition_rows
+        self.scheduler = scheduler
+        self._cluster: Any = None
+        self._client: Any = None
+        if scheduler:
+            try:
+                self._client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+            except (OSError, ValueError, TypeError) as exc:  # unreachable, timed out, bad address: one line
+                raise ParameterError(
+                    f"cannot connect to the Dask scheduler at {scheduler!r}: {_one_line(exc)}"
+                ) from None
+        else:
+            try:
+                self._cluster = distributed.LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    memory_limit=memory_limit,
+                    dashboard_address=None,  # no dashboard; the scheduler's health routes on a free local port:
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                    silence_logs=logging.ERROR,
+                )
+                self._client = distributed.Client(self._cluster, set_as_default=False)
+                self._client.wait_for_workers(workers, timeout=CONNECT_TIMEOUT_S * 6)
+            except (OSError, RuntimeError, ValueError) as exc:  # ports, process start-up, time-out
+                self.close()
+                raise ParameterError(
+                    f"could not start a local Dask cluster of {workers} workers: {_one_line(exc)}"
+                ) from None
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @property
+    def n_workers(self) -> int:
+        """Workers the scheduler knows now."""
+        return len(self._client.scheduler_info(n_workers=-1)["workers"])
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` (e.g. for ``client.run`` diagnostics)."""
+        return self._client
+
+    def _block_rows(self, n: int) -> int:
+        """Rows per block: at most ``partition_rows``, small enough for 4 blocks per worker."""
+        return max(1, min(self.partition_rows, math.ceil(n / (4 * max(1, self.n_workers)))))
+
+    def _run(self, futures: list[Any], what: str, progress: Progress, on_done: Callable[[int], str]) -> list[Any]:
+        """Results of ``futures`` in order, reporting each finished one; one-line errors."""
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        where = {f.key: i for i, f in enumerate(futures)}
+        out: list[Any] = [None] * len(futures)
+        done = 0
+        try:
+            for fut in as_completed(futures, loop=self._client.loop):
+                out[where[fut.key]] = fut.result()
+                done += 1
+                progress(done / len(futures), on_done(done))
+        except KilledWorker:
+            raise ResourceLimitError(
+                f"a Dask worker died while {what} (out of memory?); use a smaller --partition-rows or more "
+                "memory per worker"
+            ) from None
+        except OSError as exc:  # the scheduler or a worker went away (CommClosedError is an OSError)
+            raise ParameterError(f"the Dask cluster failed while {what}: {_one_line(exc)}") from None
+        finally:
+            for fut in futures:
+                fut.release()
+        return out
+
+    def _one(self, fut: Any, what: str, progress: Progress, start: float, stop: float) -> Any:
+        with heartbeat(progress, f"{what} (on a Dask worker)", start=start, stop=stop):
+            return self._run([fut], what, null_progress, lambda d: "")[0]
+
+    # -- the engine interface -------------------------------------------------------------------
+
+    def embed(
+        self, texts: Sequence[str], *, model: str | None = None, progress: Progress | None = None
+    ) -> NDArray[np.float32]:
+        """Embed ``texts`` by partitions on the workers (module docstring).
+
+        Returns
+        -------
+        ndarray of shape (len(texts), dim), dtype float32
+            Unit rows, in input order.
+
+        Raises
+        ------
+        ParameterError
+            No texts, a non-string item (checked before anything is sent), or a cluster failure.
+        ResourceLimitError
+            A worker died (memory).
+        """
+        texts = list(texts)
+        if not texts:
+            raise ParameterError("no texts to embed")
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise ParameterError(f"text {i} is {type(t).__name__}, expected str")
+        report = progress or null_progress
+        step = self._block_rows(len(texts))
+        starts = list(range(0, len(texts), step))
+        report(0.0, f"embedding {len(texts):,} texts in {len(starts)} partitions on {self.n_workers} Dask workers")
+        futs = [self._client.submit(_embed_part, texts[a : a + step], model, pure=False) for a in starts]
+
+        def note(done: int) -> str:
+            return f"embedded {min(done * step, len(texts)):,} / {len(texts):,} texts ({done}/{len(starts)} partitions)"
+
+        parts = self._run(futs, "embedding", report, note)
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def project(
+        self,
+        x: NDArray[np.float32],
+        params: ProjectionParams,
+        *,
+        fingerprint: str = "",
+        progress: Progress | None = None,
+    ) -> Projection:
+        """:func:`viz_app.reduce.project.project_with` on the workers: with ``params.fit_sample``,
+        one fit task on the seeded sample and one ``transform`` task per chunk; else one task.
+
+        Raises
+        ------
+        PointBudgetError, ParameterError
+            As :func:`~viz_app.reduce.project.project_with` (checked before anything is sent).
+        """
+        report = progress or null_progress
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n = len(x)
+        spec = get_reducer(params.reducer)
+        if params.fit_sample is None or params.fit_sample >= n:
+            check_points(params.reducer, n)
+            data = self._client.scatter(x)
+            fut = self._client.submit(_project_all, data, params, fingerprint, pure=False)
+            return self._one(fut, f"{spec.display} on {n:,} points", report, 0.0, 1.0)
+        t0 = time.perf_counter()
+        rows = sample_fit_rows(n, params.fit_sample, params.random_state)
+        check_points(params.reducer, len(rows))
+        sample = self._client.scatter(x[rows])
+        fut = self._client.submit(_fit_part, sample, params, pure=False)
+        fit: FitResult = self._one(fut, f"fitting {spec.display} on {len(rows):,} sampled points", report, 0.0, 0.6)
+        rest = np.setdiff1d(np.arange(n), rows)
+        chunks = transform_chunks(rest)
+        report(0.6, f"sending the fitted model to {self.n_workers} workers")
+        model = self._client.scatter(fit.model, broadcast=True, hash=False)
+        futs = [
+            self._client.submit(_transform_part, model, params, self._client.scatter(x[c]), pure=False) for c in chunks
+        ]
+
+        def note(done: int) -> str:
+            return f"placed {sum(len(c) for c in chunks[:done]):,} / {len(rest):,} points with transform"
+
+        placed = self._run(futs, "placing points with transform", scaled(report, 0.6, 1.0), note)
+        model.release()
+        coords = np.empty((n, params.n_components), np.float32)
+        coords[rows] = fit.coords
+        for c, xy in zip(chunks, placed):
+            coords[c] = xy
+        quality = {**fit.quality, "fit_sample": len(rows), "placed_by_transform": len(rest)}
+        report(1.0, "done")
+        return Projection(coords, params, fingerprint, quality, time.perf_counter() - t0, model=fit.model)
+
+    def knn(
+        self,
+        es: EmbeddingSet,
+        *,
+        k: int,
+        metric: str,
+        projection: Projection | None = None,
+        random_state: int = 0,
+        progress: Progress | None = None,
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """The kNN graph by blocks of rows (module docstring) and the distances along it.
+
+        Returns
+        -------
+        (ndarray of shape (n, k), dtype int32; ndarray of shape (n, k), dtype float32)
+            Row ``i`` lists ``i``'s nearest other rows, nearest first, and their distances
+            (:func:`viz_app.explore.engine.distances`).
+
+        Raises
+        ------
+        ParameterError
+            ``k`` out of range or an unknown metric.
+        """
+        n = es.n_samples
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
+            raise ParameterError(f"k={k!r} not in 1..{n - 1}")
+        if graph_method(es, int(k), metric=metric, projection=projection) == "umap":
+            # the UMAP map's own graph (fitted on every row, in this process): nothing to search
+            return LocalEngine().knn(es, k=int(k), metric=metric, projection=projection, random_state=random_state)
+        exact_max = EXACT_MAX_ELEMENTS if n <= GRAPH_EXACT_MAX_POINTS else 0
+        step = self._block_rows(n)
+        data = self._client.scatter(np.ascontiguousarray(es.vectors, dtype=np.float32), broadcast=True, hash=False)
+        futs = [
+            self._client.submit(_knn_block, data, es.fingerprint, a, min(a + step, n), int(k), metric, exact_max)
+            for a in range(0, n, step)
+        ]
+
+        def note(done: int) -> str:
+            return f"kNN graph: {min(done * step, n):,} / {n:,} rows"
+
+        try:
+            blocks = self._run(futs, "building the kNN graph", progress or null_progress, note)
+        finally:
+            data.release()
+            self._client.run(_forget_sets)
+        return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+
+    def close(self) -> None:
+        """Disconnect; stop the ``LocalCluster`` (its worker processes) if this engine started one."""
+        client, cluster = self._client, self._cluster
+        self._client = self._cluster = None
+        for thing in (client, cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except (OSError, RuntimeError, ValueError) as exc:  # closing must not hide the real error
+                    logging.getLogger(__name__).warning("closing %s: %s", type(thing).__name__, exc)
+
+    def __enter__(self) -> DaskEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,163 @@
+"""The Dask engine (``--engine dask``, issue 14): embedding throughput on 1 and 2 workers, and
+``embedding-lens map`` of all 400k GloVe 6B 50-d words with ``--fit-sample 50000`` (UMAP).
+
+1. Embedding: for each worker count, a fresh ``LocalCluster`` (:class:`DaskEngine`); every worker
+   first loads all-MiniLM-L6-v2 (timed: ``load``) by embedding a few texts, then the engine embeds
+   ``--texts`` real sentences (gensim's test corpora, as ``benchmarks/bench.py``; never the warm-up
+   ones, so no per-worker text cache helps) by partitions: texts/s.
+2. Map: what ``embedding-lens map glove400k.npz -o map.parquet --reducer umap --fit-sample 50000
+   --engine dask --workers 2`` does (start a ``LocalCluster`` of ``--workers`` processes with
+   ``--memory-limit`` each, :func:`viz_app.load`, :func:`~viz_app.export.mapfile.build_map`,
+   :func:`~viz_app.export.mapfile.write_map` as part files, close the cluster), in this process so
+   each phase is timed from the progress reports: the fit task, placing the rest with
+   ``transform``, the kNN graph by blocks, trust and writing. Each worker's peak memory is its
+   process's peak resident set (``getrusage`` ``ru_maxrss``), read through the cluster at the end;
+   this process's own peak is the client's. The output is reopened with
+   :func:`~viz_app.export.mapfile.load_map`.
+
+Run: ``python benchmarks/dask_map.py [--texts 2000] [--rows 400000] [--fit-sample 50000]``;
+``--skip-embed``/``--skip-map`` run one part. Wall times depend on the machine's load; the load
+average is printed before and after each part. Temporary files go into a temporary folder that
+is deleted at the end. Nothing is downloaded (MiniLM and GloVe come from installed packages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _say(*parts: object) -> None:
+    print(*parts, flush=True)
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident set of the calling process, MB (Linux ``ru_maxrss`` is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def embed_throughput(n_texts: int, workers: int) -> None:
+    from bench import real_sentences
+
+    from viz_app.explore.dask_engine import DaskEngine
+
+    sents, _ = real_sentences()
+    warm, texts = sents[: 8 * workers], sents[8 * workers : 8 * workers + n_texts]
+    _say(f"\n[embed] {workers} worker(s), {len(texts):,} sentences; load average {_load()}")
+    t0 = time.perf_counter()
+    with DaskEngine(workers=workers, partition_rows=max(100, -(-len(texts) // (4 * workers)))) as eng:
+        started = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        eng.embed(warm)  # 4 partitions per worker: every worker loads the model
+        loaded = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        vecs = eng.embed(texts)
+        took = time.perf_counter() - t2
+        peaks = eng.client.run(_peak_rss_mb)
+    _say(f"  cluster start {started:.1f} s; model load on every worker (with {len(warm)} texts) {loaded:.1f} s")
+    _say(
+        f"  embedded {len(texts):,} texts -> {vecs.shape} in {took:.1f} s: {len(texts) / took:.1f} texts/s "
+        f"({len(texts) / took / workers:.1f} per worker); worker peak RSS "
+        + ", ".join(f"{v:.0f} MB" for v in peaks.values())
+    )
+    _say(f"  load average after: {_load()}")
+
+
+def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partition_rows: int) -> None:
+    import numpy as np
+
+    import viz_app
+    from viz_app.data.samples import glove_full
+    from viz_app.explore.dask_engine import DaskEngine
+    from viz_app.export.mapfile import build_map, load_map, write_map
+    from viz_app.reduce import use_numba_disk_cache
+    from viz_app.reduce.registry import make_params
+
+    use_numba_disk_cache()
+    vectors, tokens = glove_full()
+    n = min(rows, len(vectors))
+    seen: list[tuple[float, str]] = []
+
+    def record(fraction: float, text: str, /) -> None:
+        seen.append((time.perf_counter(), text))
+
+    def first(prefix: str) -> float:
+        return next(t for t, text in seen if text.startswith(prefix))
+
+    with tempfile.TemporaryDirectory(prefix="dask-map-") as tmp:
+        src = Path(tmp) / f"glove{n}.npz"
+        np.savez(src, vectors=np.asarray(vectors[:n], dtype=np.float32), labels=np.asarray(tokens[:n], dtype=str))
+        out = Path(tmp) / "map.parquet"
+        _say(f"\n[map] {n:,} GloVe words ({src.stat().st_size / 2**20:.0f} MB .npz), UMAP, --fit-sample {fit_sample:,}")
+        _say(f"  LocalCluster: {workers} worker processes, 1 thread and {memory_limit} each; load average {_load()}")
+        t0 = time.perf_counter()
+        with DaskEngine(workers=workers, partition_rows=partition_rows, memory_limit=memory_limit) as eng:
+            t_start = time.perf_counter()
+            es = viz_app.load(src)  # what `embedding-lens map` does: read, build_map, write_map
+            t_read = time.perf_counter()
+            params = make_params("umap", n_samples=es.n_samples, fit_sample=fit_sample, random_state=0)
+            m = build_map(es, params, k=15, engine=eng, progress=record, dataset_ref=es.name)
+            t_map = time.perf_counter()
+            write_map(m, out, rows_per_part=partition_rows)
+            t_write = time.perf_counter()
+            peaks = eng.client.run(_peak_rss_mb)
+        t_closed = time.perf_counter()
+        fit_end, place_end = first("sending the fitted model"), first("kNN graph (k=")
+        knn_end = first("trustworthiness")
+        _say(f"  end-to-end {t_closed - t0:.0f} s ({(t_closed - t0) / 60:.1f} min); load average after: {_load()}")
+        _say(f"    cluster start {t_start - t0:.1f} s, read {t_read - t_start:.1f} s")
+        _say(f"    fit UMAP on {fit_sample:,} sampled points (one task) {fit_end - t_read:.0f} s")
+        placed = m.projection.quality.get("placed_by_transform", 0)
+        _say(
+            f"    place {placed:,} points with transform (model broadcast + tasks) {place_end - fit_end:.0f} s "
+            f"= {placed / (place_end - fit_end):.0f} points/s"
+        )
+        _say(f"    kNN graph k=15 by blocks {knn_end - place_end:.0f} s = {n / (knn_end - place_end):.0f} rows/s")
+        _say(f"    trustworthiness + settings {t_map - knn_end:.1f} s, write part files {t_write - t_map:.1f} s")
+        _say(f"    close the cluster {t_closed - t_write:.1f} s")
+        _say("  worker peak RSS: " + ", ".join(f"{v:.0f} MB" for v in peaks.values()))
+        _say(f"  this process's peak RSS (the client: all {n:,} vectors, results): {_peak_rss_mb():.0f} MB")
+        parts = sorted(out.iterdir())
+        t1 = time.perf_counter()
+        again = load_map(out)
+        _say(
+            f"  output: {len(parts)} part files, {sum(p.stat().st_size for p in parts) / 2**20:.0f} MB; "
+            f"load_map {time.perf_counter() - t1:.1f} s -> coords {again.projection.coords.shape}, "
+            f"knn {again.knn.shape}; trustworthiness {m.info['trust'].get('trustworthiness', float('nan')):.3f}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--texts", type=int, default=2_000, help="sentences to embed per worker count")
+    ap.add_argument("--rows", type=int, default=400_000, help="GloVe words to map (all: 400,000)")
+    ap.add_argument("--fit-sample", type=int, default=50_000)
+    ap.add_argument("--workers", type=int, default=2, help="workers of the map run")
+    ap.add_argument("--memory-limit", default="4GiB", help="per worker of the map run")
+    ap.add_argument("--partition-rows", type=int, default=20_000)
+    ap.add_argument("--skip-embed", action="store_true")
+    ap.add_argument("--skip-map", action="store_true")
+    args = ap.parse_args()
+    _say(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} CPUs; load average {_load()}")
+    if not args.skip_embed:
+        for w in (1, 2):
+            embed_throughput(args.texts, w)
+    if not args.skip_map:
+        map_400k(args.rows, args.fit_sample, args.workers, args.memory_limit, args.partition_rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -116,7 +116,7 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             peaks = eng.client.run(_peak_rss_mb)
         t_closed = time.perf_counter()
         fit_end, place_end = first("sending the fitted model"), first("kNN graph (k=")
-        knn_end = first("trustworthiness")
+        knn_end = first("trust")
         _say(f"  end-to-end {t_closed - t0:.0f} s ({(t_closed - t0) / 60:.1f} min); load average after: {_load()}")
         _say(f"    cluster start {t_start - t0:.1f} s, read {t_read - t_start:.1f} s")
         _say(f"    fit UMAP on {fit_sample:,} sampled points (one task) {fit_end - t_read:.0f} s")

@@ -42,6 +42,7 @@ viz_app``. Workers of an existing cluster need this package installed (same vers
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -55,6 +56,7 @@ from numpy.typing import NDArray
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import encode
 from viz_app.errors import MissingDependencyError, ParameterError, ResourceLimitError
+from viz_app.explore.ann import clear_index_cache
 from viz_app.explore.engine import LocalEngine, distances
 from viz_app.explore.graph import GRAPH_EXACT_MAX_POINTS, graph_method
 from viz_app.explore.neighbors import EXACT_MAX_ELEMENTS, knn_indices
@@ -123,8 +125,10 @@ def _knn_block(
 
 
 def _forget_sets() -> int:
+    """Drop the kNN step's set and the NN-descent indexes built for it (on a worker)."""
     n = len(_worker_sets)
     _worker_sets.clear()
+    clear_index_cache()
     return n
 
 
@@ -391,7 +395,8 @@ class DaskEngine:
             blocks = self._run(futs, "building the kNN graph", progress or null_progress, note)
         finally:
             data.release()
-            self._client.run(_forget_sets)
+            with contextlib.suppress(OSError, RuntimeError, ValueError):  # a failed cluster: keep its error
+                self._client.run(_forget_sets)
         return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ __all__ = ["DEFAULT_VIEW", "main"]
 def main() -> None:
     """Run the steps and print their timings."""
     t0 = time.perf_counter()
-    print(f"numba warm-up (UMAP on 300 points): {warm_up():.1f} s", flush=True)
+    print(f"numba warm-up (UMAP kernels of every kNN path, cached on disk): {warm_up():.1f} s", flush=True)
     es = load_sample(DEFAULT_SAMPLE)
     disk = ProjectionDiskCache()
     if disk.get(es.fingerprint, DEFAULT_VIEW) is None:

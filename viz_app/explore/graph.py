@@ -15,10 +15,12 @@ chosen by :func:`neighbor_graph`:
   recall@20 0.999 (the first build in a process also compiles numba kernels, ~50 s under load).
 - **UMAP's own graph** when the map is a UMAP map fitted on every row with the same metric
   (umap-learn keeps it as ``UMAP._knn_indices``, self first, ``n_neighbors`` columns): its
-  columns 1..k when ``n_neighbors > k``; otherwise UMAP's own NN-descent index
+  columns 1..k when ``n_neighbors > k``; otherwise UMAP's own search index
   (``UMAP._knn_search_index``, kept for ``transform``) is queried for ``k + 1`` neighbours of
-  every row, so no second index is built. Below 4,096 rows umap-learn computes its graph exactly
-  and keeps no index: then too few columns fall back to the exact graph.
+  every row, so no second index is built: exact (scikit-learn, see :mod:`viz_app.reduce.umap`)
+  from 4,096 to 20,000 rows, pynndescent's NN-descent above. Below 4,096 rows umap-learn
+  computes its graph exactly and keeps no index: then too few columns fall back to the exact
+  graph.
 
 Graphs are kept in a byte-bounded LRU cache (``cachetools``; :data:`GRAPH_CACHE_BYTES`) keyed by
 the set's content fingerprint, the metric, ``k`` and the source (exact, NN-descent seed, or the

@@ -155,6 +155,9 @@ class ReducerSpec:
         The progress stages ``fit`` reports, in order.
     quality_text : callable (quality) -> str or None
         Caption text for the reducer's own quality figure.
+    revision : int
+        Raised when the same parameters start giving other coordinates (a changed algorithm
+        step); part of the on-disk projection cache key, so older maps are computed again.
     """
 
     name: str
@@ -171,6 +174,7 @@ class ReducerSpec:
     transform_is_exact: bool
     stages: tuple[str, ...]
     quality_text: Callable[[Mapping[str, float]], str | None] = field(default=lambda q: None)
+    revision: int = 0
 
     @property
     def budget_env(self) -> str:

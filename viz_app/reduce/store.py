@@ -46,8 +46,9 @@ class ProjectionDiskCache:
 
     @staticmethod
     def key(fingerprint: str, params: ProjectionParams) -> str:
-        """Hex key of (fingerprint, params): 64 characters."""
-        blob = json.dumps({"fp": fingerprint, **params.as_dict()}, sort_keys=True)
+        """Hex key of (fingerprint, params and the reducer's revision, when not 0): 64 characters."""
+        revision = {"revision": params.spec.revision} if params.spec.revision else {}
+        blob = json.dumps({"fp": fingerprint, **params.as_dict(), **revision}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def get(self, fingerprint: str, params: ProjectionParams) -> Projection | None:

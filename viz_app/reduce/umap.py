@@ -6,16 +6,39 @@ then every layout epoch ``n / N`` with the time left, read from umap-learn's own
 through its documented ``tqdm_kwds`` (a private ``tqdm`` writing to our callback, per fit, so
 concurrent fits never mix their bars).
 
-umap-learn's numba kernels compile on the first call in a process (35-56 s measured here);
-:func:`warm_up` compiles them ahead and ``NUMBA_CACHE_DIR`` keeps what numba can cache on disk.
+**No compile in a fresh process** (measured: the first UMAP of 5,000 GloVe vectors in a fresh
+process spent ~40 s of CPU compiling numba kernels, every process, even with numba's disk cache):
+
+- The kNN graph: below 4,096 points umap-learn computes all distances itself; from 4,096 up to
+  :data:`EXACT_KNN_MAX_POINTS` points this module gives umap-learn an **exact** kNN graph
+  computed by scikit-learn (``NearestNeighbors(algorithm="brute")``) through umap-learn's
+  ``precomputed_knn=(indices, distances, index)`` argument, so pynndescent's nearest-neighbour
+  descent (whose numba kernels are built per process: ``nn_descent`` takes the metric as a
+  function argument and is declared ``cache=False``) never runs for them. The third element,
+  :class:`ExactKnnIndex`, answers pynndescent's ``query(X, k, epsilon)``, which umap-learn's
+  ``transform`` and :func:`viz_app.explore.graph.neighbor_graph` call. Above that size
+  umap-learn runs NN-descent as before (compiled once per process; :func:`warm_up` does it).
+- umap-learn declares most of its kernels without ``cache=True`` (``smooth_knn_dist``,
+  ``compute_membership_strengths``, the layout epoch, the transform helpers: checked in its
+  source, 0.5.x), so numba's disk cache never held them. :func:`umap_learn` re-declares each
+  such module-level kernel once per process with numba's own ``numba.njit(cache=True)`` and the
+  kernel's own options, locals and (for eagerly compiled ones) signatures; the results are
+  bit-identical (a re-declaration without the signatures would change ``tau_rand_int``'s
+  ``int32`` result, so they are kept). Kernels umap-learn declares twice (serial and parallel
+  layout epochs) get the cache on the serial one only (numba's cache index does not tell the
+  two apart); closures are left alone.
+- ``NUMBA_CACHE_DIR`` (:func:`use_numba_disk_cache`) keeps them in a user cache folder.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,12 +50,28 @@ from viz_app.errors import ParameterError
 from viz_app.progress import Eta, Progress, heartbeat
 from viz_app.reduce.registry import FitResult, Param, ProjectionParams, ReducerSpec, make_params, register
 
-__all__ = ["SPEC", "use_numba_disk_cache", "warm_up"]
+__all__ = [
+    "EXACT_KNN_MAX_POINTS",
+    "SPEC",
+    "ExactKnnIndex",
+    "precomputed_knn",
+    "umap_learn",
+    "use_numba_disk_cache",
+    "warm_up",
+]
 
 log = logging.getLogger(__name__)
 
 _GRAPH = 0.4  # share of the bar for the kNN graph, fuzzy set and initialisation
 _MARK = "EL-EPOCH:"
+#: umap-learn computes all pairwise distances itself below this many points (its own limit).
+UMAP_EXACT_BELOW = 4096
+#: From :data:`UMAP_EXACT_BELOW` up to this many points, UMAP gets an exact kNN graph from
+#: scikit-learn (the live map's exact graph limit, ``viz_app.explore.graph``); above, NN-descent.
+EXACT_KNN_MAX_POINTS = 20_000
+
+_patch_lock = threading.Lock()
+_patched: list[int] = []
 
 
 def use_numba_disk_cache() -> None:
@@ -44,6 +83,121 @@ def use_numba_disk_cache() -> None:
             os.environ["NUMBA_CACHE_DIR"] = str(default)
         except OSError as exc:  # read-only home: numba falls back to its own default
             log.warning("numba disk cache not enabled (%s): kernels are compiled again per process", exc)
+
+
+def _cache_kernels() -> int:
+    """Re-declare umap-learn's uncached module-level numba kernels with ``cache=True`` (see the
+    module docstring); returns how many. Call once, before any umap-learn kernel runs."""
+    import numba
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+
+    modules = [m for name, m in list(sys.modules.items()) if m is not None and name.split(".")[0] == "umap"]
+    found: dict[int, Any] = {}
+    for m in modules:
+        for v in vars(m).values():
+            if isinstance(v, CPUDispatcher):
+                found.setdefault(id(v), v)
+    per_func = Counter(d.py_func for d in found.values())
+    serial = Counter(d.py_func for d in found.values() if not d.targetoptions.get("parallel"))
+    new: dict[int, Any] = {}
+    for key, d in found.items():
+        if not isinstance(d._cache, NullCache) or d.py_func.__closure__ is not None:
+            continue
+        if per_func[d.py_func] > 1 and (d.targetoptions.get("parallel") or serial[d.py_func] > 1):
+            continue  # one cache index per Python function: only an unambiguous serial kernel
+        options = {k: v for k, v in d.targetoptions.items() if k != "nopython"}
+        signatures = None if d._can_compile else [cres.signature for cres in d.overloads.values()]
+        new[key] = numba.njit(signatures, cache=True, locals=dict(d.locals), **options)(d.py_func)
+    for m in modules:
+        for name, v in list(vars(m).items()):
+            if id(v) in new:
+                setattr(m, name, new[id(v)])
+    return len(new)
+
+
+def umap_learn() -> Any:
+    """The ``umap`` module, imported with numba's disk cache on and its kernels cached (once)."""
+    use_numba_disk_cache()
+    import umap
+
+    with _patch_lock:
+        if not _patched:
+            _patched.append(_cache_kernels())
+    return umap
+
+
+class ExactKnnIndex:
+    """Exact nearest neighbours of the training vectors (scikit-learn, brute force), queried the
+    way umap-learn queries pynndescent's ``NNDescent``: ``query(X, k, epsilon)``.
+
+    Cosine neighbours are the euclidean neighbours of the unit-normalised vectors (the same
+    order; ``1 - cos = |a - b|**2 / 2`` for unit vectors), which scikit-learn finds with its
+    chunked, compiled ``ArgKmin`` reduction: measured here on 20,000 GloVe vectors, 1.6 s of
+    CPU against 13.3 s for ``metric="cosine"`` (a full distance matrix per chunk), with the same
+    15 neighbours for every row and distances within 5e-7. A zero vector is at distance 0.5 from
+    every unit vector here (scikit-learn's cosine says 1.0).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, d), float32
+        The training vectors.
+    metric : {"cosine", "euclidean"}
+    """
+
+    _angular_trees = False  # read by umap-learn's transform (it only picks epsilon from it)
+
+    def __init__(self, x: NDArray[np.float32], metric: str) -> None:
+        from sklearn.neighbors import NearestNeighbors
+
+        self.metric = metric
+        self._nn = NearestNeighbors(metric="euclidean", algorithm="brute").fit(self._prepare(x))
+
+    def _prepare(self, x: Any) -> NDArray[np.float32]:
+        from sklearn.preprocessing import normalize
+
+        x = np.asarray(x, dtype=np.float32)
+        return normalize(x) if self.metric == "cosine" else x
+
+    def query(
+        self, query_data: Any, k: int = 10, epsilon: float = 0.1
+    ) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+        """The ``k`` nearest training rows of every query row, nearest first (a training vector
+        finds itself first), and their distances (cosine: ``1 - cos``; euclidean).
+
+        Returns
+        -------
+        indices : ndarray of shape (m, k), int32
+        distances : ndarray of shape (m, k), float32
+        """
+        dist, idx = self._nn.kneighbors(self._prepare(query_data), n_neighbors=k)
+        if self.metric == "cosine":
+            dist = np.maximum(dist * dist / 2.0, 0.0)
+        return idx.astype(np.int32), dist.astype(np.float32)
+
+
+def precomputed_knn(x: NDArray[np.float32], n_neighbors: int, metric: str) -> tuple[Any, Any, Any]:
+    """umap-learn's ``precomputed_knn=`` argument for ``x``: exact, from scikit-learn, for
+    :data:`UMAP_EXACT_BELOW` <= n <= :data:`EXACT_KNN_MAX_POINTS`; otherwise
+    ``(None, None, None)`` (umap-learn's own default: it computes the graph itself).
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, d), float32
+    n_neighbors : int
+        UMAP's ``n_neighbors`` (each row's list includes the row itself, as umap-learn's does).
+    metric : {"cosine", "euclidean"}
+
+    Returns
+    -------
+    tuple
+        ``(indices (n, n_neighbors) int32, distances (n, n_neighbors) float32, ExactKnnIndex)``.
+    """
+    if not UMAP_EXACT_BELOW <= len(x) <= EXACT_KNN_MAX_POINTS:
+        return (None, None, None)
+    index = ExactKnnIndex(x, metric)
+    idx, dist = index.query(x, k=n_neighbors)
+    return (idx, dist, index)
 
 
 class _EpochWriter:
@@ -68,12 +222,15 @@ class _EpochWriter:
         """tqdm flushes its file; nothing to do."""
 
 
-def _fit(x: NDArray[np.float32], p: ProjectionParams, report: Progress) -> FitResult:
-    use_numba_disk_cache()
+def _fit(x: NDArray[np.float32], p: ProjectionParams, report: Progress, *, exact_knn: bool = True) -> FitResult:
     with heartbeat(report, "UMAP: loading umap-learn", start=0.0, stop=0.02):
-        import umap
+        umap = umap_learn()
 
-    how = "nearest-neighbour descent (pynndescent)" if len(x) >= 4096 else "exact distances"
+    precomputed = precomputed_knn(x, int(p.n_neighbors), p.metric) if exact_knn else (None, None, None)
+    if precomputed[0] is not None:
+        how = "exact, scikit-learn"
+    else:
+        how = "exact distances" if len(x) < UMAP_EXACT_BELOW else "nearest-neighbour descent (pynndescent)"
     with heartbeat(report, f"UMAP: kNN graph ({how}), fuzzy set and initialisation", start=0.02, stop=_GRAPH) as stop:
         tqdm_kwds = {
             "disable": False,
@@ -90,6 +247,7 @@ def _fit(x: NDArray[np.float32], p: ProjectionParams, report: Progress) -> FitRe
             random_state=p.random_state,
             n_jobs=1,  # umap-learn is only reproducible single-threaded
             tqdm_kwds=tqdm_kwds,
+            precomputed_knn=precomputed,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -113,28 +271,36 @@ def _check_n(n: int, values: Mapping[str, Any]) -> None:
         )
 
 
-def warm_up() -> float:
-    """Compile umap-learn's numba kernels on small inputs, so the first real UMAP is fast.
+def warm_up(*, nn_descent: bool = True) -> float:
+    """Load (or compile and cache) umap-learn's numba kernels on small inputs, so the first real
+    UMAP of any size pays no compile.
 
-    Also places two points with ``UMAP.transform`` on each (its first call compiles more
-    kernels: 120 s measured under load on a cold numba cache). Covers both of umap-learn's kNN
-    paths: exact for small sets and NN-descent (pynndescent) above 4,096 points, with the cosine
-    metric (the app's default) and euclidean for small sets.
+    Runs the paths real maps take, each with a fit and a two-point ``transform`` (its first
+    call needs more kernels): below 4,096 points umap-learn's own exact distances (cosine and
+    euclidean); 4,096 up to :data:`EXACT_KNN_MAX_POINTS` points the exact kNN graph given to
+    umap-learn (cosine); and, with ``nn_descent``, umap-learn's NN-descent path of larger sets
+    (pynndescent's ``nn_descent`` is compiled per process: numba cannot keep it on disk, so
+    this part costs its compile time in every process that runs it). A plain function with no
+    arguments required, so it can run in any worker process.
 
     Returns
     -------
     float
-        Seconds spent (35-56 s in a fresh process without a numba disk cache; less with one).
+        Seconds spent. Measured in this session, see ``benchmarks/startup.py``: a few seconds
+        once numba's disk cache holds the kernels, plus the NN-descent compile when asked.
     """
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
+    quiet = lambda f, m: None  # noqa: E731
     small = rng.normal(size=(300, 8)).astype(np.float32)  # umap-learn's exact kNN path
     for metric in ("cosine", "euclidean"):
         p = make_params("umap", n_samples=len(small), metric=metric, n_neighbors=10)
-        _transform(_fit(small, p, lambda f, m: None).model, p, small[:2])  # transform compiles its own kernels
-    large = rng.normal(size=(4200, 8)).astype(np.float32)  # above 4,096 points: NN-descent (pynndescent)
-    p = make_params("umap", n_samples=len(large), metric="cosine", n_neighbors=10)
-    _transform(_fit(large, p, lambda f, m: None).model, p, large[:2])
+        _transform(_fit(small, p, quiet).model, p, small[:2])  # transform compiles its own kernels
+    mid = rng.normal(size=(UMAP_EXACT_BELOW + 100, 8)).astype(np.float32)  # the exact graph given to UMAP
+    p = make_params("umap", n_samples=len(mid), metric="cosine", n_neighbors=10)
+    _transform(_fit(mid, p, quiet).model, p, mid[:2])
+    if nn_descent:  # the path above EXACT_KNN_MAX_POINTS, on few points
+        _transform(_fit(mid, p, quiet, exact_knn=False).model, p, mid[:2])
     return time.perf_counter() - t0
 
 
@@ -166,5 +332,6 @@ SPEC = register(
         transform=_transform,
         transform_is_exact=False,
         stages=("loading umap-learn", "kNN graph, fuzzy set and initialisation", "layout epochs"),
+        revision=1,  # 1: exact kNN graph (scikit-learn) from 4,096 to 20,000 points, was NN-descent
     )
 )

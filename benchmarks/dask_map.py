@@ -49,6 +49,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) the calling process has used so far."""
+    t = os.times()
+    return t.user + t.system
+
+
 def embed_throughput(n_texts: int, workers: int) -> None:
     from bench import real_sentences
 
@@ -63,15 +69,22 @@ def embed_throughput(n_texts: int, workers: int) -> None:
         t1 = time.perf_counter()
         eng.embed(warm)  # 4 partitions per worker: every worker loads the model
         loaded = time.perf_counter() - t1
+        cpu0 = eng.client.run(_cpu_s)
         t2 = time.perf_counter()
         vecs = eng.embed(texts)
         took = time.perf_counter() - t2
+        cpu1 = eng.client.run(_cpu_s)
         peaks = eng.client.run(_peak_rss_mb)
+    cpu = sum(cpu1[w] - cpu0[w] for w in cpu0)
     _say(f"  cluster start {started:.1f} s; model load on every worker (with {len(warm)} texts) {loaded:.1f} s")
     _say(
         f"  embedded {len(texts):,} texts -> {vecs.shape} in {took:.1f} s: {len(texts) / took:.1f} texts/s "
         f"({len(texts) / took / workers:.1f} per worker); worker peak RSS "
         + ", ".join(f"{v:.0f} MB" for v in peaks.values())
+    )
+    _say(
+        f"  workers' CPU time for them {cpu:.0f} s: {len(texts) / cpu:.1f} texts per CPU-second "
+        f"(what one worker on a core of its own would do; the wall rate above is what this load left)"
     )
     _say(f"  load average after: {_load()}")
 
@@ -114,6 +127,7 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             write_map(m, out, rows_per_part=partition_rows)
             t_write = time.perf_counter()
             peaks = eng.client.run(_peak_rss_mb)
+            cpu = eng.client.run(_cpu_s)
         t_closed = time.perf_counter()
         fit_end, place_end = first("sending the fitted model"), first("kNN graph (k=")
         knn_end = first("trust")
@@ -129,6 +143,7 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
         _say(f"    trustworthiness + settings {t_map - knn_end:.1f} s, write part files {t_write - t_map:.1f} s")
         _say(f"    close the cluster {t_closed - t_write:.1f} s")
         _say("  worker peak RSS: " + ", ".join(f"{v:.0f} MB" for v in peaks.values()))
+        _say("  worker CPU time: " + ", ".join(f"{v:.0f} s" for v in cpu.values()))
         _say(f"  this process's peak RSS (the client: all {n:,} vectors, results): {_peak_rss_mb():.0f} MB")
         parts = sorted(out.iterdir())
         t1 = time.perf_counter()

@@ -107,17 +107,40 @@ def test_a_closed_session_s_data_is_freed_after_the_grace_time(monkeypatch):
     from viz_app.ui import cache
 
     active = {"s-open": True, "s-closed": False}
-    fake = SimpleNamespace(
-        exists=lambda: True, get_instance=lambda: SimpleNamespace(is_active_session=lambda sid: active[sid])
+    freed: list[str] = []  # sessions whose uploaded files were removed from Streamlit's manager
+    rt = SimpleNamespace(
+        is_active_session=lambda sid: active[sid],
+        uploaded_file_mgr=SimpleNamespace(remove_session_files=freed.append),
+        media_file_mgr=SimpleNamespace(clear_session_refs=lambda sid: None, remove_orphaned_files=lambda: None),
+        dataframe_source_mgr=SimpleNamespace(clear_all_for_session=lambda sid: None),
     )
+    fake = SimpleNamespace(exists=lambda: True, get_instance=lambda: rt)
     monkeypatch.setattr(cache, "runtime", fake)
     monkeypatch.setattr(cache, "_owners", {"open": ["s-open", None], "closed": ["s-closed", None]})
+    # the process's sweeper thread (started by an earlier test's session) calls the module's
+    # sweep_closed_sessions every 15 s with the real clock: it must not sweep these fake owners
+    sweep = cache.sweep_closed_sessions
+    monkeypatch.setattr(cache, "sweep_closed_sessions", lambda *a, **k: 0)
     es = digits().subset(np.arange(30))
     k_open = cache.put_session_set(es, owner="open")
     k_closed = cache.put_session_set(es.subset(np.arange(10)), owner="closed")
-    assert cache.sweep_closed_sessions(grace_s=60, now=1000.0) == 0  # first seen closed
-    assert cache.session_set(k_closed, owner="closed") is not None
-    assert cache.sweep_closed_sessions(grace_s=60, now=1061.0) == 1
+    assert sweep(grace_s=60, now=1000.0) == 0  # first seen closed
+    assert cache.session_set(k_closed, owner="closed") is not None and freed == []
+    assert sweep(grace_s=60, now=1061.0) == 1
+    assert freed == ["s-closed"]  # Streamlit's copy of its uploads goes too
     assert cache.session_set(k_closed, owner="closed") is None
     assert cache.session_set(k_open, owner="open") is not None and "closed" not in cache._owners
     cache.session_sets().drop_owner("open")
+
+
+def test_a_closed_session_is_kept_as_long_as_streamlit_keeps_it_for_a_reconnect():
+    from streamlit import config
+
+    from viz_app.ui import cache
+
+    assert cache.closed_session_grace_s() == float(config.get_option("server.disconnectedSessionTTL")) == 120.0
+    config.set_option("server.disconnectedSessionTTL", 7)
+    try:
+        assert cache.closed_session_grace_s() == 7.0
+    finally:
+        config.set_option("server.disconnectedSessionTTL", 120)

@@ -77,11 +77,17 @@ def make_files(folder: Path, *, npz: bool = False) -> dict[str, Path]:
     files["columns"].write_text(head + "\n" + ",".join(["0.1"] * 100_000) + "\n")
     if npz:
         for i in range(3):
-            buf = io.BytesIO()
-            np.savez_compressed(buf, vectors=np.full((1 << 18, 1024), float(i), dtype=np.float32))
-            files[f"npz{i}"] = folder / f"inflate{i}.npz"
-            files[f"npz{i}"].write_bytes(buf.getvalue())
+            files[f"npz{i}"] = inflating_npz(folder / f"inflate{i}.npz", fill=float(i))
     return files
+
+
+def inflating_npz(path: Path, fill: float = 0.0) -> Path:
+    """Write an ``.npz`` of ~1 MB whose ``vectors`` member inflates to 1 GiB: 262,144 x 1,024
+    float32, every value ``fill`` (zlib compresses a constant ~1,000-fold). Returns ``path``."""
+    buf = io.BytesIO()
+    np.savez_compressed(buf, vectors=np.full((1 << 18, 1024), fill, dtype=np.float32))
+    path.write_bytes(buf.getvalue())
+    return path
 
 
 # --- the server and its health ------------------------------------------------------------------
@@ -211,6 +217,15 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def wait_rss_below(pid: int, limit_mib: float, timeout_s: float, every_s: float = 1.0) -> float:
+    """Poll the RSS of ``pid`` until it is at most ``limit_mib`` MiB or ``timeout_s`` passed;
+    returns the last RSS read (MiB)."""
+    deadline = time.monotonic() + timeout_s
+    while (rss := rss_mb(pid)) > limit_mib and time.monotonic() < deadline:
+        time.sleep(every_s)
+    return rss
+
+
 # --- driving the app ----------------------------------------------------------------------------
 def wait_idle(page, timeout_s: float = 600.0) -> None:
     """Wait until the page's script run is over (``data-test-script-state="notRunning"``)."""
@@ -261,6 +276,21 @@ def message(page, containing: str, previous: tuple[str, ...] = (), timeout_s: fl
         if time.monotonic() > deadline:
             raise TimeoutError(f"no message containing {containing!r} after {timeout_s} s")
         page.wait_for_timeout(100)
+
+
+def upload_in_new_session(browser, url: str, path: Path, timeout_s: float = 600.0) -> tuple[str, str]:
+    """Open a new session (a new browser context) on the Data page, upload ``path`` there, wait
+    for the app's message about it, close the session; returns the message as :func:`message`."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_s * 1000)
+        open_data_page(page, url)
+        previous = tuple(page.locator(MESSAGE).all_inner_texts())
+        upload(page, path)
+        return message(page, path.name, previous, timeout_s)
+    finally:
+        context.close()
 
 
 def _no_exception(page) -> None:

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from viz_app.reduce.project import DEFAULT_VIEW
-from viz_app.ui.cache import start_warm_up
+from viz_app.ui.cache import session_owner, start_warm_up
 
 #: The app's favicon (drawn for this project, shipped in the package).
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
@@ -27,6 +27,9 @@ def run_app() -> None:
     # fonts.gstatic.com on every page load (seen in a request log); nothing may leave the server
     st.set_page_config(page_title="Embedding Lens", page_icon=str(FAVICON), layout="wide")
     start_warm_up(DEFAULT_VIEW)
+    # every session is known to the closed-session sweeper from its first run, so what Streamlit
+    # keeps for it (uploaded files, also of a failed upload) is freed when it ends
+    session_owner()
     nav = st.navigation(
         [
             st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:", default=True),

@@ -111,7 +111,7 @@ def main() -> int:
                     kind, text = submit(page, ph, files)
                     note = f"{kind}: {text[:110]}".replace("\n", " ")
                 elif ph == "npz":
-                    quiet = wait_quiet(server.pid)  # the warm-up is over: the memory check's start
+                    quiet = wait_quiet(server.pid, below=0.05, for_s=10)  # warm-up over (health polls add CPU)
                     base_rss, t0 = rss_mb(server.pid), time.monotonic()
                     msgs = [upload_in_new_session(browser, url, files[f"npz{i}"])[1][:60] for i in range(3)]
                     peak = max(rss for t, rss in health.rss if t >= t0)

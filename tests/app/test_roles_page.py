@@ -74,3 +74,18 @@ def test_a_refused_table_still_shows_its_roles():
     assert not at.exception
     assert "short labels" in at.error[0].value and "nothing was embedded" in at.error[0].value
     assert at.data_editor[0].value["role"].tolist() == ["label", "metadata"]
+
+
+def test_the_table_s_bytes_are_the_session_s_own_and_go_with_it():
+    from viz_app.ui import cache, roles_views
+
+    payload = _glove_csv()
+    at = _run(payload, "glove_1k.csv")
+    assert not at.exception
+    assert roles_views.ROLE_UPLOAD not in at.session_state  # not in st.session_state any more
+    owner = at.session_state[cache.OWNER].id
+    kept = cache.session_sets().get((owner, roles_views.ROLE_UPLOAD))
+    assert kept["data"] == payload and kept["name"] == "glove_1k.csv" and kept["key"] is not None
+    assert cache.session_sets().owner_bytes(owner) > len(payload)  # counted in the session's quota
+    cache.session_sets().drop_owner(owner)  # what the closed-session sweep does
+    assert cache.session_sets().get((owner, roles_views.ROLE_UPLOAD)) is None

@@ -1,9 +1,10 @@
 """Data page: the column roles of the last uploaded table, shown and changeable before the set is
 rebuilt (:mod:`viz_app.data.readers.roles` decides them and says why).
 
-The last table upload's bytes are kept in this session's state (only tables, and only the last
-one), so a change of roles re-reads the same file; they go when the session ends or another
-file is uploaded.
+The last table upload's bytes are kept in this session's own store (``cache.session_sets``: only
+tables, only the last one, within the session's byte quota), so a change of roles re-reads the
+same file; they go when another file is uploaded, or with the session's data when it ends (the
+closed-session sweep; in ``st.session_state`` they stayed until Streamlit dropped the session).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import streamlit as st
 
 from viz_app.data.readers.common import ColumnRole
 from viz_app.data.readers.roles import ROLES, choice_from_roles, roles_table
-from viz_app.ui import safe, state
+from viz_app.ui import cache, safe, state
 
-#: Session key of the last uploaded table: dict(name, data, meta, roles, key: its dataset key once loaded).
+#: Key (after the owner) of the last uploaded table in this session's store: dict(name, data, meta,
+#: roles, key: its dataset key once loaded).
 ROLE_UPLOAD = "_role_upload"
 _RESHOWN = "_roles_round"
 
@@ -36,27 +38,31 @@ def _bytes(f) -> bytes | None:
 def remember(main, meta, name: str | None, roles: tuple[ColumnRole, ...]) -> None:
     """Keep an uploaded table (its bytes and roles) so its roles can be changed; a file that is
     not a table (no roles) forgets the previous one."""
+    owner = cache.session_owner()
+    store = cache.session_sets()
+    store.pop((owner, ROLE_UPLOAD))
     if not roles:
-        st.session_state.pop(ROLE_UPLOAD, None)
         return
-    state.put(
-        ROLE_UPLOAD,
-        {"name": name, "data": _bytes(main), "meta": _bytes(meta), "roles": tuple(roles), "key": None},
-    )
+    info = {"name": name, "data": _bytes(main), "meta": _bytes(meta), "roles": tuple(roles), "key": None}
+    store.put((owner, ROLE_UPLOAD), info, owner=owner)  # not kept if over the session's quota
     state.put(_RESHOWN, state.get(_RESHOWN, 0) + 1)
+
+
+def _remembered() -> dict | None:
+    return cache.session_sets().get((cache.session_owner(), ROLE_UPLOAD))
 
 
 def loaded(key: str) -> None:
     """The remembered table loaded as the dataset with store key ``key``."""
-    info = state.get(ROLE_UPLOAD)
+    info = _remembered()
     if info:
-        state.put(ROLE_UPLOAD, {**info, "key": key})
+        info["key"] = key  # in place: a new put could evict the session's just-loaded set
 
 
 def role_editor(load: Callable[..., bool]) -> None:
     """The roles table of the last uploaded table; "Load with these roles" re-reads it with the
     edited roles through ``load(main, meta, name=..., choice=...)`` (the uploader's function)."""
-    info = state.get(ROLE_UPLOAD)
+    info = _remembered()
     ds = state.get(state.DATASET) or {}
     if not info or (info["key"] is not None and (ds.get("kind"), ds.get("key")) != ("upload", info["key"])):
         return  # shown after a failed load, or while this upload is the dataset

@@ -88,6 +88,26 @@ def _worker_setup() -> None:
     use_numba_disk_cache()
 
 
+#: Imported on every worker before any task (:func:`_preload`).
+PRELOAD = ("scipy.sparse", "sklearn.metrics", "sklearn.neighbors")
+
+
+def _preload() -> int:
+    """Import the libraries the tasks share, on the worker's main thread before any task runs.
+
+    A task imports sentence-transformers or umap-learn (and through them scikit-learn) on the
+    worker's task thread while the worker's main thread may be importing too (dask's lazy
+    ``sizeof`` registrations, deserialising arguments): Python's import locks then raised
+    ``_DeadlockError`` on ``sklearn.metrics._dist_metrics`` (seen once in the test suite).
+    Importing the shared part first leaves nothing to race on."""
+    import importlib
+
+    _worker_setup()
+    for name in PRELOAD:
+        importlib.import_module(name)
+    return len(PRELOAD)
+
+
 def _embed_part(texts: list[str], model: str | None) -> NDArray[np.float32]:
     """One partition's vectors, ``(len(texts), dim) float32`` (the model loads once per worker)."""
     _worker_setup()
@@ -199,23 +219,31 @@ class DaskEngine:
                     f"cannot connect to the Dask scheduler at {scheduler!r}: {_one_line(exc)}"
                 ) from None
         else:
-            try:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    memory_limit=memory_limit,
-                    dashboard_address=None,  # no dashboard; the scheduler's health routes on a free local port:
-                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-                    silence_logs=logging.ERROR,
-                )
-                self._client = distributed.Client(self._cluster, set_as_default=False)
-                self._client.wait_for_workers(workers, timeout=CONNECT_TIMEOUT_S * 6)
-            except (OSError, RuntimeError, ValueError) as exc:  # ports, process start-up, time-out
-                self.close()
-                raise ParameterError(
-                    f"could not start a local Dask cluster of {workers} workers: {_one_line(exc)}"
-                ) from None
+            self._start_local(distributed, workers, memory_limit)
+        try:
+            self._client.run(_preload)
+        except (ImportError, OSError, RuntimeError, ValueError) as exc:  # e.g. viz_app missing on a worker
+            self.close()
+            raise ParameterError(f"the Dask workers could not import this package: {_one_line(exc)}") from None
+
+    def _start_local(self, distributed: Any, workers: int, memory_limit: str | int) -> None:
+        try:
+            self._cluster = distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=memory_limit,
+                dashboard_address=None,  # no dashboard; the scheduler's health routes on a free local port:
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                silence_logs=logging.ERROR,
+            )
+            self._client = distributed.Client(self._cluster, set_as_default=False)
+            self._client.wait_for_workers(workers, timeout=CONNECT_TIMEOUT_S * 6)
+        except (OSError, RuntimeError, ValueError) as exc:  # ports, process start-up, time-out
+            self.close()
+            raise ParameterError(
+                f"could not start a local Dask cluster of {workers} workers: {_one_line(exc)}"
+            ) from None
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import { Box, drawLabels, LabelRequest, layoutLabels, PlacedLabel } from "./labe
 import { css, drawArrow, drawMarker, drawShape } from "./overlay";
 import { decodeRows, encodeRows } from "./rowset";
 import { pickNearest, projectAll, projectOne, selectBox, selectLasso } from "./select";
-import type { MapSpec, RGBA, SetSpec, ViewSpec } from "./types";
+import type { CameraSpec, MapSpec, RGBA, SetSpec, ViewSpec } from "./types";
 
 export const NO_WEBGL =
   "This map needs WebGL, which is turned off or not available in this browser: turn on hardware " +
@@ -102,6 +102,8 @@ export class LensMap {
   private resize: ResizeObserver;
   private seq = 0;
   private destroyed = false;
+  private camTimer = 0;
+  private lastCamera = "";
 
   constructor(parent: HTMLElement | ShadowRoot) {
     const style = document.createElement("style");
@@ -195,6 +197,7 @@ export class LensMap {
       this.srvFocus = this.srvSel = "";
       this.ensureDeck(this.d.dims);
       this.fit(null, true);
+      this.lastCamera = ""; // the whole map: the default view, nothing to report
       this.hideMessage();
       this.root.dataset.n = String(this.d.n);
       this.root.dataset.dims = String(this.d.dims);
@@ -233,7 +236,9 @@ export class LensMap {
       this.zoomSeq = v.zoom.seq;
       const to = v.zoom.to;
       if (typeof to === "string") this.zoomTo(to);
+      else if ("camera" in to) this.setCamera(to.camera);
       else this.fit(await decodeRows(to, d.n), false);
+      this.queueCamera();
     }
     this.render();
   }
@@ -296,6 +301,7 @@ export class LensMap {
         this.vs = viewState;
         this.deck.setProps({ viewState });
         this.scheduleOverlay();
+        this.queueCamera();
       },
       onBeforeRender: () => (this.frameT0 = performance.now()),
       onAfterRender: () => this.afterRender(),
@@ -483,6 +489,46 @@ export class LensMap {
     if (to === "all") this.fit(null, true);
     else if (to === "focus" && this.focus !== null) this.fit([this.focus, ...this.neighbors], false);
     else if (to === "selection" && this.selection) this.fit(this.selection, false);
+    this.queueCamera();
+  }
+
+  /** Set the camera from a restored view (normalised target and zoom, 3D rotations). */
+  private setCamera(c: CameraSpec): void {
+    const d = this.d;
+    if (!d || !this.deck) return;
+    const target = [0, 1, 2].map((j) => (j < c.target.length ? c.target[j] : 0));
+    this.vs = { ...this.vs, target, zoom: c.zoom, ...(d.dims === 3 ? { rotationOrbit: c.rotationOrbit ?? 30, rotationX: c.rotationX ?? 20 } : {}) };
+    this.deck.setProps({ viewState: this.vs });
+    this.scheduleOverlay();
+  }
+
+  /** The camera in the map's data coordinates (zoom: log2 of pixels per data unit). */
+  private camera(): Record<string, unknown> | null {
+    const d = this.d, v = this.view, vs = this.vs;
+    if (!d || !v || !vs) return null;
+    const m = v.map;
+    const r = (x: number) => Math.round(x * 1e6) / 1e6;
+    const cam: Record<string, unknown> = {
+      target: Array.from({ length: d.dims }, (_, j) => r(vs.target[j] * m.scale + m.center[j])),
+      zoom: r(vs.zoom - Math.log2(m.scale)),
+    };
+    if (d.dims === 3) Object.assign(cam, { rotationOrbit: r(vs.rotationOrbit), rotationX: r(vs.rotationX) });
+    return cam;
+  }
+
+  /** Report the camera to Python once it has rested for 400 ms (the end of a pan, zoom or
+   * rotation, not every frame): one small state value, so a saved view holds the camera. */
+  private queueCamera(): void {
+    clearTimeout(this.camTimer);
+    this.camTimer = window.setTimeout(() => {
+      const cam = this.camera();
+      if (!cam || this.destroyed) return;
+      const json = JSON.stringify(cam);
+      if (json === this.lastCamera) return;
+      this.lastCamera = json;
+      this.root.dataset.camera = json;
+      this.report("camera", { ...cam, map: this.mapId, seq: ++this.seq });
+    }, 400);
   }
 
   private viewport(): any {
@@ -872,6 +918,7 @@ export class LensMap {
     this.abort?.abort();
     this.resize.disconnect();
     clearTimeout(this.tipTimer);
+    clearTimeout(this.camTimer);
     this.deck?.finalize();
     this.deck = null;
     this.root.remove();

@@ -53,8 +53,16 @@ export interface LabelSpec {
   color?: RGBA | null;
 }
 
+// A restored camera, in the map's normalised coordinates (zoom: log2 of pixels per unit).
+export interface CameraSpec {
+  target: number[];
+  zoom: number;
+  rotationOrbit?: number;
+  rotationX?: number;
+}
+
 export interface ZoomSpec {
-  to: "focus" | "selection" | "all" | RowSpec;
+  to: "focus" | "selection" | "all" | { camera: CameraSpec } | RowSpec;
   seq: number;
 }
 

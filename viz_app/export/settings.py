@@ -36,6 +36,7 @@ from viz_app._version import __version__
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.export import carriers
+from viz_app.map.view import check_camera
 from viz_app.reduce import Projection, ProjectionParams, get_reducer, make_params, reducer_names
 
 __all__ = [
@@ -191,8 +192,12 @@ def settings_for(
         The rest of the view, so a loaded file shows the same: ``clusters`` (the cluster
         settings, e.g. ``{"method": "hdbscan", "min_cluster_size": 12, "space": "original"}``),
         ``k`` and ``nn_metric`` (neighbour list), ``search`` and ``search_regex``, ``focus`` (an
-        id), ``selection`` (ids), ``point_size`` (px), ``opacity``, ``camera`` (the map's view
-        state). Unknown keys are refused by :func:`validate_settings`.
+        id), ``selection`` (ids), ``point_size`` (px), ``opacity``, ``camera`` (where the live
+        map's camera rests, in the projection's coordinates: ``target`` (2 or 3 numbers, the
+        centre of the view), ``zoom`` (log2 of screen pixels per data unit) and, for 3-D maps,
+        ``rotationOrbit`` and ``rotationX`` in degrees; see :func:`viz_app.map.view.check_camera`;
+        absent until the user moves the camera, i.e. the whole map). Unknown keys are refused
+        by :func:`validate_settings`.
     trust : mapping, optional
         How faithful the map is: :meth:`viz_app.explore.trust.TrustReport.summary`
         (trustworthiness, continuity, preservation@k, chance, k, ...), kept as given under
@@ -284,7 +289,8 @@ def validate_settings(settings: Any, *, file: str | None = None) -> dict[str, An
         Not an object; an unknown or missing key, or a value of the wrong type (the message
         names the key, e.g. ``'projection.n_neighbors'``); another ``format``; a newer
         ``version``; a ``dataset.fingerprint`` that is not 64 hex digits; a version entry that
-        is not a string or null.
+        is not a string or null; a ``view.camera`` that :func:`viz_app.map.view.check_camera`
+        refuses (e.g. a 2-number target for a 3-D map).
     """
     if not isinstance(settings, dict):
         raise DataFormatError(f"settings must be a JSON object, got {type(settings).__name__}", file=file)
@@ -300,6 +306,12 @@ def validate_settings(settings: Any, *, file: str | None = None) -> dict[str, An
     for lib, ver in settings.get("versions", {}).items():
         if ver is not None and not isinstance(ver, str):
             raise DataFormatError(f"key 'versions.{lib}' must be str or null, got {ver!r}", file=file)
+    camera = (settings.get("view") or {}).get("camera")
+    if camera is not None:
+        try:
+            check_camera(camera, settings["projection"]["n_components"])
+        except ParameterError as exc:
+            raise DataFormatError(f"key 'view.camera': {exc}", file=file) from None
     return settings
 
 

@@ -11,7 +11,8 @@ only for what changed (``frontend/src/map.ts``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,10 +21,60 @@ from viz_app.map.colors import clean_label, rgba
 from viz_app.map.encode import MAX_KNN_K, EncodedMap
 from viz_app.map.rowsets import encode_rows
 
-__all__ = ["Arrow", "Highlight", "Label", "MapUrls", "MapView", "Marker", "view_payload"]
+__all__ = ["Arrow", "Highlight", "Label", "MapUrls", "MapView", "Marker", "check_camera", "view_payload"]
 
 Color = str | tuple[int, ...]
 _SHAPES = ("star", "diamond", "cross", "circle", "square")
+_CAMERA_KEYS = ("target", "zoom", "rotationOrbit", "rotationX")
+
+
+def check_camera(camera: Any, dims: int | None = None) -> dict[str, Any]:
+    """A camera of the live map, validated: the map's view state in its data coordinates.
+
+    Parameters
+    ----------
+    camera : mapping
+        ``target``: the point at the centre of the view, 2 (2-D map) or 3 (3-D) numbers in the
+        projection's coordinates; ``zoom``: log2 of the screen pixels per data unit (each +1
+        doubles the size); 3-D maps also ``rotationOrbit`` (degrees around the vertical axis)
+        and ``rotationX`` (degrees of tilt, -90..90), as deck.gl's ``OrbitView`` names them.
+    dims : {2, 3}, optional
+        The map's dimensions; default: the length of ``target``.
+
+    Returns
+    -------
+    dict
+        The same keys, as floats (rotations only for 3-D maps).
+
+    Raises
+    ------
+    ParameterError
+        Not a mapping, unknown keys, a target of the wrong length, or a value that is not a
+        finite number in range (zoom -60..60).
+    """
+    if not isinstance(camera, Mapping):
+        raise ParameterError(f"a camera is an object with {', '.join(_CAMERA_KEYS)}, got {type(camera).__name__}")
+    unknown = sorted(set(camera) - set(_CAMERA_KEYS))
+    _check(not unknown, f"unknown camera keys {unknown}; allowed: {list(_CAMERA_KEYS)}")
+    target = camera.get("target")
+    if not isinstance(target, (list, tuple)) or len(target) not in (2, 3):
+        raise ParameterError("camera target must be 2 or 3 numbers")
+    dims = len(target) if dims is None else dims
+    _check(len(target) == dims, f"camera target has {len(target)} numbers; the map is {dims}-D")
+
+    def num(x: Any, what: str, lo: float = -1e30, hi: float = 1e30) -> float:
+        ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and lo <= x <= hi
+        _check(ok, f"camera {what} must be a finite number in [{lo:g}, {hi:g}], got {x!r:.40}")
+        return float(x)
+
+    out: dict[str, Any] = {
+        "target": [num(x, "target") for x in target],
+        "zoom": num(camera.get("zoom"), "zoom", -60, 60),
+    }
+    if dims == 3:
+        out["rotationOrbit"] = num(camera.get("rotationOrbit", 30.0), "rotationOrbit")
+        out["rotationX"] = num(camera.get("rotationX", 20.0), "rotationX", -90, 90)
+    return out
 
 
 @dataclass(frozen=True)
@@ -110,8 +161,10 @@ class MapView:
     selection : rows or None
         The selection the map shows; None leaves the page's own (box/lasso) selection alone,
         an empty set clears it.
-    zoom_to : {"focus", "selection", "all"}, rows, or None
-        A one-off camera request, applied once per :attr:`zoom_seq`.
+    zoom_to : {"focus", "selection", "all"}, rows, a camera mapping, or None
+        A one-off camera request, applied once per :attr:`zoom_seq`: fit the focus and its
+        neighbours, the selection, everything or these rows; or set the camera (a mapping
+        with ``target`` and ``zoom``, see :func:`check_camera`: a restored view).
     zoom_seq : int
         Increase it to repeat a request (``viz_app.ui.map.live_map`` does this for you).
     point_size : float, default=4
@@ -245,7 +298,12 @@ def view_payload(
         _check(mk.shape in _SHAPES, f"marker shape {mk.shape!r} not in {', '.join(_SHAPES)}")
         _check(0 < mk.size <= 60, f"marker size {mk.size} not in (0, 60] px")
     zoom = None
-    if view.zoom_to is not None:
+    if isinstance(view.zoom_to, Mapping):
+        cam = check_camera(view.zoom_to, m.dims)
+        cam["target"] = m.to_normalised(cam["target"])
+        cam["zoom"] = round(cam["zoom"] + math.log2(m.scale), 7)  # pixels per normalised unit
+        zoom = {"to": {"camera": cam}, "seq": int(view.zoom_seq)}
+    elif view.zoom_to is not None:
         to = view.zoom_to if isinstance(view.zoom_to, str) else encode_rows(view.zoom_to, m.n, put=put, what="zoom_to")
         _check(
             not isinstance(to, str) or to in ("focus", "selection", "all"),

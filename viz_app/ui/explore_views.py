@@ -387,6 +387,14 @@ def _expression_zoom(es: EmbeddingSet, proj: Projection, found) -> list[int] | N
     return [int(np.argmin(((c - p) ** 2).sum(axis=1))) for p in at]
 
 
+def _camera_request(es: EmbeddingSet, proj: Projection, found) -> dict | list[int] | None:
+    """This run's one-off camera request: a loaded settings file's camera (once, on the map it
+    was saved on), else the fit of a newly drawn expression, else None."""
+    expr = _expression_zoom(es, proj, found)
+    restored = viewstate.pending_camera(es, proj.params)
+    return restored if restored is not None else expr
+
+
 @st.fragment
 def explorer(
     es: EmbeddingSet,
@@ -415,7 +423,9 @@ def explorer(
         return
     # the map's last click/selection is known before it is drawn: handle it first, so one click
     # costs one fragment run and the panels and the map agree
-    _handle_map_event(es, map_event(md, key=map_key))
+    ev = map_event(md, key=map_key)
+    _handle_map_event(es, ev)
+    viewstate.keep_camera(es, proj.params, ev.camera)  # where the user left the camera: saved with the view
     matches = _search_box(es)
     requested = viewstate.pending_focus(es)
     if requested is not None:
@@ -441,7 +451,7 @@ def explorer(
         labels=annotations or (),
         size=size,
         opacity=opacity,
-        zoom_to=_expression_zoom(es, proj, found),
+        zoom_to=_camera_request(es, proj, found),
         inspected=inspected,
     )
     with left:

@@ -83,7 +83,7 @@ def export_panel(
             proj,
             dataset_ref=dataset_ref,
             color_by=color_by,
-            view=viewstate.current_view(es),
+            view=viewstate.current_view(es, proj.params),
             trust=report.summary() if report is not None else None,
         )
         base = _slug(title or es.name)

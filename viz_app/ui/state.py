@@ -29,6 +29,7 @@ SEARCH = "search"
 SEARCH_REGEX = "search_regex"
 CLUSTERS = "clusters"  # dict of cluster settings or None
 FIT_SAMPLE = "fit_sample"  # (fingerprint, reducer, sample size): the user chose fit-on-a-sample
+CAMERA = "camera"  # (fingerprint, (projection description, camera dict)): where the Explore map's camera rests
 MAP_EXPR = "map_expr"  # the vector-arithmetic expression drawn on the Explore map
 SESSION_SETS = "session_sets"  # list of dataset dicts this session has opened (newest last, at most 12)
 

@@ -16,10 +16,12 @@ from viz_app.data import samples
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import VizAppError
 from viz_app.export.settings import check_fingerprint, load_settings, params_from_settings
+from viz_app.map.view import check_camera
 from viz_app.reduce import DEFAULT_VIEW, ProjectionParams, get_reducer, make_params
 from viz_app.ui import safe, state
 
 _PENDING_FOCUS = "_pending_focus"
+_PENDING_CAMERA = "_pending_camera"
 #: A settings file's HDBSCAN min_cluster_size, taken by the cluster slider on its next run.
 PENDING_MCS = "_pending_mcs"
 _APPLIED = "_url_applied"
@@ -159,14 +161,18 @@ def load_settings_file(data: bytes, current: EmbeddingSet | None) -> str:
     _apply_params(p, (s.get("view") or {}).get("color_by"))
     _apply_view(s.get("view") or {})
     _apply_selection(s.get("view") or {}, s["dataset"]["fingerprint"])
+    camera = (s.get("view") or {}).get("camera")
+    if isinstance(camera, dict):
+        state.put(_PENDING_CAMERA, ((s["dataset"]["fingerprint"], p.describe()), camera))
     state.put(state.FIT_SAMPLE, (s["dataset"]["fingerprint"], p.reducer, p.fit_sample) if p.fit_sample else None)
     return f"Settings loaded for {s['dataset']['name']}: {p.describe()}. Open the map to see it."
 
 
-def current_view(es: EmbeddingSet) -> dict[str, Any]:
+def current_view(es: EmbeddingSet, params: ProjectionParams | None = None) -> dict[str, Any]:
     """The view beyond projection and colour, for the settings JSON (see
     :func:`viz_app.export.settings.settings_for`): clusters, neighbour k and metric, search,
-    focus, selection, point size and opacity."""
+    focus, selection, point size and opacity, and the map's camera when the user moved it on
+    the map of ``params`` (:func:`keep_camera`)."""
     view: dict[str, Any] = {
         "clusters": state.get(state.CLUSTERS),
         "search": str(state.get(state.SEARCH) or ""),
@@ -182,7 +188,28 @@ def current_view(es: EmbeddingSet) -> dict[str, Any]:
     ):
         if state.get(key) is not None:
             view[name] = kind(state.get(key))
+    cam = state.for_set(state.CAMERA, es.fingerprint)
+    if params is not None and cam is not None and cam[0] == params.describe():
+        view["camera"] = dict(cam[1])
     return view
+
+
+def keep_camera(es: EmbeddingSet, params: ProjectionParams, camera: dict[str, Any] | None) -> None:
+    """Remember where the user left the camera of the map of ``es`` with ``params``."""
+    if camera is not None:
+        state.put(state.CAMERA, (es.fingerprint, (params.describe(), dict(camera))))
+
+
+def pending_camera(es: EmbeddingSet, params: ProjectionParams) -> dict[str, Any] | None:
+    """The camera of a loaded settings file, once, for the map it was saved on (same set and
+    projection); None otherwise."""
+    pending = st.session_state.pop(_PENDING_CAMERA, None)
+    if not isinstance(pending, tuple) or pending[0] != (es.fingerprint, params.describe()):
+        return None
+    try:
+        return check_camera(pending[1], params.n_components)
+    except VizAppError:
+        return None
 
 
 def _apply_view(view: dict[str, Any]) -> None:

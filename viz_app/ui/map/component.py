@@ -26,9 +26,10 @@ import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
+from viz_app.errors import ParameterError
 from viz_app.map.prepare import MapData
 from viz_app.map.rowsets import decode_rows
-from viz_app.map.view import MapView, view_payload
+from viz_app.map.view import MapView, check_camera, view_payload
 from viz_app.ui.map.server import STORE, bundle_url, put_file, serve_map
 
 __all__ = ["MapEvent", "live_map", "map_event"]
@@ -74,6 +75,12 @@ class MapEvent:
         ``"box"``, ``"lasso"`` or ``""`` (cleared).
     selected : bool
         True on the rerun that a new selection (or clearing it) caused.
+    camera : dict or None
+        The camera the user left the map at (reported once it rests after a pan, zoom or
+        rotation, or after a zoom button), in the map's data coordinates: ``target``,
+        ``zoom`` and, in 3-D, ``rotationOrbit``/``rotationX`` (see
+        :func:`viz_app.map.view.check_camera`); None until then, or when it was reported for
+        another map.
     """
 
     focus_row: int | None = None
@@ -83,6 +90,7 @@ class MapEvent:
     selection_ids: NDArray[np.object_] | None = None
     selection_how: str = ""
     selected: bool = False
+    camera: dict | None = None
 
 
 def _state(result: Any, name: str) -> dict:
@@ -102,6 +110,12 @@ def _event(result: Any, data: MapData, key: str, *, mark: bool) -> MapEvent:
         rows = decode_rows(sel, data.n)
         ev.update(selection_rows=rows, selection_ids=data.ids[rows], selection_how=str(sel.get("how", "")))
         ev["selected"] = sel.get("seq") != seen.get("selection")
+    cam = _state(result, "camera")
+    if cam.get("map") == data.encoded.key[:32]:
+        try:
+            ev["camera"] = check_camera({k: v for k, v in cam.items() if k not in ("map", "seq")}, data.encoded.dims)
+        except ParameterError:
+            pass
     if mark:
         st.session_state[seen_key] = {"focus": focus.get("seq"), "selection": sel.get("seq")}
     return MapEvent(**ev)
@@ -157,7 +171,12 @@ def live_map(data: MapData, view: MapView | None = None, *, key: str, height: in
     view = dataclasses.replace(view, zoom_seq=st.session_state.get(zkey, 0))
     payload = view_payload(view, data.encoded, serve_map(data), height=height, put=put_file)
     result = _mount()(
-        key=key, data=payload, height=height, on_focus_change=lambda: None, on_selection_change=lambda: None
+        key=key,
+        data=payload,
+        height=height,
+        on_focus_change=lambda: None,
+        on_selection_change=lambda: None,
+        on_camera_change=lambda: None,
     )
     return _event(result, data, key, mark=True)
 

@@ -88,7 +88,7 @@ def test_settings_json_restores_clusters_focus_search_and_camera(page, browser, 
         second = other.new_page()
         second.set_default_timeout(120_000)
         second.goto(app_url + "/?reducer=pca")  # a fresh session: no clusters, search, focus or zoom
-        first_map = wait_for_plot(second, timeout=400)
+        wait_for_plot(second, timeout=400)
         assert map_attr(second, "data-camera") is None
         go_to(second, "Data")
         wait_idle(second)

@@ -67,6 +67,7 @@ def _handle_map_event(es: EmbeddingSet, ev: MapEvent) -> bool:
 
 
 def _search_box(es: EmbeddingSet) -> np.ndarray:
+    viewstate.apply_pending_widgets()  # a settings file's search, loaded on another page
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     pattern = c1.text_input(
         "Search labels and text",

@@ -22,6 +22,10 @@ from viz_app.ui import safe, state
 
 _PENDING_FOCUS = "_pending_focus"
 _PENDING_CAMERA = "_pending_camera"
+#: Values for widgets keyed by their session key (search box, regex toggle) from a settings file,
+#: set by the page that draws them before it does: Streamlit drops a widget's session value at
+#: the end of a run of another page (the Data page, where the file is loaded).
+_PENDING_WIDGETS = "_pending_widgets"
 #: A settings file's HDBSCAN min_cluster_size, taken by the cluster slider on its next run.
 PENDING_MCS = "_pending_mcs"
 _APPLIED = "_url_applied"
@@ -194,6 +198,13 @@ def current_view(es: EmbeddingSet, params: ProjectionParams | None = None) -> di
     return view
 
 
+def apply_pending_widgets() -> None:
+    """Give the search box and its regex toggle a loaded settings file's values; call before
+    drawing them."""
+    for key, value in (st.session_state.pop(_PENDING_WIDGETS, None) or {}).items():
+        st.session_state[key] = value
+
+
 def keep_camera(es: EmbeddingSet, params: ProjectionParams, camera: dict[str, Any] | None) -> None:
     """Remember where the user left the camera of the map of ``es`` with ``params``."""
     if camera is not None:
@@ -222,10 +233,15 @@ def _apply_view(view: dict[str, Any]) -> None:
         "point_size": state.POINT_SIZE,
         "opacity": state.OPACITY,
     }
+    pending: dict[str, Any] = {}
     for name, key in simple.items():
         if name in view:
             state.put(key, view[name])
             st.session_state.pop(f"_w_{key}", None)
+            if key in (state.SEARCH, state.SEARCH_REGEX):
+                pending[key] = view[name]
+    if pending:
+        state.put(_PENDING_WIDGETS, pending)
     clusters = view.get("clusters")
     if isinstance(clusters, dict) and clusters.get("method") in ("kmeans", "hdbscan"):
         values = {"cluster_method": clusters["method"], "cluster_space": clusters.get("space", "original")}

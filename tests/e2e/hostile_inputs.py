@@ -152,10 +152,10 @@ def cpu_seconds(pid: int) -> float:
             stat = Path(f"/proc/{p}/stat").read_text()
             rest = stat[stat.rfind(")") + 2 :].split()
             total += int(rest[11]) + int(rest[12])
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+            for task in Path(f"/proc/{p}/task").iterdir():  # children of every thread
+                todo.extend(int(k) for k in (task / "children").read_text().split())
         except (OSError, ValueError, IndexError):
             continue
-        todo.extend(int(k) for k in kids)
     return total / tick
 
 

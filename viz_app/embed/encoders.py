@@ -29,6 +29,7 @@ from viz_app.progress import Eta, Progress, heartbeat
 __all__ = [
     "DEFAULT_MODEL",
     "available_encoders",
+    "check_texts",
     "encode",
     "encode_reporting",
     "get_encoder",
@@ -116,6 +117,23 @@ def _key(name: str, text: str) -> bytes:
     return hashlib.sha256(f"{name}\x00{text}".encode("utf-8", "surrogatepass")).digest()
 
 
+def check_texts(texts: Sequence[Any]) -> list[str]:
+    """``texts`` as a list of str, checked before any model runs.
+
+    Raises
+    ------
+    ParameterError
+        No texts, or an item that is not a str (its position named).
+    """
+    out = list(texts)
+    if not out:
+        raise ParameterError("no texts to embed")
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise ParameterError(f"text {i} is {type(t).__name__}, expected str")
+    return out
+
+
 def encode(
     texts: Sequence[str],
     *,
@@ -149,12 +167,7 @@ def encode(
     """
     if not 1 <= batch_size <= 1024:
         raise ParameterError(f"batch_size must be in 1..1024, got {batch_size}")
-    texts = list(texts)
-    if not texts:
-        raise ParameterError("no texts to embed")
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise ParameterError(f"text {i} is {type(t).__name__}, expected str")
+    texts = check_texts(texts)
     name = model or DEFAULT_MODEL
     keys = [_key(name, t) for t in texts]
     cache = _vec_cache()

@@ -54,7 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from viz_app.data.model import EmbeddingSet
-from viz_app.embed.encoders import encode
+from viz_app.embed.encoders import check_texts, encode
 from viz_app.errors import MissingDependencyError, ParameterError, ResourceLimitError
 from viz_app.explore.ann import clear_index_cache
 from viz_app.explore.engine import LocalEngine, distances
@@ -309,12 +309,7 @@ class DaskEngine:
         ResourceLimitError
             A worker died (memory).
         """
-        texts = list(texts)
-        if not texts:
-            raise ParameterError("no texts to embed")
-        for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise ParameterError(f"text {i} is {type(t).__name__}, expected str")
+        texts = check_texts(texts)
         report = progress or null_progress
         step = self._block_rows(len(texts))
         starts = list(range(0, len(texts), step))

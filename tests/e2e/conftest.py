@@ -131,6 +131,16 @@ def _open(browser, app_url: str):
     pg.set_default_timeout(120_000)
     js_errors: list[str] = []
     pg.on("pageerror", lambda exc: js_errors.append(str(exc)))
+    console: list[str] = []  # the page's console errors and warnings: a failed wait reports the last ones
+    pg.on(
+        "console",
+        lambda m: (
+            m.type in ("error", "warning")
+            and "GL Driver Message" not in m.text  # software WebGL's performance notes
+            and console.append(f"{m.type}: {m.text}"[:300])
+        ),
+    )
+    pg.lens_console = console
     pg.goto(app_url + "/")
     return context, pg, js_errors
 

@@ -121,8 +121,32 @@ def wait_for(page, locator, what: str, timeout: float) -> None:
     while not (locator.count() and locator.first.is_visible()):
         fail_on_exception(page)
         if time.monotonic() > deadline:
-            pytest.fail(f"no {what} after {timeout} s; alerts: {alerts(page)!r}")
+            console = getattr(page, "lens_console", [])[-8:]
+            pytest.fail(
+                f"no {what} after {timeout} s; alerts: {alerts(page)!r}; maps: {maps_state(page)!r}; console: {console!r}"
+            )
         page.wait_for_timeout(200)
+
+
+_STATE_JS = """(m) => {
+  const msg = m.querySelector('.message');
+  const d = {...m.dataset};
+  delete d.build;
+  return {...d, message: msg && msg.style.display !== 'none' ? msg.textContent : '',
+          height: Math.round(m.getBoundingClientRect().height)};
+}"""
+
+
+def maps_state(page) -> list[dict[str, Any]]:
+    """Every live map's ``data-*`` state, its shown message (e.g. a load error) and height: what
+    a failed wait reports, so a failure in CI tells its cause."""
+    out = []
+    for i in range(page.locator(MAP).count()):
+        try:
+            out.append(page.locator(MAP).nth(i).evaluate(_STATE_JS, timeout=5_000))
+        except Exception as exc:  # replaced by a rerun meanwhile
+            out.append({"error": str(exc)[:200]})
+    return out
 
 
 def script_state(page) -> str | None:

@@ -177,24 +177,49 @@ def evaluation(rec: Recommender) -> None:
     )
 
 
+#: Films compared in the one-hot panel: rated by at least this many users (the map's films, and
+#: the better-learned ones: a vector backed by few ratings stays close to the prior).
+ONE_HOT_MIN_RATINGS = (20, 50)
+
+
 def one_hot_panel(rec: Recommender) -> None:
-    """One-hot vs learned vectors: how often the 10 nearest films share the main genre."""
+    """One-hot vs learned vectors: how often the 10 nearest films share the main genre, over the
+    films rated by >= 20 and by >= 50 users (:func:`viz_app.explore.recommend_eval.one_hot_vs_learned`)."""
     st.subheader("One-hot vs learned")
-    holder, key = _holder(), ("one-hot", rec.items.fingerprint)
-    if key not in holder.values:
-        with st.spinner("Comparing the 10 nearest films of 1,303 films"):
-            holder.values[key] = one_hot_vs_learned(rec.items)
-    table = holder.values[key].set_index("vectors")
-    ratio = table.loc["learned", "agreement"] / max(table.loc["one-hot", "agreement"], 1e-12)
+    holder = _holder()
+    rows = []
+    for m in ONE_HOT_MIN_RATINGS:
+        key = ("one-hot", rec.items.fingerprint, m)
+        if key not in holder.values:
+            with st.spinner(f"Comparing the 10 nearest films of the films rated by at least {m} users"):
+                holder.values[key] = one_hot_vs_learned(rec.items, min_ratings=m)
+        t = holder.values[key].set_index("vectors")
+        one_hot, learned = t.loc["one-hot", "agreement"], t.loc["learned", "agreement"]
+        rows.append((m, t, one_hot, learned, learned / max(one_hot, 1e-12)))
+    m0, t0, one_hot0, learned0, ratio0 = rows[0]
     c1, c2 = st.columns(2)
-    c1.metric("One-hot vectors", f"{table.loc['one-hot', 'agreement']:.1%}", help="cosine 0 between every pair")
-    c2.metric("Learned vectors (32-d)", f"{table.loc['learned', 'agreement']:.1%}")
+    c1.metric("One-hot vectors", f"{one_hot0:.1%}", help="cosine 0 between every pair")
+    c2.metric(f"Learned vectors ({rec.items.n_features}-d)", f"{learned0:.1%}", f"{ratio0:.1f}× one-hot")
+    table = pd.DataFrame(
+        [
+            {
+                "films": f"rated by ≥ {m} users ({int(t.loc['learned', 'items']):,})",
+                "one-hot": f"{oh:.1%}",
+                "learned": f"{le:.1%}",
+                "learned / one-hot": f"{r:.2f}×",
+                "chance": f"{t.loc['one-hot', 'chance']:.1%}",
+            }
+            for m, t, oh, le, r in rows
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
     st.caption(
-        f"Share of the 10 nearest films (cosine) that have a film's main genre, over the "
-        f"{int(table.loc['learned', 'items']):,} films rated by at least 20 users. One-hot vectors are all at "
-        f"cosine 0 from each other, so their nearest films are a random draw and share the genre by chance "
-        f"({table.loc['one-hot', 'chance']:.1%} expected). The learned vectors, fitted only to ratings, "
-        f"put films of a genre together {ratio:.1f} times as often."
+        f"Share of the 10 nearest films (cosine) that have a film's main genre. One-hot vectors are all at "
+        f"cosine 0 from each other, so their nearest films are a random draw and share the genre by chance. "
+        f"The learned vectors, fitted only to ratings, put films of a genre together {ratio0:.1f} times as often "
+        f"over the {int(t0.loc['learned', 'items']):,} films rated by at least {m0} users (the map's films), and "
+        f"{rows[-1][4]:.1f} times as often over the films rated by at least {rows[-1][0]} users, whose vectors "
+        f"rest on more ratings."
     )
 
 

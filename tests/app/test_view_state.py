@@ -138,3 +138,27 @@ def test_a_sample_link_carries_search_k_and_clusters():
     assert at.slider(key="k").value == 5
     assert at.query_params.get("q") == "7" and at.query_params.get("cluster") == "kmeans:6:original"
     assert at.query_params.get("nn") == "5"
+
+
+def test_a_sample_link_keeps_the_camera_and_reopens_it():
+    from viz_app.data.samples import load_sample
+    from viz_app.reduce import make_params
+    from viz_app.ui.viewstate import camera_from_query, camera_query
+
+    fp = load_sample("digits").fingerprint
+    at = _explore({"sample": "digits", "reducer": "pca"})
+    assert "cam" not in at.query_params  # the whole map: nothing to keep
+    # what the page reports once the camera rests after a zoom (kept by the explorer, see keep_camera)
+    describe = make_params("pca", n_samples=1797, n_components=2).describe()
+    at.session_state["camera"] = (fp, (describe, {"target": [1.25, -3.5], "zoom": 2.75}))
+    at.run()
+    assert not at.exception and at.query_params.get("cam") == "1.25,-3.5,2.75"
+    # the link opened in a new session: the map gets that camera, and the URL and settings keep it
+    again = _explore(dict(at.query_params))
+    assert not again.exception and again.query_params.get("cam") == "1.25,-3.5,2.75"
+    assert again.session_state["camera"] == (fp, (describe, {"target": [1.25, -3.5], "zoom": 2.75}))
+    # 3-D and bad values
+    cam3 = {"target": [1.0, 2.0, 3.0], "zoom": -1.5, "rotationOrbit": 75.0, "rotationX": -30.0}
+    assert camera_from_query(camera_query(cam3), 3) == cam3
+    for bad in ("1,2", "1,2,nan", "1,2,99", "a,b,c", "1,2,3,4,5,6"):
+        assert camera_from_query(bad, 2) is None, bad

@@ -388,11 +388,10 @@ def _expression_zoom(es: EmbeddingSet, proj: Projection, found) -> list[int] | N
     return [int(np.argmin(((c - p) ** 2).sum(axis=1))) for p in at]
 
 
-def _camera_request(es: EmbeddingSet, proj: Projection, found) -> dict | list[int] | None:
-    """This run's one-off camera request: a loaded settings file's camera (once, on the map it
-    was saved on), else the fit of a newly drawn expression, else None."""
+def _camera_request(es: EmbeddingSet, proj: Projection, found, restored: dict | None) -> dict | list[int] | None:
+    """This run's one-off camera request: ``restored`` (a settings file's or a link's camera,
+    :func:`viewstate.pending_camera`), else the fit of a newly drawn expression, else None."""
     expr = _expression_zoom(es, proj, found)
-    restored = viewstate.pending_camera(es, proj.params)
     return restored if restored is not None else expr
 
 
@@ -427,12 +426,19 @@ def explorer(
     ev = map_event(md, key=map_key)
     _handle_map_event(es, ev)
     viewstate.keep_camera(es, proj.params, ev.camera)  # where the user left the camera: saved with the view
+    restored = viewstate.pending_camera(es, proj.params)  # a settings file's or a link's camera, once
+    viewstate.keep_camera(es, proj.params, restored)  # the map will rest there: URL and settings keep it
     matches = _search_box(es)
     requested = viewstate.pending_focus(es)
     if requested is not None:
         set_focus(es, requested)
     focus = _focus_row(es)
-    viewstate.write_query_params(params or proj.params, color_name, str(es.ids[focus]) if focus is not None else None)
+    viewstate.write_query_params(
+        params or proj.params,
+        color_name,
+        str(es.ids[focus]) if focus is not None else None,
+        viewstate.kept_camera(es, proj.params),
+    )
     left, right = st.columns([5, 2], gap="small")
     with right:
         _matches_panel(es, matches)
@@ -452,7 +458,7 @@ def explorer(
         labels=annotations or (),
         size=size,
         opacity=opacity,
-        zoom_to=_camera_request(es, proj, found),
+        zoom_to=_camera_request(es, proj, found, restored),
         inspected=inspected,
     )
     with left:

@@ -68,8 +68,8 @@ def params_from_query(qp: dict[str, str]) -> ProjectionParams:
 
 
 def apply_query_params() -> None:
-    """Once per session: take sample, projection settings, colour, focus, search, neighbour k and
-    clusters from the URL."""
+    """Once per session: take sample, projection settings, colour, focus, search, neighbour k,
+    clusters and the camera from the URL."""
     if state.get(_APPLIED):
         return
     state.put(_APPLIED, True)
@@ -87,9 +87,13 @@ def apply_query_params() -> None:
             state.put(state.DATASET, {"kind": "sample", "key": qp["sample"]})
             if qp.get("color"):  # the link's colour, not the sample's default
                 state.put(state.COLOR_FOR, ("sample", qp["sample"]))
-        _apply_params(params_from_query(qp.to_dict()), qp.get("color"))
+        params = params_from_query(qp.to_dict())
+        _apply_params(params, qp.get("color"))
         if qp.get("focus"):
             state.put(_PENDING_FOCUS, qp["focus"])
+        camera = camera_from_query(qp.get("cam", ""), params.n_components)
+        if camera is not None:  # the link's sample is the set it opens: matched by projection only
+            state.put(_PENDING_CAMERA, ((None, params.describe()), camera))
         _apply_view(_view_from_query(qp.to_dict()))
     except (VizAppError, ValueError) as exc:
         st.toast(safe.md(f"The link's projection settings were ignored: {exc}"))
@@ -101,10 +105,13 @@ def pending_focus(es: EmbeddingSet) -> str | None:
     return fid if fid is not None and fid in set(es.ids) else None
 
 
-def write_query_params(params: ProjectionParams, color_by: str | None, focus: str | None) -> None:
-    """Mirror the current view into the URL. For a sample the link reopens the same view; for an
-    upload the link names the file and its fingerprint (``upload=<12 hex>&file=<name>``), so
-    reopening it says that the upload is not held instead of silently showing another set."""
+def write_query_params(
+    params: ProjectionParams, color_by: str | None, focus: str | None, camera: dict[str, Any] | None = None
+) -> None:
+    """Mirror the current view into the URL. For a sample the link reopens the same view (with
+    ``camera``, where the user left the map: ``cam``, see :func:`camera_query`); for an upload the
+    link names the file and its fingerprint (``upload=<12 hex>&file=<name>``), so reopening it
+    says that the upload is not held instead of silently showing another set."""
     ds = state.get(state.DATASET) or {}
     if ds.get("kind") == "shared":
         if dict(st.query_params) != {"shared": ds["key"]}:
@@ -134,6 +141,8 @@ def write_query_params(params: ProjectionParams, color_by: str | None, focus: st
         qp["color"] = color_by
     if focus:
         qp["focus"] = focus
+    if camera:
+        qp["cam"] = camera_query(camera)
     qp.update(_view_query())
     if dict(st.query_params) != qp:
         st.query_params.from_dict(qp)
@@ -192,9 +201,9 @@ def current_view(es: EmbeddingSet, params: ProjectionParams | None = None) -> di
     ):
         if state.get(key) is not None:
             view[name] = kind(state.get(key))
-    cam = state.for_set(state.CAMERA, es.fingerprint)
-    if params is not None and cam is not None and cam[0] == params.describe():
-        view["camera"] = dict(cam[1])
+    cam = kept_camera(es, params) if params is not None else None
+    if cam is not None:
+        view["camera"] = cam
     return view
 
 
@@ -211,11 +220,22 @@ def keep_camera(es: EmbeddingSet, params: ProjectionParams, camera: dict[str, An
         state.put(state.CAMERA, (es.fingerprint, (params.describe(), dict(camera))))
 
 
+def kept_camera(es: EmbeddingSet, params: ProjectionParams) -> dict[str, Any] | None:
+    """Where the user left the camera of the map of ``es`` with ``params`` (:func:`keep_camera`),
+    or None (not moved, or moved on another map)."""
+    cam = state.for_set(state.CAMERA, es.fingerprint)
+    return dict(cam[1]) if cam is not None and cam[0] == params.describe() else None
+
+
 def pending_camera(es: EmbeddingSet, params: ProjectionParams) -> dict[str, Any] | None:
-    """The camera of a loaded settings file, once, for the map it was saved on (same set and
-    projection); None otherwise."""
+    """The camera of a loaded settings file or of a sample's link, once, for the map it was saved
+    on (same set, or the link's sample, and projection); None otherwise."""
     pending = st.session_state.pop(_PENDING_CAMERA, None)
-    if not isinstance(pending, tuple) or pending[0] != (es.fingerprint, params.describe()):
+    if (
+        not isinstance(pending, tuple)
+        or pending[0][1] != params.describe()
+        or pending[0][0] not in (None, es.fingerprint)
+    ):
         return None
     try:
         return check_camera(pending[1], params.n_components)
@@ -260,6 +280,32 @@ def _apply_view(view: dict[str, Any]) -> None:
 def _apply_selection(view: dict[str, Any], fingerprint: str) -> None:
     if view.get("selection"):
         state.put(state.SELECTION, (fingerprint, tuple(str(i) for i in view["selection"])))
+
+
+def camera_query(camera: dict[str, Any]) -> str:
+    """A camera (:func:`viz_app.map.view.check_camera`) as a link's ``cam`` value: target, zoom
+    and, for 3-D maps, ``rotationOrbit`` and ``rotationX``, comma-separated with 7 significant
+    digits (``cam=1.25,-3.5,2.75``)."""
+    values = [*camera["target"], camera["zoom"]]
+    if len(camera["target"]) == 3:
+        values += [camera.get("rotationOrbit", 30.0), camera.get("rotationX", 20.0)]
+    return ",".join(f"{float(v):.7g}" for v in values)
+
+
+def camera_from_query(value: str, dims: int) -> dict[str, Any] | None:
+    """:func:`camera_query`'s text back as a checked camera of a ``dims``-D map; None when it is
+    absent, malformed or out of range (a link's bad camera is ignored, the map is fitted)."""
+    parts = str(value)[:200].split(",")
+    if len(parts) != (3 if dims == 2 else 6):
+        return None
+    try:
+        v = [float(p) for p in parts]
+        cam: dict[str, Any] = {"target": v[:dims], "zoom": v[dims]}
+        if dims == 3:
+            cam.update(rotationOrbit=v[4], rotationX=v[5])
+        return check_camera(cam, dims)
+    except (ValueError, VizAppError):
+        return None
 
 
 def _view_query() -> dict[str, str]:

@@ -11,8 +11,8 @@
    :func:`~viz_app.export.mapfile.write_map` as part files, close the cluster), in this process so
    each phase is timed from the progress reports: the fit task, placing the rest with
    ``transform``, the kNN graph by blocks, trust and writing. Each worker's peak memory is its
-   process's peak resident set (``getrusage`` ``ru_maxrss``), read through the cluster at the end;
-   this process's own peak is the client's. The output is reopened with
+   process's peak resident set (``VmHWM``), read through the cluster at the end of each phase and
+   then reset (the fit, placing points, the kNN graph); this process's own peak is the client's. The output is reopened with
    :func:`~viz_app.export.mapfile.load_map`.
 
 Run: ``python benchmarks/dask_map.py [--texts 2000] [--rows 400000] [--fit-sample 50000]``;
@@ -47,6 +47,24 @@ def _say(*parts: object) -> None:
 def _peak_rss_mb() -> float:
     """Peak resident set of the calling process, MB (Linux ``ru_maxrss`` is in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> bool:
+    """Reset the calling process's peak resident set (Linux: ``5`` into ``/proc/self/clear_refs``
+    resets ``VmHWM``); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _peak_since_reset_mb() -> float:
+    """``VmHWM`` of the calling process (its peak resident set since the last reset), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _cpu_s() -> float:
@@ -103,9 +121,16 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
     vectors, tokens = glove_full()
     n = min(rows, len(vectors))
     seen: list[tuple[float, str]] = []
+    phases = {"sending the fitted model": "fit", "kNN graph (k=": "place", "trust": "kNN graph"}
+    phase_peaks: dict[str, dict[str, float]] = {}
+    box: dict[str, DaskEngine] = {}
 
     def record(fraction: float, text: str, /) -> None:
         seen.append((time.perf_counter(), text))
+        for prefix, phase in phases.items():  # each worker's peak RSS per phase (VmHWM, reset after)
+            if text.startswith(prefix) and phase not in phase_peaks:
+                phase_peaks[phase] = box["eng"].client.run(_peak_since_reset_mb)
+                box["eng"].client.run(_reset_peak)
 
     def first(prefix: str) -> float:
         return next(t for t, text in seen if text.startswith(prefix))
@@ -119,6 +144,8 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
         t0 = time.perf_counter()
         with DaskEngine(workers=workers, partition_rows=partition_rows, memory_limit=memory_limit) as eng:
             t_start = time.perf_counter()
+            box["eng"] = eng
+            eng.client.run(_reset_peak)
             es = viz_app.load(src)  # what `embedding-lens map` does: read, build_map, write_map
             t_read = time.perf_counter()
             params = make_params("umap", n_samples=es.n_samples, fit_sample=fit_sample, random_state=0)
@@ -126,7 +153,7 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             t_map = time.perf_counter()
             write_map(m, out, rows_per_part=partition_rows)
             t_write = time.perf_counter()
-            peaks = eng.client.run(_peak_rss_mb)
+            peaks = eng.client.run(_peak_since_reset_mb)  # since the kNN step
             cpu = eng.client.run(_cpu_s)
         t_closed = time.perf_counter()
         fit_end, place_end = first("sending the fitted model"), first("kNN graph (k=")
@@ -139,10 +166,18 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             f"    place {placed:,} points with transform (model broadcast + tasks) {place_end - fit_end:.0f} s "
             f"= {placed / (place_end - fit_end):.0f} points/s"
         )
-        _say(f"    kNN graph k=15 by blocks {knn_end - place_end:.0f} s = {n / (knn_end - place_end):.0f} rows/s")
+        _say(
+            f"    kNN graph k=15 by blocks of {partition_rows:,} rows at most "
+            f"{knn_end - place_end:.0f} s = {n / (knn_end - place_end):.0f} rows/s"
+        )
         _say(f"    trustworthiness + settings {t_map - knn_end:.1f} s, write part files {t_write - t_map:.1f} s")
         _say(f"    close the cluster {t_closed - t_write:.1f} s")
-        _say("  worker peak RSS: " + ", ".join(f"{v:.0f} MB" for v in peaks.values()))
+        overall = {w: max([peaks[w]] + [by[w] for by in phase_peaks.values() if w in by]) for w in peaks}
+        _say(
+            "  worker peak RSS (the highest of the phases below): " + ", ".join(f"{v:.0f} MB" for v in overall.values())
+        )
+        for phase, by_worker in phase_peaks.items():
+            _say(f"    during {phase}: " + ", ".join(f"{v:.0f} MB" for v in by_worker.values()))
         _say("  worker CPU time: " + ", ".join(f"{v:.0f} s" for v in cpu.values()))
         _say(f"  this process's peak RSS (the client: all {n:,} vectors, results): {_peak_rss_mb():.0f} MB")
         parts = sorted(out.iterdir())

@@ -14,6 +14,8 @@ column or value, never a traceback); 2 bad command line (argparse); 130 interrup
 (:mod:`viz_app.explore.dask_engine`): a ``LocalCluster`` of ``--workers`` processes, or the
 scheduler at ``--scheduler ADDRESS``; its outputs are partitioned parquet (``-o map.parquet`` is then a
 folder of part files of ``--partition-rows`` rows), which ``figure``, ``serve`` and the app read.
+``map --engine dask`` above ``FIT_ALL_MAX_POINTS`` points needs ``--fit-sample N`` (a fit on every
+point would be one task holding them all; the error says so, nothing is sampled silently).
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ from viz_app.data.io import read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import DEFAULT_MODEL
 from viz_app.errors import ParameterError, VizAppError
-from viz_app.explore.dask_engine import DaskEngine
+from viz_app.explore.dask_engine import FIT_ALL_MAX_POINTS, DaskEngine
 from viz_app.explore.engine import LocalEngine
 from viz_app.export.figure import close_figure, export_figure, map_figure
-from viz_app.export.mapfile import build_map, load_map, write_map, write_table
+from viz_app.export.mapfile import build_map, load_map, part_folder, write_map, write_table
 from viz_app.reduce.registry import make_params
 from viz_app.reduce.umap import use_numba_disk_cache
 
@@ -93,11 +95,14 @@ def _out(path: str, suffixes: Sequence[str]) -> Path:
     return p
 
 
-def _load(args: argparse.Namespace, engine: Any, bar: _Bar) -> Any:
-    """The input as an EmbeddingSet; texts are embedded by the engine."""
+def _load(args: argparse.Namespace, engine: Any, bar: _Bar, check: Any = None) -> Any:
+    """The input as an EmbeddingSet; texts are embedded by the engine. ``check(n_rows)`` runs
+    before any embedding."""
     raw = read(args.input, text_column=args.text_column, label_column=getattr(args, "label_column", None))
     for note in raw.notices:
         print(f"{PROG}: note: {note}", file=sys.stderr)
+    if check is not None:
+        check(len(raw.vectors) if raw.vectors is not None else len(raw.texts or []))
     if raw.vectors is not None:
         return raw, to_embedding_set(raw)
     vectors = engine.embed(raw.texts or [], model=args.model, progress=bar)
@@ -112,28 +117,50 @@ def _load(args: argparse.Namespace, engine: Any, bar: _Bar) -> Any:
     return raw, es
 
 
+def _columns(n: int, labels: Any, metadata: Any) -> dict[str, Any]:
+    """The embed output's columns before ``vector``: ``id`` (row numbers), ``label``, metadata."""
+    import pyarrow as pa
+
+    labels = [str(i) for i in range(n)] if labels is None else [str(s) for s in labels]
+    cols: dict[str, Any] = {"id": pa.array([str(i) for i in range(n)]), "label": pa.array(labels)}
+    for name in [] if metadata is None else metadata.columns:
+        if str(name) not in ("id", "label", "vector"):
+            cols[str(name)] = pa.array(metadata[name].reset_index(drop=True).to_numpy(), from_pandas=True)
+    return cols
+
+
 def cmd_embed(args: argparse.Namespace) -> int:
-    """Embed the texts of INPUT and write a parquet table (``id``, ``label``, metadata, ``vector``)."""
+    """Embed the texts of INPUT and write a parquet table (``id``, ``label``, metadata, ``vector``).
+    With ``--engine dask`` the workers write the part files: the vectors never reach this process."""
     import pyarrow as pa
 
     out = _out(args.output, (".parquet",))
     engine, bar = _engine(args), _Bar("embed", args.quiet)
     try:
         t0 = time.perf_counter()
-        raw, es = _load(args, engine, bar)
-        if raw.vectors is not None:
-            raise ParameterError(f"{raw.name} already holds vectors (nothing to embed); use `{PROG} map` on it")
+        if args.engine == "dask":
+            raw = read(args.input, text_column=args.text_column, label_column=args.label_column)
+            for note in raw.notices:
+                print(f"{PROG}: note: {note}", file=sys.stderr)
+            if raw.vectors is not None:
+                raise ParameterError(f"{raw.name} already holds vectors (nothing to embed); use `{PROG} map` on it")
+            texts = raw.texts or []
+            table = pa.table(_columns(len(texts), raw.labels, raw.metadata))
+            with part_folder(out) as folder:
+                n, dim = engine.embed_to_parts(texts, table, folder, model=args.model, progress=bar)
+        else:
+            raw, es = _load(args, engine, bar)
+            if raw.vectors is not None:
+                raise ParameterError(f"{raw.name} already holds vectors (nothing to embed); use `{PROG} map` on it")
+            cols = _columns(es.n_samples, es.labels, es.metadata)
+            cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(es.vectors.reshape(-1)), es.n_features)
+            write_table(pa.table(cols), out)
+            n, dim = es.n_samples, es.n_features
     finally:
         bar.close()
         engine.close()
-    cols: dict[str, Any] = {"id": pa.array(es.ids.astype(str)), "label": pa.array(es.labels.astype(str))}
-    for name in es.metadata.columns:
-        if str(name) not in ("id", "label", "vector"):
-            cols[str(name)] = pa.array(es.metadata[name].to_numpy(), from_pandas=True)
-    cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(es.vectors.reshape(-1)), es.n_features)
-    write_table(pa.table(cols), out, rows_per_part=_parts(args))
     took = time.perf_counter() - t0
-    print(f"{out}: {es.n_samples:,} texts embedded with {es.model_name} ({es.n_features}-d) in {took:.1f} s")
+    print(f"{out}: {n:,} texts embedded with {args.model or DEFAULT_MODEL} ({dim}-d) in {took:.1f} s")
     return 0
 
 
@@ -154,6 +181,17 @@ def _params(args: argparse.Namespace, n: int) -> Any:
     )
 
 
+def _check_fit_sample(args: argparse.Namespace, n: int) -> None:
+    """The Dask engine's full fit is one task holding every point: above FIT_ALL_MAX_POINTS it
+    needs --fit-sample (said before any text is embedded)."""
+    if args.engine == "dask" and args.fit_sample is None and n > FIT_ALL_MAX_POINTS:
+        raise ParameterError(
+            f"{args.input}: {n:,} points: with --engine dask, --fit-sample N is needed above {FIT_ALL_MAX_POINTS:,} "
+            f"points (e.g. --fit-sample {FIT_ALL_MAX_POINTS}: fit on a seeded sample, place the rest on the "
+            "workers); a fit on every point is one task holding them all: use --engine local for that"
+        )
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     """Project INPUT, build its kNN graph (and clusters), write a map file the app opens directly."""
     use_numba_disk_cache()  # numba keeps umap-learn's compiled kernels: the next run skips compiling
@@ -161,7 +199,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     engine, bar = _engine(args), _Bar("map", args.quiet)
     try:
         t0 = time.perf_counter()
-        _, es = _load(args, engine, bar)
+        _, es = _load(args, engine, bar, check=lambda n: _check_fit_sample(args, n))
         params = _params(args, es.n_samples)
         m = build_map(es, params, k=args.k, n_clusters=args.clusters, engine=engine, progress=bar, dataset_ref=es.name)
         write_map(m, out, rows_per_part=_parts(args))
@@ -231,10 +269,18 @@ def _engine_options(p: argparse.ArgumentParser) -> None:
         default="local",
         help="where to compute (default: local); dask writes partitioned parquet (a folder of part files)",
     )
-    g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler of an existing cluster (tcp://host:8786)")
+    g.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler of an existing cluster (tcp://host:8786; its workers need this package); "
+        "default: a LocalCluster of --workers processes",
+    )
     g.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default: 2)")
     g.add_argument(
-        "--partition-rows", type=int, default=20_000, help="rows per Dask partition and part file (default: 20000)"
+        "--partition-rows",
+        type=int,
+        default=20_000,
+        help="rows per Dask partition, kNN block and part file (default: 20000); a worker's memory follows it",
     )
 
 
@@ -272,7 +318,13 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--n-neighbors", type=int, help="UMAP n_neighbors (default 15)")
     m.add_argument("--min-dist", type=float, help="UMAP min_dist (default 0.1)")
     m.add_argument("--perplexity", type=float, help="t-SNE perplexity (default 30)")
-    m.add_argument("--fit-sample", type=int, metavar="N", help="fit on a seeded sample of N points, place the rest")
+    m.add_argument(
+        "--fit-sample",
+        type=int,
+        metavar="N",
+        help="fit on a seeded sample of N points, place the rest with the reducer's transform; with --engine dask "
+        f"required above {FIT_ALL_MAX_POINTS:,} points (a fit on every point is one task holding them all)",
+    )
     m.add_argument("--clusters", type=int, nargs="?", const=12, metavar="K", help="KMeans clusters (default K: 12)")
     m.add_argument("--k", type=int, default=15, help="neighbours per point in the kNN graph (default: 15)")
     _engine_options(m)

@@ -16,13 +16,15 @@ import pytest
 import viz_app
 from viz_app import cli
 from viz_app.cli import main
+from viz_app.data.model import EmbeddingSet
 from viz_app.data.samples import glove
 from viz_app.embed.encoders import encode
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.explore import dask_engine
 from viz_app.explore.dask_engine import DaskEngine
-from viz_app.explore.engine import LocalEngine
-from viz_app.export.mapfile import build_map, load_map, write_map, write_table
+from viz_app.explore.engine import LocalEngine, distances
+from viz_app.explore.neighbors import knn_indices
+from viz_app.export.mapfile import build_map, load_map, part_folder, write_map, write_table
 from viz_app.reduce import registry
 from viz_app.reduce.project import TRANSFORM_CHUNK_ROWS, transform_chunks
 from viz_app.reduce.registry import make_params
@@ -93,33 +95,84 @@ def test_pca_fit_sample_and_euclidean_graph_match(engine, words):
     np.testing.assert_allclose(d1, d2, atol=1e-5)
 
 
-class _Borrowed:
-    """The module's engine, handed to the CLI (which closes its engine) without being closed."""
-
-    def __init__(self, engine):
-        self._engine = engine
-
-    def __getattr__(self, name):
-        return getattr(self._engine, name)
-
-    def close(self):
-        pass
-
-
 @pytest.mark.slow
-def test_cli_map_with_the_dask_engine_writes_parts_that_figure_and_load_read(engine, tmp_path, capsys, monkeypatch):
-    made = []
-    monkeypatch.setattr(cli, "DaskEngine", lambda **kw: made.append(kw) or _Borrowed(engine))
+def test_cli_map_on_an_existing_cluster_by_its_scheduler_address(engine, tmp_path, capsys):
+    """``--scheduler ADDRESS`` of the module's running LocalCluster: the command connects to it,
+    writes part files that ``figure`` and ``load_map`` read, and leaves the cluster running."""
+    address = engine.client.cluster.scheduler_address
+    assert address.startswith("tcp://127.0.0.1:")
     out = tmp_path / "words.parquet"
     argv = ["map", "sample_data/words.csv", "-o", str(out), "--reducer", "pca", "--fit-sample", "400"]
-    assert main([*argv, "--engine", "dask", "--workers", "2", "--partition-rows", "300", "-q"]) == 0
-    assert made == [{"scheduler": None, "workers": 2, "partition_rows": 300}]
+    assert main([*argv, "--engine", "dask", "--scheduler", address, "--partition-rows", "300", "-q"]) == 0
     assert "1,000 points" in capsys.readouterr().out and len(list(out.iterdir())) == 4
+    assert engine.n_workers == 2  # the CLI closed its own client, not the cluster
     ref = viz_app.project(viz_app.load("sample_data/words.csv"), reducer="pca", fit_sample=400)
-    np.testing.assert_allclose(load_map(out).projection.coords, ref.coords, atol=1e-5)
+    m = load_map(out)
+    np.testing.assert_allclose(m.projection.coords, ref.coords, atol=1e-5)
+    es = viz_app.load("sample_data/words.csv")
+    np.testing.assert_array_equal(m.knn, knn_indices(es, np.arange(es.n_samples), k=15))
     png = tmp_path / "words.png"
     assert main(["figure", str(out), "-o", str(png), "--focus", "king"]) == 0
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.slow
+def test_cli_embed_on_the_cluster_writes_its_parts_from_the_workers(engine, tmp_path, capsys, monkeypatch):
+    """``embed --engine dask``: each worker writes its partition's part file (the vectors never come
+    back: this process's encode is made to fail); the parts read back as the local output."""
+    src = tmp_path / "s.csv"
+    pd.read_csv("sample_data/sentences.csv").head(40).to_csv(src, index=False)
+    out, local = tmp_path / "v.parquet", tmp_path / "local.parquet"
+    assert main(["embed", str(src), "-o", str(local), "-q"]) == 0
+
+    def boom(*a, **k):
+        raise AssertionError("embedded in the client")
+
+    monkeypatch.setattr(dask_engine, "encode", boom)  # this process only; the workers have their own
+    address = engine.client.cluster.scheduler_address
+    assert main(["embed", str(src), "-o", str(out), "--engine", "dask", "--scheduler", address, "-q"]) == 0
+    assert "40 texts embedded" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [f"part-{j:05d}.parquet" for j in range(8)]  # 5 rows each
+    assert not (tmp_path / "v.parquet.part").exists()
+    got, ref = pq.read_table(out).to_pandas(), pq.read_table(local).to_pandas()
+    assert list(got.columns) == list(ref.columns)
+    pd.testing.assert_frame_equal(got.drop(columns="vector"), ref.drop(columns="vector"))
+    np.testing.assert_allclose(np.stack(got["vector"]), np.stack(ref["vector"]), atol=2e-6, rtol=0)
+
+
+@pytest.mark.slow
+def test_knn_by_blocks_is_the_exact_graph_ties_included(engine, words):
+    """Pair tasks of blocks i x j and the merge give knn_indices' exact answer: rows 1,500..1,599
+    repeat rows 0..99 (exact ties across blocks: the lower row first), blocks smaller than k."""
+    x = words.vectors[:1_600].copy()
+    x[1_500:] = x[:100]
+    es = EmbeddingSet(x)
+    idx, dist = engine.knn(es, k=12, metric="cosine")
+    ref = knn_indices(es, np.arange(1_600), k=12)
+    np.testing.assert_array_equal(idx, ref)
+    assert idx[1_500, 0] == 0 and idx[0, 0] == 1_500  # each copy's nearest is its twin
+    np.testing.assert_array_equal(dist, distances(x, ref, "cosine"))
+    small = EmbeddingSet(x[:40])  # 8 blocks of 5 rows for k=12
+    assert engine._block_rows(40) == 5
+    np.testing.assert_array_equal(
+        engine.knn(small, k=12, metric="euclidean")[0], knn_indices(small, np.arange(40), k=12, metric="euclidean")
+    )
+
+
+def test_a_full_fit_above_the_limit_asks_for_a_fit_sample(engine, words, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(dask_engine, "FIT_ALL_MAX_POINTS", 1_000)
+    p = make_params("pca", n_samples=words.n_samples)
+    with pytest.raises(ParameterError, match="above 1,000 points pass --fit-sample N"):
+        engine.project(words.vectors, p)
+    monkeypatch.setattr(cli, "FIT_ALL_MAX_POINTS", 500)
+    monkeypatch.setattr(cli, "DaskEngine", lambda **kw: LocalEngine())  # no cluster needed to refuse
+    argv = ["map", "sample_data/words.csv", "-o", str(tmp_path / "m.parquet"), "--engine", "dask", "-q"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()  # notes on the input, then one error line
+    assert err[-1].startswith(
+        "embedding-lens: error: sample_data/words.csv: 1,000 points: with --engine dask, --fit-sample N"
+    )
+    assert not (tmp_path / "m.parquet").exists()
 
 
 def test_bad_scheduler_address_is_one_line(tmp_path, capsys, monkeypatch):
@@ -169,6 +222,18 @@ def test_parts_with_other_columns_or_none_are_refused_by_name(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataFormatError, match="without .parquet part files"):
         viz_app.load(tmp_path / "empty")
+
+
+def test_part_folder_is_renamed_into_place_or_removed_on_error(tmp_path):
+    t = pa.table({"label": ["a", "b"], "vector": [[1.0, 2.0], [3.0, 4.0]]})
+    out = write_table(t, tmp_path / "v.parquet", rows_per_part=1)
+    with pytest.raises(RuntimeError, match="worker failed"), part_folder(out) as tmp:
+        pq.write_table(t, tmp / "part-00000.parquet")
+        raise RuntimeError("worker failed")
+    assert not tmp.exists() and viz_app.load(out).n_samples == 2  # the old parts stay
+    with part_folder(out) as tmp:
+        pq.write_table(t.slice(0, 1), tmp / "part-00000.parquet")
+    assert not tmp.exists() and [f.name for f in out.iterdir()] == ["part-00000.parquet"]
 
 
 def test_write_table_replaces_its_own_parts_but_never_a_foreign_folder(tmp_path):

@@ -62,7 +62,7 @@ from viz_app.data.readers.text import decode, read_lines, read_word2vec, sniff_t
 from viz_app.embed.encoders import DEFAULT_MODEL, encode
 from viz_app.errors import DataFormatError, ParameterError
 
-__all__ = ["FORMATS", "MAX_FILE_BYTES", "FormatInfo", "RawData", "load", "read", "to_embedding_set"]
+__all__ = ["FORMATS", "MAX_FILE_BYTES", "FormatInfo", "RawData", "load", "part_name", "read", "to_embedding_set"]
 
 Source = str | os.PathLike | bytes | IO[bytes]
 
@@ -214,6 +214,12 @@ def _read_source(source: Source, *, name: str | None, default: str, limits: Limi
 #: Most part files of a partitioned parquet folder :func:`read` accepts.
 MAX_PARTS = 10_000
 _DIGITS = re.compile(r"(\d+)")
+
+
+def part_name(j: int) -> str:
+    """File name of part ``j`` of the partitioned parquet this package writes:
+    ``part-00000.parquet``, ``part-00001.parquet``, ... (read back in that order)."""
+    return f"part-{j:05d}.parquet"
 
 
 def _read_parts(folder: Path, *, name: str | None, options: ReadOptions, limits: Limits) -> RawData:

@@ -15,26 +15,33 @@ functions run on blocks of rows, one task per block, on the workers.
   worker once (``Client.scatter(..., broadcast=True)``) and the other rows are placed with its
   ``transform``, one task per chunk of :func:`viz_app.reduce.project.transform_chunks` (the chunks
   the single-process path places, so the coordinates are the same: umap-learn's ``transform``
-  depends on the batch it gets). Without ``fit_sample`` the whole fit is one task (bounded by the
-  reducer's point budget); a UMAP map fitted on every row then lends its own kNN graph, as in the
-  local engine.
-- **knn**, by blocks of rows: a task runs :func:`viz_app.explore.neighbors.knn_indices` for its
-  block's rows against the whole set, and the distances along the graph. Exact up to
-  :data:`~viz_app.explore.graph.GRAPH_EXACT_MAX_POINTS` rows (the same graph as
-  :func:`~viz_app.explore.graph.neighbor_graph`); above, the candidates come from the
-  NN-descent index of :mod:`viz_app.explore.ann` (pynndescent, seed 0), built once per worker,
-  and are re-scored exactly (only recall is approximate).
+  depends on the batch it gets). Without ``fit_sample`` the whole fit is one task holding every
+  point, so it is refused above :data:`FIT_ALL_MAX_POINTS` points (the message asks for
+  ``--fit-sample``; never sampled silently); a UMAP map fitted on every row then lends its own kNN
+  graph, as in the local engine.
+- **knn**, exact, by blocks: the rows are cut into ``P`` blocks (at most ``partition_rows`` rows,
+  at least four per worker), scattered over the workers (each block lives on one worker). Task
+  ``(i, j)`` finds each row of block ``i``'s exact top ``k`` among the rows of block ``j``
+  (:func:`viz_app.explore.neighbors.exact_block_knn`: the float32 selection and float64
+  re-ranking of :func:`~viz_app.explore.neighbors.knn_indices`) and their distances
+  (:func:`viz_app.explore.engine.pair_distances`); a tree of merge tasks (:data:`MERGE_FAN_IN`
+  lists each) keeps the best ``k`` per row by (score descending, row ascending). ``P**2`` pair
+  tasks, ``O(n**2 d)`` work in all, and the very graph and distances of the single-process exact
+  search (ties included), at any size (the local engine switches to NN-descent above
+  :data:`~viz_app.explore.graph.GRAPH_EXACT_MAX_POINTS` rows).
 
 Memory per worker: an embedding task holds one partition's texts and vectors plus the model
 (all-MiniLM-L6-v2: ~90 MB of weights); a transform task one chunk (at most
 :data:`~viz_app.reduce.project.TRANSFORM_CHUNK_ROWS` rows) plus the fitted model (fitted on the
-``fit_sample`` rows); the fit task the sample; none of these grows with the data set. The kNN
-step is the exception: each block's neighbours are searched in the whole set, so every worker
-holds the whole vector matrix (``n x d`` float32, sent once per worker) and, above the exact
-limit, its own NN-descent index; its score matrices stay bounded per block. Workers of the
-``LocalCluster`` run with ``memory_limit`` (Dask spills above 60 %, pauses above 80 % and
-restarts a worker above 95 %; a step whose worker died fails with a one-line error). The
-client (this process) holds the whole set and the results, as the local engine does.
+``fit_sample`` rows); the fit task the sample; a kNN pair task two blocks, a bounded score
+matrix (2**24 float32 scores at a time) and ``block x k`` candidates; a merge task
+``MERGE_FAN_IN`` candidate lists. None of these grows with the data set. Between tasks the
+blocks of the kNN step are spread over the workers (``n x d / workers`` float32 each, which
+Dask spills to disk above 60 % of ``memory_limit``). Workers of the ``LocalCluster`` run with
+``memory_limit`` (Dask pauses a worker above 80 % and restarts it above 95 %; a step whose worker
+died fails with a one-line error). The client (this process) still holds the whole set and the
+results, as the local engine does: it reads the input, scatters the blocks and gathers the
+coordinates and the graph.
 
 dask and distributed are imported when a :class:`DaskEngine` is created, never by ``import
 viz_app``. Workers of an existing cluster need this package installed (same version).
@@ -42,31 +49,31 @@ viz_app``. Workers of an existing cluster need this package installed (same vers
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from viz_app.data.io import part_name
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import check_texts, encode
 from viz_app.errors import MissingDependencyError, ParameterError, ResourceLimitError
-from viz_app.explore.ann import clear_index_cache
-from viz_app.explore.engine import LocalEngine, distances
-from viz_app.explore.graph import GRAPH_EXACT_MAX_POINTS, graph_method
-from viz_app.explore.neighbors import EXACT_MAX_ELEMENTS, knn_indices
+from viz_app.explore.engine import LocalEngine, pair_distances
+from viz_app.explore.graph import graph_method
+from viz_app.explore.neighbors import exact_block_knn
 from viz_app.progress import Progress, heartbeat, null_progress, scaled
 from viz_app.reduce import use_numba_disk_cache
 from viz_app.reduce.budget import check_points, sample_fit_rows
 from viz_app.reduce.project import Projection, project_with, transform, transform_chunks
 from viz_app.reduce.registry import FitResult, ProjectionParams, get_reducer
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DaskEngine"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "FIT_ALL_MAX_POINTS", "DaskEngine"]
 
 #: Memory limit of each ``LocalCluster`` worker process (Dask's syntax).
 DEFAULT_MEMORY_LIMIT = "4GiB"
@@ -74,11 +81,13 @@ DEFAULT_MEMORY_LIMIT = "4GiB"
 CONNECT_TIMEOUT_S = 20
 #: Most worker processes of a ``LocalCluster``.
 MAX_WORKERS = 64
+#: Most points the Dask engine projects without ``fit_sample`` (that fit is one task holding
+#: every point; above, :meth:`DaskEngine.project` asks for a fit sample instead).
+FIT_ALL_MAX_POINTS = 50_000
+#: Candidate lists merged by one task of the kNN step's merge tree.
+MERGE_FAN_IN = 8
 
 # ---- worker side: plain functions, sent to the workers by reference (this module) -------------
-
-#: On a worker: the whole set of the current kNN step, by fingerprint (dropped when it ends).
-_worker_sets: dict[str, EmbeddingSet] = {}
 
 
 def _worker_setup() -> None:
@@ -114,6 +123,21 @@ def _embed_part(texts: list[str], model: str | None) -> NDArray[np.float32]:
     return encode(texts, model=model)
 
 
+def _embed_write_part(texts: list[str], columns: Any, model: str | None, path: str) -> tuple[int, int]:
+    """Embed one partition and write it as a parquet part file: ``columns`` (a pyarrow Table, one
+    row per text) plus a ``vector`` column (fixed-size lists of float32), zstd; returns the
+    vectors' shape. The vectors stay on the worker."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _worker_setup()
+    vectors = encode(texts, model=model)
+    flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
+    table = columns.append_column("vector", pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]))
+    pq.write_table(table, path, compression="zstd")
+    return int(vectors.shape[0]), int(vectors.shape[1])
+
+
 def _fit_part(x: NDArray[np.float32], p: ProjectionParams) -> FitResult:
     """The reducer fitted on the sample ``x`` (coordinates, quality and the fitted model)."""
     _worker_setup()
@@ -130,26 +154,34 @@ def _transform_part(model: Any, p: ProjectionParams, x: NDArray[np.float32]) -> 
     return transform(model, p, x)
 
 
-def _knn_block(
-    vectors: NDArray[np.float32], fingerprint: str, start: int, stop: int, k: int, metric: str, exact_max: int
-) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-    """Neighbours (and distances) of rows ``start..stop-1`` among all rows of ``vectors``."""
+def _knn_pair(
+    xi: NDArray[np.float32], xj: NDArray[np.float32], start_j: int, same: bool, k: int, metric: str
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float32]]:
+    """Candidates of row block ``i`` in row block ``j`` (rows ``start_j ..`` of the set): each row's
+    exact top ``k`` in block ``j`` (itself excluded when ``same``), as global row numbers, their
+    float64 scores (for the merge) and float32 distances, shapes ``(len(xi), <= k)``."""
     _worker_setup()
-    es = _worker_sets.get(fingerprint)
-    if es is None:
-        _worker_sets.clear()  # one set at a time per worker
-        es = _worker_sets[fingerprint] = EmbeddingSet(vectors)
-    found = knn_indices(es, np.arange(start, stop), k=k, metric=metric, exact_max_elements=exact_max)
-    idx: NDArray[np.int32] = np.asarray(found, dtype=np.int32)
-    return idx, distances(es.vectors, idx, metric, start=start)
+    kk = min(k, len(xj) - int(same))
+    if kk < 1:
+        return np.empty((len(xi), 0), np.int64), np.empty((len(xi), 0)), np.empty((len(xi), 0), np.float32)
+    local, score = exact_block_knn(xj, xi, kk, metric, self_rows=np.arange(len(xi)) if same else None)
+    return local.astype(np.int64) + start_j, score, pair_distances(xi, xj, local, metric)
 
 
-def _forget_sets() -> int:
-    """Drop the kNN step's set and the NN-descent indexes built for it (on a worker)."""
-    n = len(_worker_sets)
-    _worker_sets.clear()
-    clear_index_cache()
-    return n
+def _knn_merge(
+    k: int, *parts: tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float32]]
+) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float32]]:
+    """The best ``k`` of several candidate lists of the same rows, by (score descending, row
+    ascending): the order of :func:`~viz_app.explore.neighbors.knn_indices`."""
+    idx = np.concatenate([q[0] for q in parts], axis=1)
+    score = np.concatenate([q[1] for q in parts], axis=1)
+    dist = np.concatenate([q[2] for q in parts], axis=1)
+    order = np.lexsort((idx, -score), axis=-1)[:, :k]
+    return (
+        np.take_along_axis(idx, order, 1),
+        np.take_along_axis(score, order, 1),
+        np.take_along_axis(dist, order, 1),
+    )
 
 
 # ---- client side -----------------------------------------------------------------------------
@@ -322,6 +354,67 @@ class DaskEngine:
         parts = self._run(futs, "embedding", report, note)
         return np.concatenate(parts).astype(np.float32, copy=False)
 
+    def embed_to_parts(
+        self,
+        texts: Sequence[str],
+        columns: Any,
+        folder: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[int, int]:
+        """Embed ``texts`` by partitions and let each worker write its partition as a part file
+        ``folder/part-00000.parquet``, ... (the partitions of :meth:`embed`, in order): the rows of
+        ``columns`` plus a ``vector`` column. The vectors never come back to this process, which
+        holds only the texts and ``columns``.
+
+        Parameters
+        ----------
+        texts : sequence of str, length n
+        columns : pyarrow.Table
+            n rows (e.g. ``id``, ``label``, metadata), written beside the vectors.
+        folder : path
+            An existing, empty folder the workers can write to (this machine for a
+            ``LocalCluster``; shared storage for a remote cluster), e.g. from
+            :func:`viz_app.export.mapfile.part_folder`.
+
+        Returns
+        -------
+        (int, int)
+            Rows written and the vectors' dimension.
+
+        Raises
+        ------
+        ParameterError
+            No texts, a non-string item, ``columns`` of another length, or a cluster failure.
+        ResourceLimitError
+            A worker died (memory).
+        """
+        texts = check_texts(texts)
+        if columns.num_rows != len(texts):
+            raise ParameterError(f"{columns.num_rows:,} rows of columns for {len(texts):,} texts")
+        report = progress or null_progress
+        step = self._block_rows(len(texts))
+        starts = list(range(0, len(texts), step))
+        report(0.0, f"embedding {len(texts):,} texts in {len(starts)} partitions on {self.n_workers} Dask workers")
+        futs = [
+            self._client.submit(
+                _embed_write_part,
+                texts[a : a + step],
+                columns.take(np.arange(a, min(a + step, len(texts)))),  # a compact copy (a slice pickles it all)
+                model,
+                str(Path(folder) / part_name(j)),
+                pure=False,
+            )
+            for j, a in enumerate(starts)
+        ]
+
+        def note(done: int) -> str:
+            return f"embedded and wrote {done}/{len(starts)} partitions"
+
+        shapes = self._run(futs, "embedding", report, note)
+        return sum(r for r, _ in shapes), shapes[0][1]
+
     def project(
         self,
         x: NDArray[np.float32],
@@ -336,7 +429,8 @@ class DaskEngine:
         Raises
         ------
         PointBudgetError, ParameterError
-            As :func:`~viz_app.reduce.project.project_with` (checked before anything is sent).
+            As :func:`~viz_app.reduce.project.project_with`; ParameterError also without
+            ``fit_sample`` above :data:`FIT_ALL_MAX_POINTS` points (checked before anything is sent).
         """
         report = progress or null_progress
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -344,6 +438,12 @@ class DaskEngine:
         spec = get_reducer(params.reducer)
         if params.fit_sample is None or params.fit_sample >= n:
             check_points(params.reducer, n)
+            if n > FIT_ALL_MAX_POINTS:
+                raise ParameterError(
+                    f"the Dask engine fits {spec.display} on all {n:,} points in one task on one worker; above "
+                    f"{FIT_ALL_MAX_POINTS:,} points pass --fit-sample N (e.g. --fit-sample {FIT_ALL_MAX_POINTS}) to "
+                    "fit on a seeded sample and place the rest on the workers, or use --engine local"
+                )
             data = self._client.scatter(x)
             fut = self._client.submit(_project_all, data, params, fingerprint, pure=False)
             return self._one(fut, f"{spec.display} on {n:,} points", report, 0.0, 1.0)
@@ -403,24 +503,35 @@ class DaskEngine:
         if graph_method(es, int(k), metric=metric, projection=projection) == "umap":
             # the UMAP map's own graph (fitted on every row, in this process): nothing to search
             return LocalEngine().knn(es, k=int(k), metric=metric, projection=projection, random_state=random_state)
-        exact_max = EXACT_MAX_ELEMENTS if n <= GRAPH_EXACT_MAX_POINTS else 0
         step = self._block_rows(n)
-        data = self._client.scatter(np.ascontiguousarray(es.vectors, dtype=np.float32), broadcast=True, hash=False)
-        futs = [
-            self._client.submit(_knn_block, data, es.fingerprint, a, min(a + step, n), int(k), metric, exact_max)
-            for a in range(0, n, step)
-        ]
+        starts = list(range(0, n, step))
+        x = np.ascontiguousarray(es.vectors, dtype=np.float32)
+        blocks = self._client.scatter([x[a : a + step] for a in starts], hash=False)  # spread over the workers
+        report = progress or null_progress
+        report(0.0, f"kNN graph: {len(starts)} x {len(starts)} blocks of {step:,} rows on {self.n_workers} workers")
+        merged = []
+        for i, xi in enumerate(blocks):  # row block i: its candidates in every block j, merged by a tree
+            level = [
+                self._client.submit(_knn_pair, xi, xj, starts[j], i == j, int(k), metric, pure=False)
+                for j, xj in enumerate(blocks)
+            ]
+            depth = 0
+            while len(level) > 1:  # merges first, as soon as they can run: candidates are dropped early
+                depth += 1
+                level = [
+                    self._client.submit(_knn_merge, int(k), *level[g : g + MERGE_FAN_IN], pure=False, priority=depth)
+                    for g in range(0, len(level), MERGE_FAN_IN)
+                ]
+            merged.append(level[0])
+        del level, xi
+        blocks.clear()  # the scheduler drops each block once no task needs it
 
         def note(done: int) -> str:
             return f"kNN graph: {min(done * step, n):,} / {n:,} rows"
 
-        try:
-            blocks = self._run(futs, "building the kNN graph", progress or null_progress, note)
-        finally:
-            data.release()
-            with contextlib.suppress(OSError, RuntimeError, ValueError):  # a failed cluster: keep its error
-                self._client.run(_forget_sets)
-        return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
+        found = self._run(merged, "building the kNN graph", report, note)
+        idx = np.concatenate([f[0] for f in found]).astype(np.int32)
+        return idx, np.concatenate([f[2] for f in found]).astype(np.float32, copy=False)
 
     def close(self) -> None:
         """Disconnect; stop the ``LocalCluster`` (its worker processes) if this engine started one."""

@@ -20,7 +20,7 @@ from viz_app.progress import Progress
 from viz_app.reduce.project import Projection, project_with
 from viz_app.reduce.registry import ProjectionParams
 
-__all__ = ["LocalEngine", "distances"]
+__all__ = ["LocalEngine", "distances", "pair_distances"]
 
 
 def distances(x: NDArray[np.float32], idx: NDArray[np.integer], metric: str, *, start: int = 0) -> NDArray[np.float32]:
@@ -28,12 +28,25 @@ def distances(x: NDArray[np.float32], idx: NDArray[np.integer], metric: str, *, 
     (row ``i`` of ``idx`` belongs to row ``start + i``; default: all rows from 0): cosine distance
     (1 - cosine similarity) or euclidean; shape and dtype ``(len(idx), k) float32``."""
     v = np.asarray(x, dtype=np.float32)
-    rows = slice(start, start + len(idx))
+    return pair_distances(v[start : start + len(idx)], v, idx, metric)
+
+
+def pair_distances(
+    q: NDArray[np.float32], x: NDArray[np.float32], idx: NDArray[np.integer], metric: str
+) -> NDArray[np.float32]:
+    """Distance from query row ``i`` of ``q`` (m, d) to the rows ``idx[i]`` of ``x`` (n, d):
+    cosine distance (1 - cosine similarity; a zero row counts as distance 1) or euclidean, in
+    float32; shape ``(m, k)`` for ``idx`` of shape ``(m, k)``. Each value depends only on its
+    two rows, so a graph computed by blocks of rows gets the same distances as a whole one."""
+    q, x = np.asarray(q, dtype=np.float32), np.asarray(x, dtype=np.float32)
     if metric == "cosine":
-        norms = np.linalg.norm(v, axis=1, keepdims=True)
-        u = v / np.where(norms > 0, norms, 1)
-        return (1.0 - np.einsum("nd,nkd->nk", u[rows], u[idx])).astype(np.float32)
-    return np.linalg.norm(v[rows][:, None, :] - v[idx], axis=2).astype(np.float32)
+        return (1.0 - np.einsum("nd,nkd->nk", _unit(q), _unit(x)[idx])).astype(np.float32)
+    return np.linalg.norm(q[:, None, :] - x[idx], axis=2).astype(np.float32)
+
+
+def _unit(v: NDArray[np.float32]) -> NDArray[np.float32]:
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return np.asarray(v / np.where(norms > 0, norms, 1), dtype=np.float32)
 
 
 class LocalEngine:

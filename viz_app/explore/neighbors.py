@@ -70,6 +70,7 @@ __all__ = [
     "NeighborIndex",
     "build_index_in_background",
     "clear_index_cache",
+    "exact_block_knn",
     "get_index",
     "has_index",
     "index_cache_info",
@@ -174,6 +175,54 @@ def _exact(x, norms, q, k, metric, blocked, self_rows):
                 b[sr[i]] = True
             out[a + i] = _exact_one(x, qc[i], k, metric, b)
     return out
+
+
+def exact_block_knn(
+    x: NDArray[np.float32],
+    q: NDArray[np.float32],
+    k: int,
+    metric: str = "cosine",
+    *,
+    self_rows: NDArray[np.integer] | None = None,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Exact top-``k`` rows of the block ``x`` for each query row of ``q``, with their scores.
+
+    The exact search of :func:`knn_indices` (float32 selection, float64 re-ranking, ties to the
+    lower row) on one block of rows, for a kNN graph built by blocks (the Dask engine): the
+    graph's row ``r`` is the best ``k`` of the union of its per-block results, ordered by
+    (score descending, row ascending), which is exactly :func:`knn_indices`'s answer.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, d), float32
+        The block's rows.
+    q : ndarray of shape (m, d), float32
+        The queries.
+    k : int
+        1 <= k <= n, and k <= n - 1 when ``self_rows`` is given.
+    metric : {"cosine", "euclidean", "dot"}, default="cosine"
+    self_rows : ndarray of shape (m,), int, optional
+        Row of ``x`` that is query ``i`` itself (excluded from its answer), or -1.
+
+    Returns
+    -------
+    (ndarray of shape (m, k), intp; ndarray of shape (m, k), float64)
+        Rows of ``x``, best first, and their float64 scores (higher is better: cosine
+        similarity, dot product, minus the euclidean distance).
+
+    Raises
+    ------
+    ParameterError
+        Unknown metric, or ``k`` out of range for the block.
+    """
+    check_metric(metric)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    sr = np.full(len(q), -1, dtype=np.intp) if self_rows is None else np.asarray(self_rows, dtype=np.intp)
+    k = _check_k(k, len(x) - int(bool((sr >= 0).any())))
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64)).astype(np.float32)
+    idx = _exact(x, norms, q, k, metric, np.zeros(len(x), dtype=bool), sr)
+    return idx, _score64(x[idx], q[:, None, :], metric)
 
 
 def _approximate(es, q, k, metric, blocked, self_rows):

@@ -6,8 +6,10 @@ in the app or the CLI without projecting again. The file layout is described in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from viz_app.data.io import read, to_embedding_set
+from viz_app.data.io import part_name, read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
 from viz_app.data.readers.mapfile import COORD_COLUMNS, MAP_KEY, SETTINGS_KEY
 from viz_app.errors import DataFormatError, ParameterError
@@ -29,7 +31,7 @@ from viz_app.progress import Progress, null_progress, scaled
 from viz_app.reduce.project import Projection
 from viz_app.reduce.registry import ProjectionParams
 
-__all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "write_map", "write_table"]
+__all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "part_folder", "write_map", "write_table"]
 
 MAP_VERSION = 1
 _RESERVED = ("id", "label", "vector", *COORD_COLUMNS, "cluster", "cluster_label", "knn", "knn_distance")
@@ -208,7 +210,6 @@ def write_table(table: Any, path: str | os.PathLike[str], *, rows_per_part: int 
     ParameterError
         ``rows_per_part`` < 1, or ``path`` is a folder that holds other files.
     """
-    import shutil
 
     import pyarrow.parquet as pq
 
@@ -222,20 +223,44 @@ def write_table(table: Any, path: str | os.PathLike[str], *, rows_per_part: int 
         return path
     if rows_per_part < 1:
         raise ParameterError(f"rows_per_part must be >= 1, got {rows_per_part}")
+    with part_folder(path) as tmp:
+        n = max(table.num_rows, 1)
+        for j, start in enumerate(range(0, n, rows_per_part)):
+            pq.write_table(table.slice(start, rows_per_part), tmp / part_name(j), compression="zstd")
+    return path
+
+
+@contextlib.contextmanager
+def part_folder(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A fresh folder next to ``path`` (``path.part``) to write part files into (named by
+    :func:`part_name`, by this process or by Dask workers sharing its file system); renamed to
+    ``path`` when the block ends, replacing a file or a folder of parts there; removed if the
+    block raises. So a reader never sees half a folder.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` is a folder that holds other files than ``part-*.parquet`` (checked first).
+    """
+    import shutil
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
     if path.is_dir():
         _check_parts(path)
     if tmp.exists():
         shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
     tmp.mkdir()
-    n = max(table.num_rows, 1)
-    for j, start in enumerate(range(0, n, rows_per_part)):
-        pq.write_table(table.slice(start, rows_per_part), tmp / f"part-{j:05d}.parquet", compression="zstd")
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if path.is_dir():
         _remove_parts(path)
     elif path.exists():
         path.unlink()
     os.replace(tmp, path)
-    return path
 
 
 def _check_parts(folder: Path) -> None:

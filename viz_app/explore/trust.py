@@ -27,17 +27,22 @@ Kaski 2001, ICANN) define trustworthiness ``T(k)`` and continuity ``C(k)`` as th
 terms, which is what :func:`trust_metrics` returns per map; ``T`` equals
 ``sklearn.manifold.trustworthiness`` when the graph is exact (tested on GloVe).
 
-Cost. The map graph and preservation are O(n k log n) time (scikit-learn's ``KDTree``). The terms
-need ranks *beyond* ``k`` (how far is a false neighbour really?), i.e. distances from ``i`` to
-every point: O(n) per ranked point, computed exactly in blocks of rows (never an ``n x n``
-matrix), for every point while ``n * n <= rank_budget`` (5,000 points at the default),
-and above that for a seeded random sample of ``rank_budget // n`` points (at least
-:data:`MIN_RANKED`): ``T`` and ``C`` are then sample means (standard error reported), and the
-per-point terms of the other points are NaN. ``TrustReport.ranked`` says how many were ranked.
-Memory: every pass runs in blocks of rows sized from the original-space graph's bytes
-(:func:`_blocks`); with the KD-tree (n coordinates and n indices) and the three float32 values
-per point of the result, the peak stays under 2x the graph's size (``benchmarks/trust.py``
-prints it).
+Cost. The map graph and preservation are O(n k log n) time (scikit-learn's ``KDTree``); so are
+the continuity terms' map ranks (the tree counts the points within a radius). The
+trustworthiness terms need original-space ranks *beyond* ``k`` (how far is a false neighbour
+really?), i.e. distances from ``i`` to every point: O(n log n) per ranked point, computed
+exactly in tiles of a few rows by a few thousand points (a matrix product, sorted in place,
+the targets looked up by ``searchsorted``; never an ``n x n`` matrix), for every point while
+``n * n <= rank_budget`` (5,000 points at the default), and above that for a seeded random
+sample of ``rank_budget // n`` points (at least :data:`MIN_RANKED`): ``T`` and ``C`` are then
+sample means (standard error reported), and the per-point terms of the other points are NaN.
+``TrustReport.ranked`` says how many were ranked. Ranks are exact up to float rounding: a
+point whose distance from ``i`` equals the target's within rounding may count either way
+(as in scikit-learn, which ranks by its own rounding of the distances).
+Memory: every pass runs in blocks of rows (and tiles of points) sized from the original-space
+graph's bytes (:func:`_blocks`); with the KD-tree (n coordinates and n indices) and the three
+float32 values per point of the result, the peak stays under 2x the graph's size
+(``benchmarks/trust.py`` prints it; a test checks it at 5,000 points).
 """
 
 from __future__ import annotations
@@ -183,15 +188,19 @@ def map_knn(coords: NDArray[np.floating], k: int) -> NDArray[np.intp]:
 def _map_knn(c: NDArray[np.float64], k: int) -> tuple[NDArray[np.intp], Any]:
     from sklearn.neighbors import KDTree
 
-    n = len(c)
     tree = KDTree(c)
-    nn = tree.query(c, k=k + 1, return_distance=False, sort_results=True)
-    own = nn == np.arange(n)[:, None]
-    # drop the point itself where found, else (duplicates hid it) the farthest of the k + 1
+    return _map_rows(tree, c, np.arange(len(c)), k), tree
+
+
+def _map_rows(tree: Any, c: NDArray[np.float64], rows: NDArray[np.intp], k: int) -> NDArray[np.intp]:
+    """The ``k`` map neighbours of ``rows`` (nearest first, without the row itself), from one
+    ``KDTree.query`` of ``k + 1``: the row itself is dropped where found, else (points drawn on
+    top of it hid it) the farthest of the ``k + 1``."""
+    nn = tree.query(c[rows], k=k + 1, return_distance=False, sort_results=True)
+    own = nn == rows[:, None]
     drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
-    keep = np.ones_like(nn, dtype=bool)
-    keep[np.arange(n), drop] = False
-    return nn[keep].reshape(n, k).astype(np.intp), tree
+    # columns before the dropped one stay, the others shift left by one
+    return np.where(np.arange(k) < drop[:, None], nn[:, :k], nn[:, 1:])
 
 
 def _members(a: NDArray[np.integer], b: NDArray[np.integer]) -> NDArray[np.bool_]:
@@ -219,84 +228,155 @@ class _Keys:
 
     def rows(self, rows: NDArray[np.intp]) -> NDArray[np.floating]:
         """(len(rows), n) keys; one matrix product, scaled in place."""
+        return self.block(self.lhs(rows), 0, len(self.x))
+
+    def lhs(self, rows: NDArray[np.intp]) -> NDArray[np.floating]:
+        """The rows' side of the products: their vectors (cosine: over their norms)."""
         xr = self.x[rows]
+        return xr * -self.col[rows, None] if self.metric == "cosine" else xr
+
+    def block(self, xr: NDArray[np.floating], lo: int, hi: int) -> NDArray[np.floating]:
+        """(len(xr), hi - lo) keys of the rows (``xr`` from :meth:`lhs`) against points lo..hi-1."""
+        g = xr @ self.x[lo:hi].T
         if self.metric == "cosine":
-            xr = xr * -self.col[rows, None]
-            g = xr @ self.x.T
-            g *= self.col[None, :]
+            g *= self.col[None, lo:hi]
         else:
-            g = xr @ self.x.T
             g *= -2.0
-            g += self.col[None, :]
+            g += self.col[None, lo:hi]
+        return g
+
+    def pairs(self, xr: NDArray[np.floating], targets: NDArray[np.intp]) -> NDArray[np.floating]:
+        """(len(xr), w) keys of each row against its own ``targets`` (>= 0)."""
+        g = np.empty(targets.shape, dtype=xr.dtype)
+        for j in range(targets.shape[1]):  # one column at a time: no (rows, w, features) gather
+            g[:, j] = np.einsum("rd,rd->r", xr, self.x[targets[:, j]])
+        if self.metric == "cosine":
+            g *= self.col[targets]
+        else:
+            g *= -2.0
+            g += self.col[targets]
         return g
 
 
-def _ranks(keys: _Keys, rows: NDArray[np.intp], targets: NDArray[np.intp], step: int) -> NDArray[np.int64]:
+def _ranks(keys: _Keys, rows: NDArray[np.intp], targets: NDArray[np.intp], step: int, width: int) -> NDArray[np.int64]:
     """Rank of ``targets[r, j]`` among the neighbours of ``rows[r]`` (1 = nearest; -1 entries: 0).
 
-    Rank = 1 + the number of other points strictly closer, ``step`` rows of keys at a time.
+    Rank = 1 + the number of other points strictly closer, counted in tiles of ``step`` rows by
+    ``width`` points (one matrix product each, so the vectors are read once per ``step`` rows):
+    each tile is sorted in place (numpy's ``sort``) and every target's key looked up in it
+    (``searchsorted``, side "left": the count of strictly smaller keys), the target itself and
+    the row left out. O(n log width) per row, memory one tile. Each target's key comes from its
+    own product, whose float rounding may differ from the tile's: a point whose distance from
+    the row equals the target's up to rounding may count either way (scikit-learn's ranks, from
+    its own distance computation, have the same latitude).
     """
-    n = len(keys.x)
     out = np.zeros(targets.shape, dtype=np.int64)
     if targets.shape[1] == 0 or len(rows) == 0:
         return out
-    buf = np.empty((min(step, len(rows)), n), dtype=bool)
+    n = len(keys.x)
     for s in range(0, len(rows), step):
         r, t = rows[s : s + step], targets[s : s + step]
-        d = keys.rows(r)
-        d[np.arange(len(r)), r] = np.inf  # a point is not its own neighbour
         valid = t >= 0
-        dt = np.where(valid, np.take_along_axis(d, np.where(valid, t, 0), axis=1), -np.inf)
-        b = buf[: len(r)]
-        for j in range(t.shape[1]):  # one column of targets at a time: O(step n) memory
-            if valid[:, j].any():  # -inf for padding: nothing is closer, masked below
-                np.less(d, dt[:, j, None], out=b)
-                out[s : s + step, j] = np.where(valid[:, j], 1 + np.count_nonzero(b, axis=1), 0)
+        tt = np.where(valid, t, 0)
+        xr = keys.lhs(r)
+        dt = keys.pairs(xr, tt)
+        count = np.zeros(t.shape, dtype=np.int64)
+        for lo in range(0, n, width):
+            hi = min(n, lo + width)
+            d = keys.block(xr, lo, hi)
+            own = np.flatnonzero((r >= lo) & (r < hi))
+            d[own, r[own] - lo] = np.inf  # a point is not its own neighbour
+            ti, tj = np.nonzero((tt >= lo) & (tt < hi) & valid)
+            # the target itself, if its tile key came out (by rounding) under its own key
+            np.subtract.at(count, (ti, tj), d[ti, tt[ti, tj] - lo] < dt[ti, tj])
+            d.sort(axis=1)
+            for i in range(len(r)):
+                count[i] += d[i].searchsorted(dt[i], side="left")
+            del d
+        out[s : s + len(r)] = np.where(valid, 1 + count, 0)
     return out
 
 
-def _map_ranks(tree: Any, c: NDArray[np.float64], rows: NDArray[np.intp], targets: NDArray[np.intp]):
+def _map_ranks(
+    tree: Any, c: NDArray[np.float64], rows: NDArray[np.intp], targets: NDArray[np.intp], step: int
+) -> NDArray[np.int64]:
     """Rank of ``targets[r, j]`` by map distance from ``rows[r]`` (1 = nearest; -1 entries: 0).
 
     Counted by the KD-tree (``query_radius(count_only=True)``: O(log n) per target in 2-D/3-D)
     within a radius just under the target's distance (relative 1e-9: points that close count as
     ties, not as closer); the count includes the row itself, standing for the 1 of the rank.
+    ``step`` rows per query (its temporaries: about ``_MAP_RANK_BYTES`` per row and target).
     """
     out = np.zeros(targets.shape, dtype=np.int64)
-    valid = targets >= 0
-    if not valid.any():
-        return out
-    ri, ci = np.nonzero(valid)
-    src, dst = rows[ri], targets[ri, ci]
-    dist = np.sqrt(((c[src] - c[dst]) ** 2).sum(axis=1))
-    counts = np.ones(len(src), dtype=np.int64)
-    far = dist > 0
-    if far.any():
-        counts[far] = tree.query_radius(c[src[far]], dist[far] * (1.0 - 1e-9), count_only=True)
-    out[ri, ci] = counts
+    for s in range(0, len(rows), step):
+        t = targets[s : s + step]
+        ri, ci = np.nonzero(t >= 0)
+        if not len(ri):
+            continue
+        src, dst = rows[s + ri], t[ri, ci]
+        dist = np.sqrt(((c[src] - c[dst]) ** 2).sum(axis=1))
+        counts = np.ones(len(src), dtype=np.int64)
+        far = dist > 0
+        if far.any():
+            counts[far] = tree.query_radius(c[src[far]], dist[far] * (1.0 - 1e-9), count_only=True)
+        out[s + ri, ci] = counts
     return out
 
 
-def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.integer]) -> NDArray[np.intp]:
-    """Per row, the ``values`` where the mask is set, left-aligned and padded with -1."""
-    width = int(rows_mask.sum(axis=1).max(initial=0))
+def _pad(rows_mask: NDArray[np.bool_], values: NDArray[np.integer], width: int) -> NDArray[np.intp]:
+    """Per row, the ``values`` where the mask is set, left-aligned in ``width`` columns, padded with -1."""
     out = np.full((len(values), width), -1, dtype=np.intp)
     order = np.argsort(~rows_mask, axis=1, kind="stable")[:, :width]
     picked = np.take_along_axis(values, order, axis=1)
     ok = np.take_along_axis(rows_mask, order, axis=1)
-    out[ok] = picked[ok]
+    out[:, : order.shape[1]][ok] = picked[ok]
     return out
 
 
-def _blocks(n: int, k: int, graph_bytes: int) -> tuple[int, int]:
-    """Rows per block of the map-neighbour pass and of the distance keys: the map pass's
-    temporaries (about 150 bytes per row and neighbour, measured with ``tracemalloc``) within a
-    quarter of the graph's own size (fewer blocks: scikit-learn checks its input on every
-    query), the keys (float32 and a bool mask per row of n) within a quarter of it too (twice
-    that measured, with numpy's temporaries); at least 16 and 1 rows."""
-    map_rows = max(16, graph_bytes // 4 // (150 * (k + 1)))
-    key_rows = max(1, graph_bytes // 4 // (5 * n))
-    return map_rows, key_rows
+#: Temporaries, bytes per row and neighbour (measured with ``tracemalloc`` at k=10, rounded up):
+#: the map pass (the KD-tree query and its heap, membership masks, padding) and the map ranks
+#: (coordinates and radii of the ``query_radius`` counts).
+_MAP_ROW_BYTES = 90
+_MAP_RANK_BYTES = 180
+#: Kept while the keys are ranked, bytes per ranked row and neighbour: the rows' false
+#: neighbours (a map block's and those waiting for a full tile), their keys, counts and ranks.
+_KEPT_BYTES = 48
+#: What numpy's broadcasting ufuncs may allocate on a call (buffers of 8,192 elements; measured
+#: 32 KB for an in-place float32 product), beside the arrays.
+_UFUNC_BUFFERS = 65_536
+#: Most rows of keys per tile (the product reads the vectors once per tile row; more rows,
+#: more ``searchsorted`` calls on shorter sorted rows).
+_MAX_KEY_ROWS = 32
+#: Fewest points per tile row of keys.
+_MIN_KEY_COLS = 256
+
+
+def _blocks(n: int, k: int, graph_bytes: int, fixed_bytes: int, key_bytes: int) -> tuple[int, int, int, int]:
+    """Rows per block of the map pass and of the map ranks; rows and columns per tile of keys.
+
+    The passes run one at a time, each freeing its temporaries before the next, so each may use
+    three quarters of what 2x the graph's bytes leaves beside the arrays held throughout
+    (``fixed_bytes``: the map in float64 and its KD-tree, the inverse norms, the three result
+    columns) and numpy's ``_UFUNC_BUFFERS``:
+
+    - the map pass, half of it at ``_MAP_ROW_BYTES`` per row and neighbour;
+    - the map ranks, ``_MAP_RANK_BYTES`` per row and neighbour, beside the two n-long buffers
+      (16 bytes a point) that scikit-learn's ``query_radius`` allocates on every call;
+    - a tile of keys (``key_bytes`` each, at most ``_MAX_KEY_ROWS`` rows, at least
+      ``_MIN_KEY_COLS`` columns), in what the ranked rows kept meanwhile leave
+      (``_KEPT_BYTES`` per row and neighbour, for a map block and a tile).
+
+    Bigger blocks mean fewer calls (scikit-learn checks its input on every query; a product of
+    few rows reads all the vectors for little work). At least 16 and 16 rows and a tile of 1 x
+    ``_MIN_KEY_COLS`` (a graph too narrow for the budget then goes over it).
+    """
+    free = max(0, 2 * graph_bytes - fixed_bytes - _UFUNC_BUFFERS) * 3 // 4
+    map_rows = max(16, free // 2 // (_MAP_ROW_BYTES * k))
+    rank_rows = max(16, (free - 16 * n) // (_MAP_RANK_BYTES * k))
+    tile = max(0, free - (map_rows + _MAX_KEY_ROWS) * _KEPT_BYTES * k) // key_bytes
+    key_rows = max(1, min(_MAX_KEY_ROWS, tile // _MIN_KEY_COLS))
+    key_cols = min(n, max(_MIN_KEY_COLS, tile // key_rows))
+    return map_rows, rank_rows, key_rows, key_cols
 
 
 def trust_metrics(
@@ -314,10 +394,10 @@ def trust_metrics(
 ) -> TrustReport:
     """Trustworthiness, continuity (Venna & Kaski 2006) and preservation@k (Lee & Verleysen 2009).
 
-    Everything runs in blocks of rows sized from the graph (:func:`_blocks`): besides the
-    result (three float32 values per point) and scikit-learn's KD-tree on the map, the
-    temporaries stay within about 5/8 of the graph's bytes: no copy of the vectors, no
-    ``n x n`` matrix, not even the ``n x k`` map-space graph at once.
+    Everything runs in blocks of rows sized from the graph (:func:`_blocks`): with the result
+    (three float32 values per point) and scikit-learn's KD-tree on the map, the peak stays
+    under 2x the graph's bytes (1.6-1.7x measured at 5,000 to 100,000 points, k=10): no copy
+    of the vectors, no ``n x n`` matrix, not even the ``n x k`` map-space graph at once.
 
     Parameters
     ----------
@@ -396,7 +476,6 @@ def _trust_metrics(vectors, coords, graph, k, metric, ids, rank_budget, random_s
         is_ranked[np.random.default_rng(random_state).choice(n, m, replace=False)] = True
         n_ranked = m
     scale = 2.0 / (k * (2.0 * n - 3.0 * k - 1.0))
-    map_rows, key_rows = _blocks(n, k, g.nbytes)
 
     report(0.0, "map-space neighbours (KD-tree)")
     cm = np.ascontiguousarray(c, dtype=np.float64)
@@ -405,33 +484,50 @@ def _trust_metrics(vectors, coords, graph, k, metric, ids, rank_budget, random_s
     preservation = np.empty(n, dtype=np.float32)
     per_t = np.full(n, np.nan, dtype=np.float32)
     per_c = np.full(n, np.nan, dtype=np.float32)
+    fixed = cm.nbytes + 10 * n + keys.col.nbytes + 3 * preservation.nbytes + n  # KD-tree: indices, nodes
+    map_rows, rank_rows, key_rows, key_cols = _blocks(n, k, g.nbytes, fixed, keys.x.itemsize)
     t_sum = c_sum = t_sq = 0.0
+    # ranked rows wait here until a tile of ``key_rows`` is full (a sampled map block has few)
+    pending: list[tuple[NDArray[np.intp], NDArray[np.intp]]] = []
+    n_pending = 0
     for s in range(0, n, map_rows):
         rows = np.arange(s, min(n, s + map_rows))
-        nn = tree.query(cm[rows], k=k + 1, return_distance=False, sort_results=True)
-        own = nn == rows[:, None]
-        # drop the point itself where found, else (duplicates hid it) the farthest of the k + 1
-        keep = np.ones_like(own)
-        keep[np.arange(len(rows)), np.where(own.any(axis=1), own.argmax(axis=1), k)] = False
-        v = nn[keep].reshape(len(rows), k)
-        del nn, own, keep
         ub = u[rows]
+        # in the graph's dtype (indices < n fit): comparing mixed dtypes makes numpy cast through
+        # buffers of 8,192 elements per operand, more than a small block's own bytes
+        v = _map_rows(tree, cm, rows, k).astype(ub.dtype, copy=False)
         v_true = _members(v, ub)  # map neighbour is a true neighbour
         u_kept = _members(ub, v)  # true neighbour is also a map neighbour
         preservation[rows] = u_kept.sum(axis=1) / k
         sel = slice(None) if is_ranked is None else is_ranked[rows]
         rr = rows[sel]
         if len(rr):
-            false_t = _pad(~v_true[sel], v[sel])
-            r_orig = _ranks(keys, rr, false_t, key_rows)
-            t_terms = 1.0 - scale * np.where(false_t >= 0, np.maximum(r_orig - k, 0), 0).sum(axis=1)
-            missing = _pad(~u_kept[sel], ub[sel])
-            r_map = _map_ranks(tree, cm, rr, missing)
+            pending.append((rr, _pad(~v_true[sel], v[sel], k)))  # map neighbours that are not true ones
+            n_pending += len(rr)
+            missing = _pad(~u_kept[sel], ub[sel], k)  # true neighbours that are not map ones
+            del v, ub, v_true, u_kept  # the rank passes below get their room
+            r_map = _map_ranks(tree, cm, rr, missing, rank_rows)
             c_terms = 1.0 - scale * np.where(missing >= 0, np.maximum(r_map - k, 0), 0).sum(axis=1)
-            per_t[rr], per_c[rr] = t_terms, c_terms
+            del r_map, missing
+            per_c[rr] = c_terms
+            c_sum += float(c_terms.sum())
+        else:
+            del v, ub, v_true, u_kept
+        last = s + map_rows >= n
+        if n_pending >= key_rows or (last and n_pending):
+            p_rows = np.concatenate([r for r, _ in pending])
+            p_false = np.concatenate([f for _, f in pending])
+            pending.clear()
+            take = len(p_rows) if last else len(p_rows) // key_rows * key_rows
+            r_orig = _ranks(keys, p_rows[:take], p_false[:take], key_rows, key_cols)
+            t_terms = 1.0 - scale * np.where(p_false[:take] >= 0, np.maximum(r_orig - k, 0), 0).sum(axis=1)
+            del r_orig
+            per_t[p_rows[:take]] = t_terms
             t_sum += float(t_terms.sum())
             t_sq += float((t_terms**2).sum())
-            c_sum += float(c_terms.sum())
+            pending = [(p_rows[take:], p_false[take:])]
+            n_pending = len(p_rows) - take
+            del p_rows, p_false
         report(min(1.0, (s + len(rows)) / n), f"{s + len(rows):,} / {n:,} points ({n_ranked:,} ranked)")
 
     sampled = n_ranked < n

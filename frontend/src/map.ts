@@ -8,7 +8,7 @@
 // data-* attributes.
 import { Deck, OrbitView, OrthographicView } from "@deck.gl/core";
 import { ScatterplotLayer } from "@deck.gl/layers";
-import { fetchBlob, Labels } from "./blob";
+import { fetchBlob, Labels, type LensBlob } from "./blob";
 import { el, renderLegend, renderTooltip, RowDetails, STYLE } from "./dom";
 import { Box, drawLabels, LabelRequest, layoutLabels, PlacedLabel } from "./labels";
 import { css, drawArrow, drawMarker, drawShape } from "./overlay";
@@ -168,13 +168,11 @@ export class LensMap {
     this.root.dataset.ready = "0";
     this.root.dataset.map = map.id;
     this.showMessage("Loading the map…");
+    this.root.dataset.phase = "fetch";
     try {
-      const [pts, lab, knn] = await Promise.all([
-        fetchBlob(map.points),
-        map.labels ? fetchBlob(map.labels) : Promise.resolve(null),
-        map.knn ? fetchBlob(map.knn) : Promise.resolve(null),
-      ]);
+      const [pts, lab, knn] = await this.fetchFiles(map, abort.signal);
       if (abort.signal.aborted || this.destroyed) return;
+      this.root.dataset.phase = "draw";
       const h = pts.header;
       this.d = {
         n: h.n,
@@ -203,9 +201,28 @@ export class LensMap {
       this.root.dataset.dims = String(this.d.dims);
       await this.apply();
       this.root.dataset.ready = "1";
+      this.root.dataset.phase = "ready";
     } catch (e: any) {
       if (abort.signal.aborted) return;
       this.fail(`The map's data could not be loaded (${e?.message ?? e}): reload the page.`, "load");
+    }
+  }
+
+  /** The map's files; a failed download is tried again twice (after 1 s, then 3 s: a busy or
+   * restarting server), then the error is the caller's. */
+  private async fetchFiles(map: MapSpec, signal: AbortSignal): Promise<[LensBlob, LensBlob | null, LensBlob | null]> {
+    for (let attempt = 1; ; attempt++) {
+      this.root.dataset.attempts = String(attempt);
+      try {
+        return await Promise.all([
+          fetchBlob(map.points),
+          map.labels ? fetchBlob(map.labels) : Promise.resolve(null),
+          map.knn ? fetchBlob(map.knn) : Promise.resolve(null),
+        ]);
+      } catch (e) {
+        if (attempt >= 3 || signal.aborted || this.destroyed) throw e;
+        await new Promise((ok) => setTimeout(ok, attempt === 1 ? 1000 : 3000));
+      }
     }
   }
 

@@ -116,3 +116,45 @@ def test_settings_json_restores_clusters_focus_search_and_camera(page, browser, 
 
 def plot_n(page) -> int:
     return int(map_attr(page, "data-n") or -1)
+
+
+def _cam_param(page) -> list[float] | None:
+    from urllib.parse import parse_qs, urlparse
+
+    values = parse_qs(urlparse(page.url).query).get("cam")
+    return [float(v) for v in values[0].split(",")] if values else None
+
+
+def test_a_3d_link_opens_at_its_camera_and_a_rotation_updates_the_link(page, app_url):
+    """The link's ``cam`` (3-D: target, zoom, orbit, tilt) puts the OrbitView there; rotating
+    the map moves the link's camera with it."""
+    want = [0.5, -0.25, 0.125, 5.0, 75.0, -30.0]
+    page.goto(app_url + "/?sample=glove&reducer=pca&dims=3&cam=" + ",".join(f"{v:g}" for v in want))
+    info = wait_for_plot(page, timeout=400, dims=3)
+    assert info["dims"] == 3
+    restored = _camera(page)  # what the page reports once the restored camera rests
+    got = [*restored["target"], restored["zoom"], restored["rotationOrbit"], restored["rotationX"]]
+    assert got == pytest.approx(want, abs=1e-3), got
+    wait_idle(page)
+    assert _cam_param(page) == pytest.approx(want, abs=1e-3)
+    # drag sideways: the orbit turns, the page reports the new camera, the link follows
+    before = map_attr(page, "data-camera")
+    plot = page.locator(f"{MAP} .plot").first.bounding_box()
+    x, y = plot["x"] + plot["width"] * 0.5, plot["y"] + plot["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x + 12 * i, y)
+    page.mouse.up()
+    moved = _camera(page, other_than=before)
+    assert moved["rotationOrbit"] != pytest.approx(want[4], abs=0.5), moved
+    deadline = time.monotonic() + 60
+    while True:  # the link follows the camera the map reported last
+        cam = json.loads(map_attr(page, "data-camera"))
+        now = [*cam["target"], cam["zoom"], cam["rotationOrbit"], cam["rotationX"]]
+        if _cam_param(page) == pytest.approx(now, abs=1e-3):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the link kept cam={_cam_param(page)} after the map reported {now}")
+        page.wait_for_timeout(250)
+    fail_on_exception(page)

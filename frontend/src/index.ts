@@ -13,20 +13,32 @@ interface Args {
   setStateValue: (name: string, value: unknown) => void;
 }
 
-const instances = new WeakMap<object, LensMap>();
+/** The map of each parent element, with the number of the latest call for it. */
+const instances = new WeakMap<object, { map: LensMap; calls: number }>();
 
 export default function mount({ data, parentElement, setStateValue }: Args): () => void {
-  let map = instances.get(parentElement);
-  if (!map) {
-    map = new LensMap(parentElement);
-    map.root.dataset.build = BUILD;
-    instances.set(parentElement, map);
+  let entry = instances.get(parentElement);
+  if (!entry) {
+    entry = { map: new LensMap(parentElement), calls: 0 };
+    entry.map.root.dataset.build = BUILD;
+    instances.set(parentElement, entry);
   }
-  map.report = setStateValue;
-  if (data && typeof data === "object" && data.map) map.update(data);
-  const m = map;
+  const call = ++entry.calls;
+  entry.map.report = setStateValue;
+  if (data && typeof data === "object" && data.map) entry.map.update(data);
+  const mine = entry;
   return () => {
-    m.destroy();
+    // Streamlit also runs the cleanup of a superseded call: when the data changed again while
+    // this call was still loading the module, it calls the cleanup this call returns at once,
+    // possibly after the newer call has updated the same map (Streamlit 1.67's BidiComponent).
+    // Only the latest call's cleanup, the one Streamlit runs on unmount, may destroy the map:
+    // a superseded one destroyed a map in use, which then vanished from the page.
+    if (instances.get(parentElement) !== mine || mine.calls !== call) {
+      const d = mine.map.root.dataset;
+      d.superseded = String(Number(d.superseded ?? 0) + 1); // how often it happened (diagnostics)
+      return;
+    }
+    mine.map.destroy();
     instances.delete(parentElement);
   };
 }

@@ -157,6 +157,34 @@ def test_click_on_king_highlights_queen_and_prince(browser, map_app_url, words, 
     assert not errors
 
 
+_SUPERSEDED_JS = """async (url) => {
+  const mod = await import(url);
+  const host = document.createElement('div');
+  document.body.append(host);
+  const count = () => host.querySelectorAll('[data-testid=lens-map]').length;
+  const args = {data: null, parentElement: host, setStateValue: () => {}};
+  const first = mod.default(args);
+  const second = mod.default(args);  // the data changed while the first call was loading
+  first();  // Streamlit then runs the superseded call's cleanup
+  const kept = count();
+  second();  // unmount: the latest call's cleanup
+  return [kept, count()];
+}"""
+
+
+def test_a_superseded_calls_cleanup_keeps_the_map(browser, map_app_url):
+    """Streamlit runs the cleanup a superseded call returned (data changed again while it was
+    loading the module), after the newer call updated the same map: the map must stay; only the
+    latest call's cleanup (unmount) removes it. (A superseded cleanup destroyed the map in use:
+    one of the Compare page's two maps vanished, CI's 'no two live maps'.)"""
+    from viz_app.ui.map.server import bundle_url
+
+    context, page, errors, _ = _open(browser, map_app_url, "")
+    assert page.evaluate(_SUPERSEDED_JS, map_app_url + bundle_url()) == [1, 0]
+    context.close()
+    assert not errors
+
+
 def test_unchanged_map_reruns_touch_nothing_on_the_gpu(browser, map_app_url, words):
     """After a click, the server's echo of the focus and a rerun that changes nothing on the map
     reach the page (the JS compares each view with the last) but upload no layer and draw no frame."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "DataFormatError",
     "ExpressionError",
+    "JobTimeoutError",
     "MissingDependencyError",
     "ParameterError",
     "ResourceLimitError",
@@ -78,3 +79,8 @@ class MissingDependencyError(VizAppError, ImportError):
 
 class ResourceLimitError(VizAppError, ValueError):
     """Input exceeds a configured budget (upload size, rows x dims, texts per job, ...)."""
+
+
+class JobTimeoutError(ResourceLimitError):
+    """A computation ran longer than its time limit and was cancelled
+    (``EMBEDDING_LENS_JOB_TIMEOUT_S``, see :mod:`viz_app.reduce.worker`)."""

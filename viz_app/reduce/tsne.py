@@ -68,6 +68,9 @@ def _fit(x: NDArray[np.float32], p: ProjectionParams, report: Progress) -> FitRe
             callbacks=callback,
             callbacks_every_iters=_EVERY,
         ).fit(x)
+    # a later transform must not report to this fit's bar; and the model must pickle (fits run in
+    # a worker process, viz_app.reduce.worker), which this fit's callback closure does not
+    emb.gradient_descent_params["callbacks"] = None
     return FitResult(np.asarray(emb, dtype=np.float32), {"kl_divergence": float(emb.kl_divergence)}, emb)
 
 

@@ -12,7 +12,10 @@ Datasets and projections are kept in these stores rather than ``st.cache_data`` 
 would replay the progress bar on a cache hit), and (b) they are frozen objects with read-only
 arrays, safe to share without pickling a copy on every rerun.
 A per-key lock makes a second session wait for the first one's computation instead of
-repeating it. Projections are also kept on disk (``viz_app.reduce.store``), so a server restart
+repeating it. UMAP and t-SNE fits run in a worker process with a time limit
+(``viz_app.reduce.worker``: ``EMBEDDING_LENS_JOB_TIMEOUT_S``), so one session's fit never holds
+the server's GIL; the waiting script thread relays its progress. Projections are also kept on
+disk (``viz_app.reduce.store``), so a server restart
 re-shows a map without recomputing it.
 """
 
@@ -41,8 +44,8 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import get_encoder
 from viz_app.errors import ResourceLimitError
 from viz_app.reduce import Projection, ProjectionParams, warm_up
-from viz_app.reduce.project import project_with
 from viz_app.reduce.store import ProjectionDiskCache
+from viz_app.reduce.worker import fit_pool, project_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +333,7 @@ def _projection_in(
         cached = disk.get(es.fingerprint, params)
         if cached is not None:
             return cached
-        proj = project_with(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
+        proj = project_in_worker(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
         disk.put(proj)
         return proj
 
@@ -350,7 +353,7 @@ def refit(
     disk, has no reducer). With ``only_if_same``, it is stored only if the coordinates are
     identical (so nobody's map moves); the fresh projection is returned either way."""
     store = store if store is not None else projections()
-    fresh = project_with(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
+    fresh = project_in_worker(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
     old = store.get((es.fingerprint, params))
     if not only_if_same or old is None or np.array_equal(old.coords, fresh.coords):
         store.put((es.fingerprint, params), fresh)
@@ -380,8 +383,10 @@ def freeze_long_lived() -> None:
 
 @st.cache_resource
 def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
-    """Once per server: compile umap-learn's numba kernels and compute the default sample's
-    default projection in a background thread, so the first visitor does not wait for them.
+    """Once per server: compile umap-learn's numba kernels (in the fit worker process, where
+    fits run, and here, for UMAP's transform) and compute the default sample's default projection
+    in a background thread, so the first visitor does not wait for them; then freeze the
+    long-lived objects (:func:`freeze_long_lived`).
 
     The thread gets the server-wide stores from the starting script and never calls a
     ``st.cache_*`` function itself: those report to a script run, and one that was stopped
@@ -393,8 +398,12 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
 
     def run() -> None:
         try:
+            # fits run in a worker process (viz_app.reduce.worker): start it and compile
+            # umap-learn's kernels there, in the background
+            fit_pool().warm_up()
             # the default map first (from the disk cache when `python -m viz_app.warmup` ran), then
-            # the numba compile, which holds the GIL for long stretches
+            # the numba compile here, for UMAP's transform (placing points on a map), which holds
+            # the GIL for long stretches
             es = data.get_or_compute(("sample", key), lambda: samples.load_sample(key))
             proj = _projection_in(store, disk, es, default_params)
             warm_up()

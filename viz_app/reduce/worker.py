@@ -1,0 +1,353 @@
+"""Projection fits off the calling thread: in long-lived worker processes, with a time limit.
+
+UMAP (umap-learn's numba kernels) and t-SNE (openTSNE) fits run for seconds to minutes and hold
+the GIL for long stretches; run in the server process, one session's fit stalled every other
+session and the server's own event loop. :class:`FitPool` runs them in worker processes of
+joblib's **loky** executor (``joblib.externals.loky.ProcessPoolExecutor``, which can kill its
+workers), one job per worker at a time. The caller's thread only waits on the job's future (the
+GIL released) and relays the worker's progress reports, read from a multiprocessing queue.
+
+A job that runs longer than its time limit (:data:`ENV_TIMEOUT`, default
+:data:`DEFAULT_TIMEOUT_S`) is cancelled: its worker is killed, replaced by a new one (warmed up
+in the background), and the caller gets a :class:`~viz_app.errors.JobTimeoutError` naming the
+limit. A caller that stops waiting (an exception raised by its progress callback, e.g. a
+Streamlit script run that was stopped) cancels its job the same way.
+
+What crosses the process boundary is our own: the input vectors (a float32 array), the
+validated :class:`~viz_app.reduce.registry.ProjectionParams` and the result (coordinates,
+quality figures and the fitted reducer, pickled by the worker); nothing read from a user's
+file is ever unpickled.
+
+Only the reducers in :data:`WORKER_REDUCERS` go to a worker; PCA (scikit-learn, seconds at
+most, in BLAS calls that release the GIL) stays in the calling process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import numpy as np
+from joblib.externals.loky import ProcessPoolExecutor
+from joblib.externals.loky.process_executor import BrokenProcessPool
+from numpy.typing import NDArray
+
+from viz_app.errors import JobTimeoutError, ParameterError, VizAppError
+from viz_app.progress import Progress, format_seconds, null_progress
+from viz_app.reduce.project import Projection, project_with
+from viz_app.reduce.registry import ProjectionParams
+from viz_app.reduce.umap import warm_up as umap_warm_up
+
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "ENV_TIMEOUT",
+    "ENV_WORKERS",
+    "WORKER_REDUCERS",
+    "FitPool",
+    "fit_pool",
+    "job_timeout_s",
+    "project_in_worker",
+]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable: seconds a projection fit may run in a worker before it is cancelled.
+ENV_TIMEOUT = "EMBEDDING_LENS_JOB_TIMEOUT_S"
+#: Default time limit, seconds (a UMAP of 20,000 points takes about a minute on 2 cores).
+DEFAULT_TIMEOUT_S = 900.0
+#: Environment variable: number of worker processes (default 1: one fit at a time, the others wait).
+ENV_WORKERS = "EMBEDDING_LENS_FIT_WORKERS"
+#: Reducers whose fits run in a worker process.
+WORKER_REDUCERS = frozenset({"umap", "tsne"})
+_POLL_S = 0.2  # how often the waiting thread reads the progress queue
+
+
+def job_timeout_s() -> float:
+    """The time limit from :data:`ENV_TIMEOUT` (seconds, > 0), else :data:`DEFAULT_TIMEOUT_S`.
+
+    Raises
+    ------
+    ParameterError
+        The variable is set to something other than a positive number.
+    """
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ParameterError(f"{ENV_TIMEOUT}={raw!r}: expected a positive number of seconds")
+    return value
+
+
+# --- in the worker process ----------------------------------------------------------------------
+def _fit_job(reports: Any, vectors: NDArray[np.float32], p: ProjectionParams, fingerprint: str) -> Projection:
+    """Runs in the worker: :func:`~viz_app.reduce.project.project_with`, progress to ``reports``
+    (this job's queue, a ``multiprocessing`` manager proxy)."""
+
+    def report(fraction: float, message: str, /) -> None:
+        reports.put((float(fraction), str(message)))
+
+    return project_with(vectors, p, fingerprint=fingerprint, progress=report)
+
+
+def _warm_up_job() -> float:
+    """Runs in the worker: compile umap-learn's numba kernels there (see :func:`viz_app.reduce.umap.warm_up`)."""
+    return umap_warm_up()
+
+
+# --- in the calling process ---------------------------------------------------------------------
+class _Slot:
+    """One worker process (a loky executor of one worker)."""
+
+    def __init__(self) -> None:
+        self.executor = ProcessPoolExecutor(max_workers=1)
+        self.warm: Future | None = None
+        self.cancelled = False
+
+    def warm_done(self) -> bool:
+        return self.warm is None or self.warm.done()
+
+    def kill(self) -> None:
+        """Kill the worker (and the job it runs)."""
+        self.cancelled = True
+        self.executor.shutdown(wait=False, kill_workers=True)
+
+
+class FitPool:
+    """Worker processes for projection fits, each running one job at a time.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes; default :data:`ENV_WORKERS` or 1. Each is started on first use and
+        kept (its imports and compiled kernels stay warm) until a job over the time limit
+        replaces it.
+    timeout_s : float, optional
+        Default time limit per job, seconds; default :func:`job_timeout_s` (read per job).
+    warm_replacements : bool, default=True
+        Warm up (:meth:`warm_up`) the worker that replaces a cancelled one in the background.
+    """
+
+    def __init__(
+        self, workers: int | None = None, timeout_s: float | None = None, warm_replacements: bool = True
+    ) -> None:
+        n = workers if workers is not None else int(os.environ.get(ENV_WORKERS, "1") or 1)
+        if n < 1:
+            raise ParameterError(f"a fit pool needs at least 1 worker, got {n}")
+        self.timeout_s, self.warm_replacements = timeout_s, warm_replacements
+        self._free: queue.Queue[_Slot | None] = queue.Queue()
+        for _ in range(n):
+            self._free.put(None)  # started on first use
+        self._lock = threading.Lock()
+        self._manager: Any = None  # a multiprocessing manager: each job's progress queue lives there
+        self.cancelled = 0  # jobs cancelled (over the time limit, or their caller stopped waiting)
+
+    def _take(self, report: Progress) -> _Slot:
+        t0 = time.monotonic()
+        while True:
+            try:
+                slot = self._free.get(timeout=_POLL_S * 5)
+                return slot if slot is not None else _Slot()
+            except queue.Empty:
+                waited = format_seconds(time.monotonic() - t0)
+                report(0.0, f"waiting for another map's computation to finish ({waited})")
+
+    def warm_up(self, wait: bool = False) -> None:
+        """Start every worker and compile umap-learn's kernels in it (in the background unless
+        ``wait``): the first UMAP fit of a worker then skips the compilation."""
+        slots = []
+        while True:
+            try:
+                slots.append(self._free.get_nowait())
+            except queue.Empty:
+                break
+        for i, slot in enumerate(slots):
+            slots[i] = slot = slot if slot is not None else _Slot()
+            if slot.warm is None:
+                slot.warm = slot.executor.submit(_warm_up_job)
+        for slot in slots:
+            self._free.put(slot)
+        if wait:
+            for slot in slots:
+                if slot is not None and slot.warm is not None:
+                    slot.warm.result()
+
+    def project(
+        self,
+        vectors: NDArray[np.float32],
+        p: ProjectionParams,
+        *,
+        fingerprint: str = "",
+        progress: Progress | None = None,
+        timeout_s: float | None = None,
+    ) -> Projection:
+        """:func:`~viz_app.reduce.project.project_with` in a worker process, with a time limit.
+
+        Parameters
+        ----------
+        vectors : array of shape (n_samples, n_features), float32
+        p : ProjectionParams
+            Validated settings (:func:`~viz_app.reduce.registry.make_params`).
+        fingerprint : str
+            Stored in the result's ``source_fingerprint``.
+        progress : Progress, optional
+            Called from this thread with the worker's reports (and, while the job waits for a
+            free worker, with a waiting message). An exception it raises cancels the job (the
+            worker is killed and replaced) and propagates.
+        timeout_s : float, optional
+            Time limit of this job in seconds (from when a worker starts it); default the
+            pool's, else :func:`job_timeout_s`.
+
+        Returns
+        -------
+        Projection
+            The same coordinates as ``project_with`` in this process for the same seed, with the
+            fitted reducer in ``model``.
+
+        Raises
+        ------
+        JobTimeoutError
+            The job ran longer than the time limit and was cancelled.
+        PointBudgetError, ParameterError
+            As :func:`~viz_app.reduce.project.project_with` (raised in the worker, re-raised here).
+        """
+        limit = (
+            timeout_s if timeout_s is not None else self.timeout_s if self.timeout_s is not None else job_timeout_s()
+        )
+        report = progress or null_progress
+        x = np.ascontiguousarray(vectors, dtype=np.float32)
+        reports = self._queue()
+        slot = self._take(report)
+        future: Future | None = None
+        healthy = False
+        try:
+            future = slot.executor.submit(_fit_job, reports, x, p, fingerprint)
+            result = self._wait(slot, future, reports, limit, report, p)
+            healthy = True
+            return result
+        except BrokenProcessPool as exc:  # the worker died (killed from outside, out of memory)
+            raise VizAppError(
+                f"the worker process computing {p.describe()} stopped unexpectedly ({exc.__class__.__name__}); "
+                "try again, or with fewer points"
+            ) from exc
+        except BaseException:
+            # the job itself raised (bad parameters, over the point budget): the worker is fine
+            healthy = future is not None and future.done() and not slot.cancelled
+            raise
+        finally:
+            if healthy:
+                self._free.put(slot)
+            else:  # over the time limit, the caller stopped waiting, or the worker died
+                if not slot.cancelled:
+                    slot.kill()
+                self.cancelled += 1
+                self._free.put(self._replace())
+
+    def _queue(self) -> Any:
+        """A new progress queue in the pool's manager process (started on first use). A worker
+        killed in the middle of a report cannot corrupt it: each put is a request to the manager."""
+        with self._lock:
+            if self._manager is None:
+                self._manager = multiprocessing.get_context("spawn").Manager()
+            return self._manager.Queue()
+
+    def _wait(
+        self, slot: _Slot, future: Future, reports: Any, limit: float, report: Progress, p: ProjectionParams
+    ) -> Projection:
+        started: float | None = None
+        seen = [False]
+
+        def relay() -> None:
+            while True:
+                try:
+                    fraction, message = reports.get_nowait()
+                except queue.Empty:
+                    return
+                seen[0] = True
+                report(fraction, message)
+
+        while True:
+            try:
+                result = future.result(timeout=_POLL_S)  # waits without the GIL
+                break
+            except FutureTimeout:
+                pass
+            # the clock starts when the worker starts this job (not while it finishes its warm-up)
+            relay()
+            if started is None and (seen[0] or (future.running() and slot.warm_done())):
+                started = time.monotonic()
+            if started is not None and time.monotonic() - started > limit:
+                slot.kill()
+                raise JobTimeoutError(
+                    f"{p.describe()} did not finish within the time limit of {format_seconds(limit)} and was "
+                    f"cancelled; try fewer points (fit on a sample) or PCA ({ENV_TIMEOUT} sets the limit)"
+                )
+        relay()
+        if not isinstance(result, Projection):
+            raise TypeError(f"the worker returned {type(result).__name__}, not a Projection")
+        return result
+
+    def _replace(self) -> _Slot:
+        fresh = _Slot()
+        if self.warm_replacements:  # compile in the background, for the next job
+            fresh.warm = fresh.executor.submit(_warm_up_job)
+        log.info("fit worker replaced after a cancelled job")
+        return fresh
+
+    def shutdown(self) -> None:
+        """Stop every worker (killing running jobs)."""
+        while True:
+            try:
+                slot = self._free.get_nowait()
+            except queue.Empty:
+                break
+            if slot is not None:
+                slot.kill()
+        with self._lock:
+            if self._manager is not None:
+                self._manager.shutdown()
+                self._manager = None
+
+
+_pool: list[FitPool] = []
+_pool_lock = threading.Lock()
+
+
+def fit_pool() -> FitPool:
+    """The process-wide :class:`FitPool` (created on first use)."""
+    with _pool_lock:
+        if not _pool:
+            _pool.append(FitPool())
+        return _pool[0]
+
+
+def project_in_worker(
+    vectors: NDArray[np.float32],
+    p: ProjectionParams,
+    *,
+    fingerprint: str = "",
+    progress: Progress | None = None,
+) -> Projection:
+    """:func:`~viz_app.reduce.project.project_with`, in the shared :func:`fit_pool` for the
+    reducers of :data:`WORKER_REDUCERS` (with its time limit), in this thread for the others.
+
+    Raises
+    ------
+    JobTimeoutError
+        A worker job ran over the time limit (:data:`ENV_TIMEOUT`) and was cancelled.
+    PointBudgetError, ParameterError
+        As :func:`~viz_app.reduce.project.project_with`.
+    """
+    if p.reducer not in WORKER_REDUCERS:
+        return project_with(vectors, p, fingerprint=fingerprint, progress=progress)
+    return fit_pool().project(vectors, p, fingerprint=fingerprint, progress=progress)

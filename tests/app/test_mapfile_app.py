@@ -23,7 +23,7 @@ def test_serve_file_opens_the_stored_map_without_projecting(tmp_path, monkeypatc
     def boom(*a, **k):
         raise AssertionError("the app projected a stored map again")
 
-    monkeypatch.setattr(cache, "project_with", boom)
+    monkeypatch.setattr(cache, "project_in_worker", boom)
     at = AppTest.from_file(str(ROOT / "pages" / "explore.py"), default_timeout=600).run()
     assert not at.exception
     caption = re.sub(r"\\(.)", r"\1", at.markdown[0].value)

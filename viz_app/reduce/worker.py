@@ -5,7 +5,11 @@ the GIL for long stretches; run in the server process, one session's fit stalled
 session and the server's own event loop. :class:`FitPool` runs them in worker processes of
 joblib's **loky** executor (``joblib.externals.loky.ProcessPoolExecutor``, which can kill its
 workers), one job per worker at a time. The caller's thread only waits on the job's future (the
-GIL released) and relays the worker's progress reports, read from a multiprocessing queue.
+GIL released) and relays the worker's progress reports, which the worker appends to a small
+file of this job (one ``fraction<TAB>message`` line each; a worker killed mid-write leaves at
+most an incomplete last line, which is ignored). loky's worker processes do not re-run the
+calling program's ``__main__`` (a Streamlit page, in the app), unlike ``multiprocessing``'s
+spawn.
 
 A job that runs longer than its time limit (:data:`ENV_TIMEOUT`, default
 :data:`DEFAULT_TIMEOUT_S`) is cancelled: its worker is killed, replaced by a new one (warmed up
@@ -24,15 +28,15 @@ most, in BLAS calls that release the GIL) stays in the calling process.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import multiprocessing
 import os
 import queue
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
 
 import numpy as np
 from joblib.externals.loky import ProcessPoolExecutor
@@ -90,14 +94,17 @@ def job_timeout_s() -> float:
 
 
 # --- in the worker process ----------------------------------------------------------------------
-def _fit_job(reports: Any, vectors: NDArray[np.float32], p: ProjectionParams, fingerprint: str) -> Projection:
-    """Runs in the worker: :func:`~viz_app.reduce.project.project_with`, progress to ``reports``
-    (this job's queue, a ``multiprocessing`` manager proxy)."""
+def _fit_job(reports: str, vectors: NDArray[np.float32], p: ProjectionParams, fingerprint: str) -> Projection:
+    """Runs in the worker: :func:`~viz_app.reduce.project.project_with`; each progress report
+    is appended to the file ``reports`` as one line ``fraction<TAB>message``."""
+    with open(reports, "a", encoding="utf-8") as out:
 
-    def report(fraction: float, message: str, /) -> None:
-        reports.put((float(fraction), str(message)))
+        def report(fraction: float, message: str, /) -> None:
+            text = " ".join(str(message).split())
+            out.write(f"{float(fraction)!r}\t{text}\n")
+            out.flush()
 
-    return project_with(vectors, p, fingerprint=fingerprint, progress=report)
+        return project_with(vectors, p, fingerprint=fingerprint, progress=report)
 
 
 def _warm_up_job() -> float:
@@ -149,7 +156,6 @@ class FitPool:
         for _ in range(n):
             self._free.put(None)  # started on first use
         self._lock = threading.Lock()
-        self._manager: Any = None  # a multiprocessing manager: each job's progress queue lives there
         self.cancelled = 0  # jobs cancelled (over the time limit, or their caller stopped waiting)
 
     def _take(self, report: Progress) -> _Slot:
@@ -226,7 +232,8 @@ class FitPool:
         )
         report = progress or null_progress
         x = np.ascontiguousarray(vectors, dtype=np.float32)
-        reports = self._queue()
+        fd, reports = tempfile.mkstemp(prefix="embedding-lens-fit-", suffix=".progress")
+        os.close(fd)
         slot = self._take(report)
         future: Future | None = None
         healthy = False
@@ -245,6 +252,8 @@ class FitPool:
             healthy = future is not None and future.done() and not slot.cancelled
             raise
         finally:
+            with contextlib.suppress(OSError):
+                os.unlink(reports)
             if healthy:
                 self._free.put(slot)
             else:  # over the time limit, the caller stopped waiting, or the worker died
@@ -253,28 +262,30 @@ class FitPool:
                 self.cancelled += 1
                 self._free.put(self._replace())
 
-    def _queue(self) -> Any:
-        """A new progress queue in the pool's manager process (started on first use). A worker
-        killed in the middle of a report cannot corrupt it: each put is a request to the manager."""
-        with self._lock:
-            if self._manager is None:
-                self._manager = multiprocessing.get_context("spawn").Manager()
-            return self._manager.Queue()
-
     def _wait(
-        self, slot: _Slot, future: Future, reports: Any, limit: float, report: Progress, p: ProjectionParams
+        self, slot: _Slot, future: Future, reports: str, limit: float, report: Progress, p: ProjectionParams
     ) -> Projection:
         started: float | None = None
         seen = [False]
+        offset = [0]
 
         def relay() -> None:
-            while True:
+            try:
+                with open(reports, "rb") as f:
+                    f.seek(offset[0])
+                    new = f.read()
+            except OSError:
+                return
+            lines = new.split(b"\n")[:-1]  # complete lines only
+            offset[0] += sum(len(line) + 1 for line in lines)
+            for line in lines:
+                fraction, _, message = line.decode("utf-8", "replace").partition("\t")
                 try:
-                    fraction, message = reports.get_nowait()
-                except queue.Empty:
-                    return
+                    value = float(fraction)
+                except ValueError:
+                    continue
                 seen[0] = True
-                report(fraction, message)
+                report(value, message)
 
         while True:
             try:
@@ -313,10 +324,6 @@ class FitPool:
                 break
             if slot is not None:
                 slot.kill()
-        with self._lock:
-            if self._manager is not None:
-                self._manager.shutdown()
-                self._manager = None
 
 
 _pool: list[FitPool] = []

@@ -28,6 +28,7 @@ most, in BLAS calls that release the GIL) stays in the calling process.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -35,12 +36,15 @@ import queue
 import tempfile
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
 
 import numpy as np
 from joblib.externals.loky import ProcessPoolExecutor
-from joblib.externals.loky.process_executor import BrokenProcessPool
+from joblib.externals.loky.process_executor import BrokenProcessPool, ShutdownExecutorError
 from numpy.typing import NDArray
 
 from viz_app.errors import JobTimeoutError, ParameterError, VizAppError
@@ -55,12 +59,14 @@ __all__ = [
     "ENV_WORKERS",
     "WORKER_REDUCERS",
     "FitPool",
+    "PoolClosedError",
     "fit_pool",
     "job_timeout_s",
     "project_in_worker",
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Environment variable: seconds a projection fit may run in a worker before it is cancelled.
 ENV_TIMEOUT = "EMBEDDING_LENS_JOB_TIMEOUT_S"
@@ -70,7 +76,8 @@ DEFAULT_TIMEOUT_S = 900.0
 ENV_WORKERS = "EMBEDDING_LENS_FIT_WORKERS"
 #: Reducers whose fits run in a worker process.
 WORKER_REDUCERS = frozenset({"umap", "tsne"})
-_POLL_S = 0.2  # how often the waiting thread reads the progress queue
+_POLL_S = 0.2  # how often the waiting thread reads the progress file
+_HEARTBEAT_S = 1.0  # the caller hears from a waiting job at least this often
 
 
 def job_timeout_s() -> float:
@@ -94,6 +101,20 @@ def job_timeout_s() -> float:
 
 
 # --- in the worker process ----------------------------------------------------------------------
+def _watch_parent(parent_pid: int) -> None:
+    """Worker initializer: a daemon thread that ends this worker when the process that started
+    it is gone (killed, so its exit hook never ran): a fit must not run on for minutes with no
+    one to read its result. Checked every second (between the fit's kernel calls, which may hold
+    the GIL for one UMAP epoch)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="embedding-lens-parent-watch", daemon=True).start()
+
+
 def _fit_job(reports: str, vectors: NDArray[np.float32], p: ProjectionParams, fingerprint: str) -> Projection:
     """Runs in the worker: :func:`~viz_app.reduce.project.project_with`; each progress report
     is appended to the file ``reports`` as one line ``fraction<TAB>message``."""
@@ -113,21 +134,44 @@ def _warm_up_job() -> float:
 
 
 # --- in the calling process ---------------------------------------------------------------------
+class PoolClosedError(RuntimeError):
+    """The pool was shut down (or the interpreter is exiting): no new job can start."""
+
+
 class _Slot:
-    """One worker process (a loky executor of one worker)."""
+    """One worker process (a loky executor of one worker), started on its first job."""
 
     def __init__(self) -> None:
-        self.executor = ProcessPoolExecutor(max_workers=1)
+        self.executor = ProcessPoolExecutor(max_workers=1, initializer=_watch_parent, initargs=(os.getpid(),))
         self.warm: Future | None = None
         self.cancelled = False
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future:
+        """``executor.submit``; :class:`PoolClosedError` once the slot was killed or the
+        interpreter is exiting (loky then refuses new jobs)."""
+        if self.cancelled:
+            raise PoolClosedError("the fit worker was stopped")
+        try:
+            future = self.executor.submit(fn, *args)
+        except (ShutdownExecutorError, RuntimeError) as exc:
+            if isinstance(exc, BrokenProcessPool):
+                raise
+            raise PoolClosedError(str(exc)) from exc
+        _register_exit_hook()  # after loky's own (registered by its first submit): runs before it
+        return future
 
     def warm_done(self) -> bool:
         return self.warm is None or self.warm.done()
 
     def kill(self) -> None:
-        """Kill the worker (and the job it runs)."""
+        """Kill the worker (and the job it runs), waiting until it is gone."""
         self.cancelled = True
-        self.executor.shutdown(wait=False, kill_workers=True)
+        self.executor.shutdown(wait=True, kill_workers=True)
+
+    def pids(self) -> list[int]:
+        """Process ids of this slot's live worker (empty before its first job and once killed)."""
+        processes = getattr(self.executor, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.is_alive()]
 
 
 class FitPool:
@@ -143,6 +187,10 @@ class FitPool:
         Default time limit per job, seconds; default :func:`job_timeout_s` (read per job).
     warm_replacements : bool, default=True
         Warm up (:meth:`warm_up`) the worker that replaces a cancelled one in the background.
+
+    Every pool's workers are killed when the interpreter exits (before loky's own exit hook,
+    which would wait for a running job to end), and a worker whose parent process died ends
+    itself; :meth:`shutdown` kills them earlier.
     """
 
     def __init__(
@@ -156,36 +204,61 @@ class FitPool:
         for _ in range(n):
             self._free.put(None)  # started on first use
         self._lock = threading.Lock()
+        self._slots: set[_Slot] = set()  # every started slot, free or busy
+        self.closed = False
         self.cancelled = 0  # jobs cancelled (over the time limit, or their caller stopped waiting)
+        _pools.add(self)
+
+    def _new_slot(self) -> _Slot:
+        with self._lock:
+            if self.closed:
+                raise PoolClosedError("the fit pool was shut down")
+            slot = _Slot()
+            self._slots.add(slot)
+            return slot
 
     def _take(self, report: Progress) -> _Slot:
         t0 = time.monotonic()
         while True:
+            if self.closed:
+                raise PoolClosedError("the fit pool was shut down")
             try:
                 slot = self._free.get(timeout=_POLL_S * 5)
-                return slot if slot is not None else _Slot()
+                return slot if slot is not None else self._new_slot()
             except queue.Empty:
                 waited = format_seconds(time.monotonic() - t0)
                 report(0.0, f"waiting for another map's computation to finish ({waited})")
 
     def warm_up(self, wait: bool = False) -> None:
         """Start every worker and compile umap-learn's kernels in it (in the background unless
-        ``wait``): the first UMAP fit of a worker then skips the compilation."""
-        slots = []
+        ``wait``): the first UMAP fit of a worker then skips the compilation.
+
+        Raises
+        ------
+        PoolClosedError
+            The pool was shut down, or the interpreter is exiting.
+        """
+        slots: list[_Slot | None] = []
         while True:
             try:
                 slots.append(self._free.get_nowait())
             except queue.Empty:
                 break
-        for i, slot in enumerate(slots):
-            slots[i] = slot = slot if slot is not None else _Slot()
-            if slot.warm is None:
-                slot.warm = slot.executor.submit(_warm_up_job)
-        for slot in slots:
-            self._free.put(slot)
-        if wait:
+        started: list[_Slot] = []
+        try:
             for slot in slots:
-                if slot is not None and slot.warm is not None:
+                slot = slot if slot is not None else self._new_slot()
+                started.append(slot)
+                if slot.warm is None:
+                    slot.warm = slot.submit(_warm_up_job)
+        finally:
+            for slot in started:
+                self._free.put(slot)
+            for _ in range(len(slots) - len(started)):
+                self._free.put(None)
+        if wait:
+            for slot in started:
+                if slot.warm is not None:
                     slot.warm.result()
 
     def project(
@@ -207,9 +280,10 @@ class FitPool:
         fingerprint : str
             Stored in the result's ``source_fingerprint``.
         progress : Progress, optional
-            Called from this thread with the worker's reports (and, while the job waits for a
-            free worker, with a waiting message). An exception it raises cancels the job (the
-            worker is killed and replaced) and propagates.
+            Called from this thread with the worker's reports, and at least every second while
+            the job waits (for a free worker, for the worker's warm-up, between reports). An
+            exception it raises (a Streamlit script run that was stopped raises on its next
+            element update) cancels the job (the worker is killed and replaced) and propagates.
         timeout_s : float, optional
             Time limit of this job in seconds (from when a worker starts it); default the
             pool's, else :func:`job_timeout_s`.
@@ -226,23 +300,30 @@ class FitPool:
             The job ran longer than the time limit and was cancelled.
         PointBudgetError, ParameterError
             As :func:`~viz_app.reduce.project.project_with` (raised in the worker, re-raised here).
+        VizAppError
+            The worker process died (killed from outside, out of memory).
+        PoolClosedError
+            The pool was shut down, or the interpreter is exiting.
         """
         limit = (
             timeout_s if timeout_s is not None else self.timeout_s if self.timeout_s is not None else job_timeout_s()
         )
         report = progress or null_progress
         x = np.ascontiguousarray(vectors, dtype=np.float32)
+        slot = self._take(report)
         fd, reports = tempfile.mkstemp(prefix="embedding-lens-fit-", suffix=".progress")
         os.close(fd)
-        slot = self._take(report)
         future: Future | None = None
         healthy = False
         try:
-            future = slot.executor.submit(_fit_job, reports, x, p, fingerprint)
+            future = slot.submit(_fit_job, reports, x, p, fingerprint)
             result = self._wait(slot, future, reports, limit, report, p)
             healthy = True
             return result
-        except BrokenProcessPool as exc:  # the worker died (killed from outside, out of memory)
+        except (BrokenProcessPool, ShutdownExecutorError) as exc:
+            if self.closed:  # shut down under this job (the interpreter is exiting)
+                raise PoolClosedError("the fit pool was shut down") from exc
+            # the worker died (killed from outside, out of memory)
             raise VizAppError(
                 f"the worker process computing {p.describe()} stopped unexpectedly ({exc.__class__.__name__}); "
                 "try again, or with fewer points"
@@ -259,8 +340,9 @@ class FitPool:
             else:  # over the time limit, the caller stopped waiting, or the worker died
                 if not slot.cancelled:
                     slot.kill()
+                self._forget(slot)
                 self.cancelled += 1
-                self._free.put(self._replace())
+                self._free.put(None if self.closed else self._replace())
 
     def _wait(
         self, slot: _Slot, future: Future, reports: str, limit: float, report: Progress, p: ProjectionParams
@@ -268,6 +350,8 @@ class FitPool:
         started: float | None = None
         seen = [False]
         offset = [0]
+        last: list[tuple[float, str]] = [(0.0, f"starting {p.describe()}")]
+        said = [time.monotonic()]
 
         def relay() -> None:
             try:
@@ -285,6 +369,8 @@ class FitPool:
                 except ValueError:
                     continue
                 seen[0] = True
+                last[0] = (value, message)
+                said[0] = time.monotonic()
                 report(value, message)
 
         while True:
@@ -303,27 +389,78 @@ class FitPool:
                     f"{p.describe()} did not finish within the time limit of {format_seconds(limit)} and was "
                     f"cancelled; try fewer points (fit on a sample) or PCA ({ENV_TIMEOUT} sets the limit)"
                 )
+            if time.monotonic() - said[0] >= _HEARTBEAT_S:
+                # say it again: a stopped script run notices (and cancels the job) only when it
+                # draws something; while the worker compiles its kernels, say that
+                said[0] = time.monotonic()
+                if not slot.warm_done():
+                    report(0.0, "starting the map worker (compiling UMAP's kernels, once per server)")
+                else:
+                    report(*last[0])
         relay()
         if not isinstance(result, Projection):
             raise TypeError(f"the worker returned {type(result).__name__}, not a Projection")
         return result
 
-    def _replace(self) -> _Slot:
-        fresh = _Slot()
-        if self.warm_replacements:  # compile in the background, for the next job
-            fresh.warm = fresh.executor.submit(_warm_up_job)
+    def _forget(self, slot: _Slot) -> None:
+        with self._lock:
+            self._slots.discard(slot)
+
+    def _replace(self) -> _Slot | None:
+        try:
+            fresh = self._new_slot()
+            if self.warm_replacements:  # compile in the background, for the next job
+                fresh.warm = fresh.submit(_warm_up_job)
+        except PoolClosedError:
+            return None
         log.info("fit worker replaced after a cancelled job")
         return fresh
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of this pool's live worker processes."""
+        with self._lock:
+            slots = list(self._slots)
+        return [pid for slot in slots for pid in slot.pids()]
+
     def shutdown(self) -> None:
-        """Stop every worker (killing running jobs)."""
-        while True:
-            try:
-                slot = self._free.get_nowait()
-            except queue.Empty:
-                break
-            if slot is not None:
+        """Stop every worker, killing running jobs (their callers get an error); no job can
+        start after this (:class:`PoolClosedError`)."""
+        with self._lock:
+            self.closed = True
+            slots = list(self._slots)
+            self._slots.clear()
+        for slot in slots:
+            if not slot.cancelled:
                 slot.kill()
+
+
+_pools: weakref.WeakSet[FitPool] = weakref.WeakSet()
+_hook_lock = threading.Lock()
+_hook: list[bool] = []
+
+
+def _kill_all_pools() -> None:
+    for pool in list(_pools):
+        with contextlib.suppress(Exception):
+            pool.shutdown()
+
+
+def _register_exit_hook() -> None:
+    """Once: kill every pool's workers when the interpreter exits. loky registers its own hook
+    with ``threading._register_atexit`` on its first submit; that one waits for running jobs to
+    end (minutes, for a fit). Hooks registered there run in reverse order, so ours, registered
+    after loky's, runs first; ``atexit`` (after the threads are joined) is the fallback."""
+    with _hook_lock:
+        if _hook:
+            return
+        _hook.append(True)
+        register = getattr(threading, "_register_atexit", None)
+        try:
+            if register is None:
+                raise RuntimeError("no threading._register_atexit")
+            register(_kill_all_pools)
+        except RuntimeError:  # interpreter already exiting, or another Python
+            atexit.register(_kill_all_pools)
 
 
 _pool: list[FitPool] = []
@@ -344,9 +481,11 @@ def project_in_worker(
     *,
     fingerprint: str = "",
     progress: Progress | None = None,
+    pool: FitPool | None = None,
 ) -> Projection:
-    """:func:`~viz_app.reduce.project.project_with`, in the shared :func:`fit_pool` for the
-    reducers of :data:`WORKER_REDUCERS` (with its time limit), in this thread for the others.
+    """:func:`~viz_app.reduce.project.project_with`, in ``pool`` (default the shared
+    :func:`fit_pool`) for the reducers of :data:`WORKER_REDUCERS` (with its time limit), in
+    this thread for the others.
 
     Raises
     ------
@@ -357,4 +496,4 @@ def project_in_worker(
     """
     if p.reducer not in WORKER_REDUCERS:
         return project_with(vectors, p, fingerprint=fingerprint, progress=progress)
-    return fit_pool().project(vectors, p, fingerprint=fingerprint, progress=progress)
+    return (pool or fit_pool()).project(vectors, p, fingerprint=fingerprint, progress=progress)

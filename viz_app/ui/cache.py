@@ -45,7 +45,7 @@ from viz_app.embed.encoders import get_encoder
 from viz_app.errors import ResourceLimitError
 from viz_app.reduce import Projection, ProjectionParams, warm_up
 from viz_app.reduce.store import ProjectionDiskCache
-from viz_app.reduce.worker import fit_pool, project_in_worker
+from viz_app.reduce.worker import FitPool, PoolClosedError, fit_pool, project_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -328,12 +328,13 @@ def _projection_in(
     es: EmbeddingSet,
     params: ProjectionParams,
     progress: Callable[[float, str], None] | None = None,
+    pool: FitPool | None = None,
 ) -> Projection:
     def compute() -> Projection:
         cached = disk.get(es.fingerprint, params)
         if cached is not None:
             return cached
-        proj = project_in_worker(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
+        proj = project_in_worker(es.vectors, params, fingerprint=es.fingerprint, progress=progress, pool=pool)
         disk.put(proj)
         return proj
 
@@ -347,13 +348,15 @@ def refit(
     *,
     only_if_same: bool = False,
     store: ByteCache | None = None,
+    pool: FitPool | None = None,
 ) -> Projection:
     """Fit the projection again (same seed) to keep the fitted reducer in memory, so new vectors
     can be placed with its own transform; stores it in place of the cached one (which, read from
     disk, has no reducer). With ``only_if_same``, it is stored only if the coordinates are
-    identical (so nobody's map moves); the fresh projection is returned either way."""
+    identical (so nobody's map moves); the fresh projection is returned either way. UMAP and
+    t-SNE fit in ``pool`` (default the shared :func:`~viz_app.reduce.worker.fit_pool`)."""
     store = store if store is not None else projections()
-    fresh = project_in_worker(es.vectors, params, fingerprint=es.fingerprint, progress=progress)
+    fresh = project_in_worker(es.vectors, params, fingerprint=es.fingerprint, progress=progress, pool=pool)
     old = store.get((es.fingerprint, params))
     if not only_if_same or old is None or np.array_equal(old.coords, fresh.coords):
         store.put((es.fingerprint, params), fresh)
@@ -397,6 +400,9 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
     key = samples.DEFAULT_SAMPLE
 
     def run() -> None:
+        # the default map's fits go to a worker of their own, stopped when the warm-up ends: in
+        # the shared pool's worker they would queue a first visitor's fit behind them (minutes)
+        spare = FitPool(workers=1, warm_replacements=False)
         try:
             # fits run in a worker process (viz_app.reduce.worker): start it and compile
             # umap-learn's kernels there, in the background
@@ -405,13 +411,18 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
             # the numba compile here, for UMAP's transform (placing points on a map), which holds
             # the GIL for long stretches
             es = data.get_or_compute(("sample", key), lambda: samples.load_sample(key))
-            proj = _projection_in(store, disk, es, default_params)
+            proj = _projection_in(store, disk, es, default_params, pool=spare)
             warm_up()
             # the default map from disk has no fitted reducer: fit it again (deterministic: same
             # coordinates), so vector arithmetic places results with UMAP's own transform
             if proj.model is None:
-                refit(es, default_params, only_if_same=True, store=store)
+                refit(es, default_params, only_if_same=True, store=store, pool=spare)
+        except PoolClosedError:  # the interpreter is exiting (a test run or the server ends)
+            log.debug("warm-up stopped: the fit workers were shut down")
+        except Exception:  # the server runs on without it; the first visitor waits instead
+            log.warning("warm-up failed", exc_info=True)
         finally:
+            spare.shutdown()
             freeze_long_lived()
 
     t = threading.Thread(target=run, name="embedding-lens-warm-up", daemon=True)

@@ -9,6 +9,7 @@ import itertools
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -139,14 +140,28 @@ def test_pca_stays_in_this_process_and_the_limit_is_read_from_the_environment(mo
     assert job_timeout_s() > 0 and os.environ.get(ENV_TIMEOUT) is None
 
 
-def test_shutdown_kills_the_workers_and_refuses_new_jobs():
+def test_shutdown_kills_the_workers_and_a_running_job_and_refuses_new_jobs():
     pool = FitPool(workers=1, warm_replacements=False)
     x = _blobs(60)
     p = make_params("umap", n_samples=len(x), n_neighbors=5)
     pool.project(x, p)
     pids = pool.worker_pids()
     assert len(pids) == 1 and not _gone(pids[0])
+    running, outcome = threading.Event(), []
+
+    def fit() -> None:  # a long job, under way when the pool shuts down
+        big = _blobs(3_000, d=10, seed=5)
+        try:
+            pool.project(big, make_params("tsne", n_samples=len(big)), progress=lambda f, m: running.set())
+        except PoolClosedError as exc:
+            outcome.append(exc)
+
+    t = threading.Thread(target=fit, daemon=True)
+    t.start()
+    assert running.wait(120)
     pool.shutdown()
+    t.join(15)
+    assert not t.is_alive() and len(outcome) == 1  # its caller got PoolClosedError at once
     assert _wait_gone(pids, 10) and pool.worker_pids() == []
     with pytest.raises(PoolClosedError):
         pool.project(x, p)

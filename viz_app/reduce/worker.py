@@ -379,6 +379,8 @@ class FitPool:
                 break
             except FutureTimeout:
                 pass
+            if slot.cancelled:  # killed under this job by shutdown(): loky may never settle its future
+                raise PoolClosedError("the fit pool was shut down")
             # the clock starts when the worker starts this job (not while it finishes its warm-up)
             relay()
             if started is None and (seen[0] or (future.running() and slot.warm_done())):

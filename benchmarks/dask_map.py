@@ -113,6 +113,7 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
     import viz_app
     from viz_app.data.samples import glove_full
     from viz_app.explore.dask_engine import DaskEngine
+    from viz_app.explore.neighbors import knn_indices
     from viz_app.export.mapfile import build_map, load_map, write_map
     from viz_app.reduce import use_numba_disk_cache
     from viz_app.reduce.registry import make_params
@@ -123,6 +124,8 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
     seen: list[tuple[float, str]] = []
     phases = {"sending the fitted model": "fit", "kNN graph (k=": "place", "trust": "kNN graph"}
     phase_peaks: dict[str, dict[str, float]] = {}
+    phase_cpu: dict[str, float] = {}  # workers' CPU seconds per phase, summed
+    last_cpu: dict[str, float] = {}
     box: dict[str, DaskEngine] = {}
 
     def record(fraction: float, text: str, /) -> None:
@@ -131,6 +134,9 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             if text.startswith(prefix) and phase not in phase_peaks:
                 phase_peaks[phase] = box["eng"].client.run(_peak_since_reset_mb)
                 box["eng"].client.run(_reset_peak)
+                cpu_now = box["eng"].client.run(_cpu_s)
+                phase_cpu[phase] = sum(cpu_now[w] - last_cpu.get(w, 0.0) for w in cpu_now)
+                last_cpu.update(cpu_now)
 
     def first(prefix: str) -> float:
         return next(t for t, text in seen if text.startswith(prefix))
@@ -146,6 +152,7 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             t_start = time.perf_counter()
             box["eng"] = eng
             eng.client.run(_reset_peak)
+            last_cpu.update(eng.client.run(_cpu_s))
             es = viz_app.load(src)  # what `embedding-lens map` does: read, build_map, write_map
             t_read = time.perf_counter()
             params = make_params("umap", n_samples=es.n_samples, fit_sample=fit_sample, random_state=0)
@@ -177,9 +184,22 @@ def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partit
             "  worker peak RSS (the highest of the phases below): " + ", ".join(f"{v:.0f} MB" for v in overall.values())
         )
         for phase, by_worker in phase_peaks.items():
-            _say(f"    during {phase}: " + ", ".join(f"{v:.0f} MB" for v in by_worker.values()))
+            _say(
+                f"    during {phase}: "
+                + ", ".join(f"{v:.0f} MB" for v in by_worker.values())
+                + f"; workers' CPU {phase_cpu[phase]:.0f} s"
+            )
         _say("  worker CPU time: " + ", ".join(f"{v:.0f} s" for v in cpu.values()))
         _say(f"  this process's peak RSS (the client: all {n:,} vectors, results): {_peak_rss_mb():.0f} MB")
+        rng = np.random.default_rng(0)
+        rows_checked = np.sort(rng.choice(n, size=min(200, n), replace=False))
+        exact = knn_indices(es, rows_checked, k=15, metric="cosine", exact_max_elements=10**12)
+        same = int((np.asarray(m.knn)[rows_checked] == exact).all(axis=1).sum())
+        recall = float(np.mean([len(set(a) & set(b)) / 15 for a, b in zip(np.asarray(m.knn)[rows_checked], exact)]))
+        _say(
+            f"  graph check: {same} of {len(rows_checked)} random rows have exactly knn_indices' exact list "
+            f"(recall@15 {recall:.4f})"
+        )
         parts = sorted(out.iterdir())
         t1 = time.perf_counter()
         again = load_map(out)

@@ -152,6 +152,8 @@ def test_knn_by_blocks_is_the_exact_graph_ties_included(engine, words):
     np.testing.assert_array_equal(idx, ref)
     assert idx[1_500, 0] == 0 and idx[0, 0] == 1_500  # each copy's nearest is its twin
     np.testing.assert_array_equal(dist, distances(x, ref, "cosine"))
+    with pytest.raises(ParameterError, match="unknown metric 'manhattan'"):
+        engine.knn(es, k=12, metric="manhattan")
     small = EmbeddingSet(x[:40])  # 8 blocks of 5 rows for k=12
     assert engine._block_rows(40) == 5
     np.testing.assert_array_equal(

@@ -64,6 +64,7 @@ from viz_app.data.io import part_name
 from viz_app.data.model import EmbeddingSet
 from viz_app.embed.encoders import check_texts, encode
 from viz_app.errors import MissingDependencyError, ParameterError, ResourceLimitError
+from viz_app.explore.ann import check_metric
 from viz_app.explore.engine import LocalEngine, pair_distances
 from viz_app.explore.graph import graph_method
 from viz_app.explore.neighbors import exact_block_knn
@@ -500,6 +501,7 @@ class DaskEngine:
         n = es.n_samples
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n - 1:
             raise ParameterError(f"k={k!r} not in 1..{n - 1}")
+        check_metric(metric)  # before anything is sent
         if graph_method(es, int(k), metric=metric, projection=projection) == "umap":
             # the UMAP map's own graph (fitted on every row, in this process): nothing to search
             return LocalEngine().knn(es, k=int(k), metric=metric, projection=projection, random_state=random_state)

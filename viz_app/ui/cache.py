@@ -412,7 +412,12 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
             # the GIL for long stretches
             es = data.get_or_compute(("sample", key), lambda: samples.load_sample(key))
             proj = _projection_in(store, disk, es, default_params, pool=spare)
+            # freeze what the imports made now, not only at the end: until then every script run
+            # of every session paid a full collection over them (0.6 s per click, measured with
+            # py-spy while the warm-up's refit ran), for the minutes the warm-up takes
+            freeze_long_lived()
             warm_up()
+            freeze_long_lived()  # umap-learn, pynndescent and numba, imported by the warm-up
             # the default map from disk has no fitted reducer: fit it again (deterministic: same
             # coordinates), so vector arithmetic places results with UMAP's own transform
             if proj.model is None:

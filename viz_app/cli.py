@@ -14,14 +14,20 @@ column or value, never a traceback); 2 bad command line (argparse); 130 interrup
 (:mod:`viz_app.explore.dask_engine`): a ``LocalCluster`` of ``--workers`` processes, or the
 scheduler at ``--scheduler ADDRESS``; its outputs are partitioned parquet (``-o map.parquet`` is then a
 folder of part files of ``--partition-rows`` rows), which ``figure``, ``serve`` and the app read.
-``map --engine dask`` above ``FIT_ALL_MAX_POINTS`` points needs ``--fit-sample N`` (a fit on every
-point would be one task holding them all; the error says so, nothing is sampled silently).
+``map --engine dask`` never holds the set in this process: the workers read a parquet input (file
+or folder of parts) or a ``.npy`` by partitions and write the part files
+(:mod:`viz_app.export.dask_map`); other inputs are read here and staged as part files first
+(texts embedded into them by the workers). Above ``FIT_ALL_MAX_POINTS`` points it needs
+``--fit-sample N`` (a fit on every point would be one task holding them all; the error says so,
+nothing is sampled silently); it computes no trust metrics and refuses ``--clusters``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,10 +40,12 @@ import numpy as np
 from viz_app._version import __version__
 from viz_app.data.io import read, to_embedding_set
 from viz_app.data.model import EmbeddingSet
+from viz_app.data.partitions import plan_partitions, stage_table
 from viz_app.embed.encoders import DEFAULT_MODEL
 from viz_app.errors import ParameterError, VizAppError
 from viz_app.explore.dask_engine import FIT_ALL_MAX_POINTS, DaskEngine
 from viz_app.explore.engine import LocalEngine
+from viz_app.export.dask_map import map_partitions
 from viz_app.export.figure import close_figure, export_figure, map_figure
 from viz_app.export.mapfile import build_map, load_map, part_folder, write_map, write_table
 from viz_app.reduce.registry import make_params
@@ -192,11 +200,70 @@ def _check_fit_sample(args: argparse.Namespace, n: int) -> None:
         )
 
 
+def _layout(args: argparse.Namespace, engine: Any, bar: _Bar, staged: Path) -> Any:
+    """The input's partitions for the Dask engine (:mod:`viz_app.export.dask_map`). A parquet file
+    or folder, or a .npy, is read by the workers; any other input is read here and staged as part
+    files in ``staged`` (texts embedded there by the workers), then read by the workers."""
+    layout = plan_partitions(
+        args.input, partition_rows=args.partition_rows, text_column=args.text_column, label_column=args.label_column
+    )
+    if layout is not None:
+        _check_fit_sample(args, layout.n_samples)
+        return layout
+    raw = read(args.input, text_column=args.text_column, label_column=args.label_column)
+    for note in raw.notices:
+        print(f"{PROG}: note: {note}", file=sys.stderr)
+    _check_fit_sample(args, len(raw.vectors) if raw.vectors is not None else len(raw.texts or []))
+    model_name = None
+    if raw.vectors is None:  # the workers embed the texts into part files
+        with part_folder(staged) as folder:
+            engine.embed_to_parts(
+                raw.texts or [], stage_table(raw.labels, raw.metadata, None), folder, model=args.model, progress=bar
+            )
+        model_name = args.model or DEFAULT_MODEL
+    else:
+        write_table(stage_table(raw.labels, raw.metadata, raw.vectors), staged, rows_per_part=args.partition_rows)
+    layout = plan_partitions(
+        staged, partition_rows=args.partition_rows, label_column="label", vector_column="vector", name=raw.name
+    )
+    return dataclasses.replace(layout, model_name=model_name, text_column=raw.text_column)
+
+
+def _map_dask(args: argparse.Namespace, engine: Any, bar: _Bar, out: Path) -> str:
+    """``map --engine dask``: the workers read the input by partitions and write the map's part
+    files (:func:`viz_app.export.dask_map.map_partitions`); returns the summary line."""
+    staged = out.with_name(out.name + ".input")
+    try:
+        layout = _layout(args, engine, bar, staged)
+        params = _params(args, layout.n_samples)
+        done = map_partitions(engine, layout, out, params, k=args.k, dataset_ref=layout.name, progress=bar)
+    finally:
+        if staged.is_dir():
+            shutil.rmtree(staged, ignore_errors=True)
+    return (
+        f"{out}: {done['n_samples']:,} points, {params.describe()}, kNN k={args.k}; {done['seconds']:.1f} s "
+        f"(dask engine, {done['parts']} part files written by the workers; no trust metrics)"
+    )
+
+
 def cmd_map(args: argparse.Namespace) -> int:
     """Project INPUT, build its kNN graph (and clusters), write a map file the app opens directly."""
     use_numba_disk_cache()  # numba keeps umap-learn's compiled kernels: the next run skips compiling
     out = _out(args.output, (".parquet",))
+    if args.engine == "dask" and args.clusters is not None:
+        raise ParameterError(
+            "--clusters is not available with --engine dask (KMeans and the cluster labels need every point in "
+            "one process); map without --clusters, or use --engine local"
+        )
     engine, bar = _engine(args), _Bar("map", args.quiet)
+    if args.engine == "dask":
+        try:
+            line = _map_dask(args, engine, bar, out)
+        finally:
+            bar.close()
+            engine.close()
+        print(line)
+        return 0
     try:
         t0 = time.perf_counter()
         _, es = _load(args, engine, bar, check=lambda n: _check_fit_sample(args, n))

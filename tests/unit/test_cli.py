@@ -42,6 +42,10 @@ def test_map_writes_a_file_the_app_reopens_without_projecting(tmp_path, capsys):
         (["map", "tests/data/bad/binary_junk.csv", "-o", "{tmp}/m.parquet"], "binary_junk.csv"),
         (["embed", "sample_data/words.csv", "-o", "{tmp}/v.parquet"], "already holds vectors"),
         (["serve", "missing.parquet"], "no such file"),
+        (
+            ["map", "sample_data/words.csv", "-o", "{tmp}/m.parquet", "--engine", "dask", "--clusters", "4"],
+            "--clusters is not available with --engine dask",
+        ),
     ],
 )
 def test_bad_input_exits_1_with_one_line_naming_it(argv, message, tmp_path, capsys):

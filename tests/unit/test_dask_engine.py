@@ -1,22 +1,27 @@
 """The Dask engine (``--engine dask``) on a real 2-worker ``LocalCluster`` (processes, 2 GiB each):
 the same vectors as the single-process path, the same coordinates for ``--fit-sample``, the same
 kNN graph, and partitioned parquet output that ``viz_app.load``/``load_map`` reopen without
-projecting. Plus the partitioned-parquet reader and writer on their own (no cluster)."""
+projecting; ``map --engine dask`` read and written by partitions on the workers, the client
+receiving only small summaries. Plus the partitioned-parquet reader and writer on their own (no
+cluster)."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import distributed
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dask.sizeof import sizeof
 
 import viz_app
 from viz_app import cli
 from viz_app.cli import main
 from viz_app.data.model import EmbeddingSet
+from viz_app.data.partitions import plan_partitions
 from viz_app.data.samples import glove
 from viz_app.embed.encoders import encode
 from viz_app.errors import DataFormatError, ParameterError
@@ -24,6 +29,7 @@ from viz_app.explore import dask_engine
 from viz_app.explore.dask_engine import DaskEngine
 from viz_app.explore.engine import LocalEngine, distances
 from viz_app.explore.neighbors import knn_indices
+from viz_app.export import dask_map
 from viz_app.export.mapfile import build_map, load_map, part_folder, write_map, write_table
 from viz_app.reduce import registry
 from viz_app.reduce.project import TRANSFORM_CHUNK_ROWS, transform_chunks
@@ -252,3 +258,103 @@ def test_write_table_replaces_its_own_parts_but_never_a_foreign_folder(tmp_path)
     with pytest.raises(ParameterError, match="holding other files"):
         write_table(t, foreign, rows_per_part=4)
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def _map_table(path):
+    """A map folder's rows (sorted columns) and its settings record, without the run's timing."""
+    m = load_map(path)
+    return m, {key: v for key, v in m.settings["dataset"].items() if key != "ref"}
+
+
+@pytest.mark.slow
+def test_map_by_partitions_reads_and_writes_on_the_workers_and_equals_the_local_map(
+    engine, words, tmp_path, capsys, monkeypatch
+):
+    """``map --engine dask`` on parquet with row groups of 500 rows (partitions of at most 400):
+    the workers read the partitions and write the part files; the map equals the single-process
+    one (UMAP on a 700-point sample, the other 1,100 placed by transform; exact kNN graph), and
+    this process never receives more than a few hundred bytes per result nor reads more than
+    one partition at a time (the fingerprint), while the vectors are 360 kB."""
+    src = tmp_path / "words.parquet"
+    flat = pa.array(words.vectors.reshape(-1))
+    table = pa.table({"label": words.labels.astype(str), "vector": pa.FixedSizeListArray.from_arrays(flat, 50)})
+    pq.write_table(table, src, row_group_size=500)
+    local, dist = tmp_path / "local.parquet", tmp_path / "dist.parquet"
+    argv = ["map", str(src), "--reducer", "umap", "--fit-sample", "700", "--k", "10", "-q"]
+    assert main([*argv, "-o", str(local)]) == 0
+
+    got, rows_read = [], []
+    result = distributed.Future.result
+
+    read_part = dask_map.read_part
+
+    def spy_read(part, options, *, file):
+        rows_read.append(part.n)
+        return read_part(part, options, file=file)
+
+    def spy_result_sized(self, *a, **kw):
+        value = result(self, *a, **kw)
+        got.append(sizeof(value))
+        return value
+
+    monkeypatch.setattr(distributed.Future, "result", spy_result_sized)
+    monkeypatch.setattr(dask_map, "read_part", spy_read)
+    address = engine.client.cluster.scheduler_address
+    extra = ["--engine", "dask", "--scheduler", address, "--partition-rows", "400"]
+    assert main([*argv, "-o", str(dist), *extra]) == 0
+    monkeypatch.undo()
+    assert "1,800 points" in capsys.readouterr().out.splitlines()[-1]
+    assert sorted(f.name for f in dist.iterdir()) == [f"part-{j:05d}.parquet" for j in range(7)]  # 400+100 x 3, 300
+    assert rows_read and max(rows_read) <= 400 and sum(rows_read) == 1_800  # the fingerprint pass only
+    assert got and max(got) < 2_000 and sum(got) < 20_000, got  # quality figures, row counts
+
+    a, sa = _map_table(local)
+    b, sb = _map_table(dist)
+    assert sa == sb  # same fingerprint, name, sizes
+    np.testing.assert_array_equal(b.projection.coords, a.projection.coords)
+    np.testing.assert_array_equal(b.knn, a.knn)
+    np.testing.assert_array_equal(b.knn_distance, a.knn_distance)
+    np.testing.assert_array_equal(b.es.labels, a.es.labels)
+    np.testing.assert_array_equal(b.es.ids, a.es.ids)
+    assert list(b.es.metadata.columns) == list(a.es.metadata.columns)
+    assert b.projection.quality["placed_by_transform"] == 1_100 and b.info["engine"] == "dask"
+    assert b.settings["projection"] == a.settings["projection"]
+
+
+@pytest.mark.slow
+def test_map_by_partitions_of_a_memory_mapped_npy_with_a_full_umap_fit_keeps_its_graph(engine, words, tmp_path):
+    """A .npy read through numpy's memory map, 1,000 rows in partitions of 300; UMAP fitted on every
+    row in one task, whose own graph (n_neighbors 15 > k 10) is the kNN graph, as locally."""
+    es = words.subset(np.arange(1_000))
+    np.save(tmp_path / "v.npy", es.vectors)
+    layout = plan_partitions(tmp_path / "v.npy", partition_rows=300)
+    assert [q.n for q in layout.parts] == [300, 300, 300, 100] and layout.n_features == 50
+    p = make_params("umap", n_samples=1_000, random_state=0)
+    done = dask_map.map_partitions(engine, layout, tmp_path / "m.parquet", p, k=10)
+    assert done["parts"] == 4 and done["fingerprint"] == es.fingerprint
+    ref = build_map(EmbeddingSet(es.vectors, name="v.npy"), p, k=10)
+    m = load_map(tmp_path / "m.parquet")
+    np.testing.assert_array_equal(m.projection.coords, ref.projection.coords)
+    np.testing.assert_array_equal(m.knn, ref.knn)
+    np.testing.assert_allclose(m.knn_distance, ref.knn_distance, atol=1e-6)
+    assert list(m.es.labels[:3]) == ["0", "1", "2"]
+
+
+@pytest.mark.slow
+def test_cli_map_of_texts_embeds_them_into_parts_on_the_workers(engine, tmp_path, capsys):
+    """Texts: the workers embed them into staged part files (removed afterwards), then map them."""
+    src = tmp_path / "s.csv"
+    pd.read_csv("sample_data/sentences.csv").head(60).to_csv(src, index=False)
+    out, local = tmp_path / "dist.parquet", tmp_path / "local.parquet"
+    argv = ["map", str(src), "--reducer", "pca", "--k", "5", "-q"]
+    assert main([*argv, "-o", str(local)]) == 0
+    address = engine.client.cluster.scheduler_address
+    assert main([*argv, "-o", str(out), "--engine", "dask", "--scheduler", address, "--partition-rows", "100"]) == 0
+    assert not (tmp_path / "dist.parquet.input").exists()
+    assert len(list(out.iterdir())) == 8  # the embedding partitions: 4 per worker
+    a, b = load_map(local), load_map(out)
+    np.testing.assert_allclose(b.es.vectors, a.es.vectors, atol=2e-6, rtol=0)
+    np.testing.assert_allclose(b.projection.coords, a.projection.coords, atol=1e-4)
+    np.testing.assert_array_equal(b.es.labels, a.es.labels)
+    assert list(b.es.metadata.columns) == list(a.es.metadata.columns)
+    assert b.es.model_name == a.es.model_name and b.info["text_column"] == a.info["text_column"]

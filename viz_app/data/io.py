@@ -62,7 +62,17 @@ from viz_app.data.readers.text import decode, read_lines, read_word2vec, sniff_t
 from viz_app.embed.encoders import DEFAULT_MODEL, encode
 from viz_app.errors import DataFormatError, ParameterError
 
-__all__ = ["FORMATS", "MAX_FILE_BYTES", "FormatInfo", "RawData", "load", "part_name", "read", "to_embedding_set"]
+__all__ = [
+    "FORMATS",
+    "MAX_FILE_BYTES",
+    "FormatInfo",
+    "RawData",
+    "load",
+    "part_files",
+    "part_name",
+    "read",
+    "to_embedding_set",
+]
 
 Source = str | os.PathLike | bytes | IO[bytes]
 
@@ -222,11 +232,18 @@ def part_name(j: int) -> str:
     return f"part-{j:05d}.parquet"
 
 
-def _read_parts(folder: Path, *, name: str | None, options: ReadOptions, limits: Limits) -> RawData:
-    """A folder of parquet part files (``part-00000.parquet``, ``part.1.parquet``, ...) read as
-    one table, parts in natural name order (``part.2`` before ``part.10``); names starting with
-    ``.`` or ``_`` (``_metadata``, ``_SUCCESS``) are skipped. The size budget is over all parts."""
-    fname = name or folder.name
+def part_files(folder: Path, *, file: str) -> list[Path]:
+    """The ``*.parquet`` part files of a partitioned parquet folder, in natural name order
+    (``part.2`` before ``part.10``); names starting with ``.`` or ``_`` (``_metadata``,
+    ``_SUCCESS``) are skipped.
+
+    Raises
+    ------
+    DataFormatError
+        The folder cannot be listed, holds no part file or more than :data:`MAX_PARTS`, or a part
+        is not a regular file (``file`` names the folder in the message).
+    """
+    fname = file
     try:
         files = [p for p in folder.iterdir() if p.suffix == ".parquet" and not p.name.startswith((".", "_"))]
     except OSError as exc:
@@ -236,10 +253,19 @@ def _read_parts(folder: Path, *, name: str | None, options: ReadOptions, limits:
     if len(files) > MAX_PARTS:
         raise DataFormatError(f"holds {len(files):,} part files; at most {MAX_PARTS:,} are read", file=fname)
     files.sort(key=lambda p: [int(t) if t.isdigit() else t for t in _DIGITS.split(p.name)])
-    total = 0
     for p in files:
         if not p.is_file():
             raise DataFormatError(f"part {p.name} is not a regular file", file=fname)
+    return files
+
+
+def _read_parts(folder: Path, *, name: str | None, options: ReadOptions, limits: Limits) -> RawData:
+    """A folder of parquet part files (:func:`part_files`) read as one table, parts in natural
+    name order. The size budget is over all parts."""
+    fname = name or folder.name
+    files = part_files(folder, file=fname)
+    total = 0
+    for p in files:
         total += p.stat().st_size
         limits.check_upload(total, file=fname)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from viz_app.errors import DataFormatError, ParameterError, UnknownIdError
 
-__all__ = ["EmbeddingSet", "fingerprint_vectors", "readonly"]
+__all__ = ["EmbeddingSet", "fingerprint_blocks", "fingerprint_vectors", "readonly"]
 
 
 def fingerprint_vectors(vectors: NDArray[np.float32]) -> str:
@@ -33,9 +34,44 @@ def fingerprint_vectors(vectors: NDArray[np.float32]) -> str:
         64 hex characters; equal arrays give equal digests on any machine.
     """
     arr = np.ascontiguousarray(vectors)
+    return fingerprint_blocks(arr.shape, arr.dtype, [arr])
+
+
+def fingerprint_blocks(shape: tuple[int, ...], dtype: np.dtype[Any], blocks: Iterable[np.ndarray]) -> str:
+    """:func:`fingerprint_vectors` of an array given as consecutive blocks of rows (e.g. the
+    partitions of a set too large for one process), one block in memory at a time.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The whole array's shape, ``(n_samples, n_features)``.
+    dtype : numpy dtype
+        The whole array's dtype (float32 for an EmbeddingSet).
+    blocks : iterable of ndarray of shape (m_i, n_features)
+        The rows in order (``sum(m_i) == n_samples``), each of ``dtype``.
+
+    Returns
+    -------
+    str
+        The SHA-256 hex digest :func:`fingerprint_vectors` gives the whole array.
+
+    Raises
+    ------
+    ParameterError
+        A block of another dtype or width, or rows that do not add up to ``shape[0]``.
+    """
+    shape = tuple(int(s) for s in shape)
     h = hashlib.sha256()
-    h.update(f"{arr.shape}|{arr.dtype.str}|".encode())
-    h.update(arr.tobytes() if not arr.flags.c_contiguous else memoryview(arr).cast("B"))  # type: ignore[arg-type]
+    h.update(f"{shape}|{np.dtype(dtype).str}|".encode())
+    rows = 0
+    for block in blocks:
+        arr = np.ascontiguousarray(block)
+        if arr.dtype != dtype or arr.shape[1:] != shape[1:]:
+            raise ParameterError(f"block of shape {arr.shape} and dtype {arr.dtype} in an array of {shape}, {dtype}")
+        h.update(memoryview(arr).cast("B"))  # type: ignore[arg-type]
+        rows += arr.shape[0]
+    if rows != shape[0]:
+        raise ParameterError(f"blocks hold {rows:,} rows, not {shape[0]:,}")
     return h.hexdigest()
 
 

@@ -39,9 +39,11 @@ matrix (2**24 float32 scores at a time) and ``block x k`` candidates; a merge ta
 blocks of the kNN step are spread over the workers (``n x d / workers`` float32 each, which
 Dask spills to disk above 60 % of ``memory_limit``). Workers of the ``LocalCluster`` run with
 ``memory_limit`` (Dask pauses a worker above 80 % and restarts it above 95 %; a step whose worker
-died fails with a one-line error). The client (this process) still holds the whole set and the
-results, as the local engine does: it reads the input, scatters the blocks and gathers the
-coordinates and the graph.
+died fails with a one-line error). Through this interface (:func:`viz_app.export.mapfile.build_map`)
+the client (this process) holds the whole set and the results, as the local engine does: it
+scatters the blocks and gathers the coordinates and the graph. ``embedding-lens map --engine
+dask`` does not: :mod:`viz_app.export.dask_map` has the workers read the input by partitions and
+write the map's part files themselves, with these same task functions.
 
 dask and distributed are imported when a :class:`DaskEngine` is created, never by ``import
 viz_app``. Workers of an existing cluster need this package installed (same version).
@@ -323,6 +325,24 @@ class DaskEngine:
         with heartbeat(progress, f"{what} (on a Dask worker)", start=start, stop=stop):
             return self._run([fut], what, null_progress, lambda d: "")[0]
 
+    def merge_tree(self, level: list[Any], k: int) -> Any:
+        """One future holding the best ``k`` candidates per row of the candidate-list futures
+        ``level`` (each ``(idx int64, score float64, distance float32)`` of the same rows, shapes
+        ``(rows, <= k)``), merged by a tree of :func:`_knn_merge` tasks of :data:`MERGE_FAN_IN`
+        lists; the merges run first (higher priority), so candidates are dropped early."""
+        depth = 0
+        while len(level) > 1:
+            depth += 1
+            level = [
+                self._client.submit(_knn_merge, k, *level[g : g + MERGE_FAN_IN], pure=False, priority=depth)
+                for g in range(0, len(level), MERGE_FAN_IN)
+            ]
+        return level[0]
+
+    def run(self, futures: list[Any], what: str, progress: Progress, on_done: Callable[[int], str]) -> list[Any]:
+        """The results of ``futures`` in order (:meth:`_run`: progress, one-line errors)."""
+        return self._run(futures, what, progress, on_done)
+
     # -- the engine interface -------------------------------------------------------------------
 
     def embed(
@@ -517,14 +537,7 @@ class DaskEngine:
                 self._client.submit(_knn_pair, xi, xj, starts[j], i == j, int(k), metric, pure=False)
                 for j, xj in enumerate(blocks)
             ]
-            depth = 0
-            while len(level) > 1:  # merges first, as soon as they can run: candidates are dropped early
-                depth += 1
-                level = [
-                    self._client.submit(_knn_merge, int(k), *level[g : g + MERGE_FAN_IN], pure=False, priority=depth)
-                    for g in range(0, len(level), MERGE_FAN_IN)
-                ]
-            merged.append(level[0])
+            merged.append(self.merge_tree(level, int(k)))
         del level, xi
         blocks.clear()  # the scheduler drops each block once no task needs it
 

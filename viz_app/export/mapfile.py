@@ -31,7 +31,17 @@ from viz_app.progress import Progress, null_progress, scaled
 from viz_app.reduce.project import Projection
 from viz_app.reduce.registry import ProjectionParams
 
-__all__ = ["MAP_VERSION", "MapResult", "build_map", "load_map", "part_folder", "write_map", "write_table"]
+__all__ = [
+    "MAP_VERSION",
+    "MapResult",
+    "build_map",
+    "load_map",
+    "map_key_value",
+    "map_table",
+    "part_folder",
+    "write_map",
+    "write_table",
+]
 
 MAP_VERSION = 1
 _RESERVED = ("id", "label", "vector", *COORD_COLUMNS, "cluster", "cluster_label", "knn", "knn_distance")
@@ -163,26 +173,66 @@ def build_map(
 
 
 def _table(m: MapResult) -> Any:
+    return map_table(
+        m.es,
+        m.projection.coords,
+        knn=m.knn,
+        knn_distance=m.knn_distance,
+        clusters=m.clusters,
+        cluster_names=m.cluster_names,
+        key_value=map_key_value(m.info, m.settings),
+    )
+
+
+def map_key_value(info: dict[str, Any], settings: dict[str, Any]) -> dict[bytes, bytes]:
+    """The parquet key-value metadata of a map file: the map description and the settings record."""
+    return {MAP_KEY: json.dumps(info).encode(), SETTINGS_KEY: json.dumps(settings).encode()}
+
+
+def map_table(
+    es: EmbeddingSet,
+    coords: NDArray[np.float32],
+    *,
+    knn: NDArray[np.integer] | None,
+    knn_distance: NDArray[np.floating] | None,
+    clusters: NDArray[np.int64] | None = None,
+    cluster_names: NDArray[np.object_] | None = None,
+    key_value: dict[bytes, bytes],
+) -> Any:
+    """The rows of a map file as a pyarrow ``Table`` (layout: :mod:`viz_app.data.readers.mapfile`):
+    ``id``, ``label``, metadata, ``vector``, coordinates, clusters, ``knn``, ``knn_distance``.
+    Also used for one part of a partitioned map (``es`` is then that part's rows, with the
+    whole set's ids; ``knn`` holds row numbers of the whole set).
+
+    Parameters
+    ----------
+    es : EmbeddingSet
+        n rows.
+    coords : ndarray of shape (n, 2|3), dtype float32
+    knn : ndarray of shape (n, k), integer, or None
+    knn_distance : ndarray of shape (n, k), float, or None
+    clusters, cluster_names : ndarray of shape (n,), or None
+    key_value : dict of bytes to bytes
+        The schema's key-value metadata (:func:`map_key_value`).
+    """
     import pyarrow as pa
 
-    es = m.es
     cols: dict[str, Any] = {"id": pa.array(es.ids.astype(str)), "label": pa.array(es.labels.astype(str))}
     for name in es.metadata.columns:
         if str(name) not in _RESERVED:
             cols[str(name)] = pa.array(es.metadata[name].to_numpy(), from_pandas=True)
     d = es.n_features
     cols["vector"] = pa.FixedSizeListArray.from_arrays(pa.array(es.vectors.reshape(-1)), d)
-    for j, name in enumerate(m.info["coords"]):
-        cols[name] = pa.array(m.projection.coords[:, j])
-    if m.clusters is not None:
-        cols["cluster"] = pa.array(m.clusters.astype(np.int32))
-        cols["cluster_label"] = pa.array(m.cluster_names.astype(str))  # type: ignore[union-attr]
-    for name, arr in (("knn", m.knn), ("knn_distance", m.knn_distance)):
+    for j in range(coords.shape[1]):
+        cols[COORD_COLUMNS[j]] = pa.array(np.ascontiguousarray(coords[:, j], dtype=np.float32))
+    if clusters is not None and cluster_names is not None:
+        cols["cluster"] = pa.array(clusters.astype(np.int32))
+        cols["cluster_label"] = pa.array(cluster_names.astype(str))
+    for name, arr, dtype in (("knn", knn, np.int32), ("knn_distance", knn_distance, np.float32)):
         if arr is not None:
-            cols[name] = pa.FixedSizeListArray.from_arrays(pa.array(arr.reshape(-1)), arr.shape[1])
-    table = pa.table(cols)
-    meta = {MAP_KEY: json.dumps(m.info).encode(), SETTINGS_KEY: json.dumps(m.settings).encode()}
-    return table.replace_schema_metadata(meta)
+            flat = np.ascontiguousarray(arr, dtype=dtype).reshape(-1)
+            cols[name] = pa.FixedSizeListArray.from_arrays(pa.array(flat), arr.shape[1])
+    return pa.table(cols).replace_schema_metadata(key_value)
 
 
 def write_map(m: MapResult, path: str | os.PathLike[str], *, rows_per_part: int | None = None) -> Path:

@@ -56,6 +56,7 @@ __all__ = [
     "save_settings",
     "settings_for",
     "settings_json",
+    "settings_record",
     "sidecar_path",
     "validate_settings",
 ]
@@ -223,20 +224,51 @@ def settings_for(
         projection.source_fingerprint and projection.source_fingerprint != es.fingerprint
     ):
         raise ParameterError(f"the projection was not computed from {es.name!r} (different vectors)")
+    dataset = {
+        "name": es.name,
+        "fingerprint": es.fingerprint,
+        "n_samples": es.n_samples,
+        "n_features": es.n_features,
+        "model_name": es.model_name,
+    }
+    return settings_record(
+        dataset, projection.params, dataset_ref=dataset_ref, color_by=color_by, view=view, trust=trust, extra=extra
+    )
+
+
+def settings_record(
+    dataset: Mapping[str, Any],
+    params: Any,
+    *,
+    dataset_ref: Mapping[str, Any] | str | None = None,
+    color_by: str | None = None,
+    view: Mapping[str, Any] | None = None,
+    trust: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """:func:`settings_for` from a description of the set instead of the set itself (a set
+    written by partitions that no process holds whole).
+
+    Parameters
+    ----------
+    dataset : mapping
+        ``name``, ``fingerprint`` (:func:`viz_app.data.model.fingerprint_vectors` of the whole
+        vectors), ``n_samples``, ``n_features``, ``model_name``.
+    params : ProjectionParams
+        The projection's parameters.
+
+    Other parameters, return value and errors: :func:`settings_for`.
+    """
     ref = {"kind": "file", "name": dataset_ref} if isinstance(dataset_ref, str) else dataset_ref
     settings = {
         "format": SETTINGS_FORMAT,
         "version": SETTINGS_VERSION,
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "dataset": {
-            "name": es.name,
-            "fingerprint": es.fingerprint,
-            "n_samples": es.n_samples,
-            "n_features": es.n_features,
-            "model_name": es.model_name,
+            **{key: dataset[key] for key in ("name", "fingerprint", "n_samples", "n_features", "model_name")},
             "ref": None if ref is None else dict(ref),
         },
-        "projection": projection.params.as_dict(),
+        "projection": params.as_dict(),
         "view": {"color_by": color_by, **dict(view or {})},
         "versions": library_versions(),
         **({"trust": dict(trust)} if trust is not None else {}),

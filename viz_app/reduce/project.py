@@ -59,8 +59,14 @@ def transform_chunks(rest: NDArray[np.intp]) -> list[NDArray[np.intp]]:
     list of ndarray
         Consecutive slices of ``rest``.
     """
-    step = min(TRANSFORM_CHUNK_ROWS, max(1000, -(-len(rest) // 20)))
+    step = transform_chunk_rows(len(rest))
     return [rest[i : i + step] for i in range(0, len(rest), step)]
+
+
+def transform_chunk_rows(m: int) -> int:
+    """Rows per chunk of :func:`transform_chunks` when ``m`` rows are placed (the last chunk may
+    be shorter): a twentieth of ``m``, at least 1,000, at most :data:`TRANSFORM_CHUNK_ROWS`."""
+    return min(TRANSFORM_CHUNK_ROWS, max(1000, -(-m // 20)))
 
 
 @dataclass(frozen=True, eq=False)

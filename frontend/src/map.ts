@@ -8,6 +8,7 @@
 // data-* attributes.
 import { Deck, OrbitView, OrthographicView } from "@deck.gl/core";
 import { ScatterplotLayer } from "@deck.gl/layers";
+import { BOTTOM_STRIP, drawAxes, LEFT_STRIP_MIN } from "./axes";
 import { fetchBlob, Labels, type LensBlob } from "./blob";
 import { el, renderLegend, renderTooltip, RowDetails, STYLE } from "./dom";
 import { Box, drawLabels, LabelRequest, layoutLabels, PlacedLabel } from "./labels";
@@ -491,8 +492,12 @@ export class LensMap {
     const minSpan = 0.12;
     let zoom: number;
     if (d.dims === 2) {
+      // numbered axes: fit the points into the plot less the axes' strips (left and bottom)
+      const [L, B] = this.view?.axes ? [LEFT_STRIP_MIN, BOTTOM_STRIP] : [0, 0];
       const dx = Math.max(hi[0] - lo[0], minSpan), dy = Math.max(hi[1] - lo[1], minSpan);
-      zoom = Math.log2(Math.min(W / (dx * 1.12), H / (dy * 1.12)));
+      zoom = Math.log2(Math.min(Math.max(W - L, 10) / (dx * 1.12), Math.max(H - B, 10) / (dy * 1.12)));
+      target[0] -= L / 2 / 2 ** zoom;
+      target[1] -= B / 2 / 2 ** zoom;
     } else {
       const rad = Math.max(Math.hypot(...lo.map((l, j) => hi[j] - l)) / 2, minSpan);
       zoom = Math.log2(Math.min(W, H) / (2 * rad * 1.1));
@@ -591,6 +596,7 @@ export class LensMap {
     const style = getComputedStyle(this.root);
     const halo = style.getPropertyValue("--st-background-color").trim() || "#ffffff";
     const obstacles: Box[] = this.chromeBoxes();
+    this.drawScale(ctx, W, H, style, halo, obstacles);
     for (const a of v.arrows) {
       const p0 = P(a.from), p1 = P(a.to);
       if (p0 && p1) drawArrow(ctx, p0[0], p0[1], p1[0], p1[1], a.color, a.width, halo);
@@ -608,6 +614,24 @@ export class LensMap {
     drawLabels(ctx, this.placed, halo);
     if (this.drawing) drawShape(ctx, this.drawing, this.mode === "box");
     this.writeLabelState(W, H);
+  }
+
+  /** The numbered axes of a 2-D map that has them (axes.ts), under the other overlays; their
+   * strips become label obstacles. data-axis-ticks holds, per axis, the drawn tick values (data
+   * units), where they are drawn (px in the plot), their step and the data range they are for,
+   * and the strips' size; absent without axes. */
+  private drawScale(ctx: CanvasRenderingContext2D, W: number, H: number, style: CSSStyleDeclaration, halo: string, obstacles: Box[]): void {
+    const spec = this.view?.axes, a = this.root.dataset;
+    if (!spec || this.d?.dims !== 2) {
+      delete a.axisTicks;
+      return;
+    }
+    const pr = this.plot.getBoundingClientRect(), tb = this.toolbar.getBoundingClientRect();
+    const top = this.toolbar.style.display === "none" || !tb.height ? 0 : Math.max(0, tb.bottom - pr.top + 2);
+    const color = style.color || "#262730";
+    const drawn = drawAxes(ctx, spec, this.vs.target, this.vs.zoom, W, H, top, style.fontFamily || "sans-serif", color, halo);
+    obstacles.push(...drawn.strips);
+    a.axisTicks = JSON.stringify({ x: drawn.x, y: drawn.y, strip: drawn.strip });
   }
 
   /** The focus (filled) and its neighbours (rings), drawn on the 2D overlay: a click changes

@@ -66,6 +66,21 @@ export interface ZoomSpec {
   seq: number;
 }
 
+// Numbered axes (viz_app/map/ticks.py): per axis, value = normalised * scale + offset; `ticks`
+// are the core's values for the whole data range (the page recomputes them for what it shows).
+export interface AxisSpec {
+  title: string;
+  offset: number;
+  scale: number;
+  ticks: number[];
+}
+
+export interface AxesSpec {
+  max_ticks: number;
+  x: AxisSpec;
+  y: AxisSpec;
+}
+
 export interface ViewSpec {
   v: number;
   map: MapSpec;
@@ -86,4 +101,5 @@ export interface ViewSpec {
   height: number;
   tooltip: boolean;
   colors: { focus: RGBA; neighbors: RGBA };
+  axes?: AxesSpec | null; // 2-D maps with meaningful coordinates only (semantic axes)
 }

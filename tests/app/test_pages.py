@@ -161,9 +161,15 @@ def test_arithmetic_page_evaluates_king_man_woman_and_draws_axes():
     assert any(t.value.endswith("→  queen") for t in at.text)
     at.text_input(key="expr").input("king - mna").run()
     assert "mna" in at.error[0].value  # the unknown term is named (with suggestions)
-    view = _map_view(at)  # the semantic-axes map: axis arrows named by their words, ends labelled
-    assert [a["label"] for a in view["arrows"]] == ["man → woman", "poor → rich"]
+    view = _map_view(at)  # the semantic-axes map: numbered axes titled by their words, ends labelled
+    axes = view["axes"]
+    assert (axes["x"]["title"], axes["y"]["title"]) == ("man → woman (cosine)", "poor → rich (cosine)")
+    assert axes["x"]["ticks"] == [-0.4, -0.2, 0.0, 0.2, 0.4] and view["arrows"] == []
     assert [s["name"] for s in view["sets"]] == ["axis ends"] and view["sets"][0]["label"]
+    at.radio(key="ax_mode").set_value("scalar").run()
+    axes = _map_view(at)["axes"]
+    assert axes["y"]["title"] == "poor → rich (scalar projection)"
+    assert axes["y"]["ticks"] == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0]
 
 
 def _map_view(at: AppTest) -> dict:
@@ -185,6 +191,7 @@ def test_expression_on_the_explore_map_table_marker_and_arrows():
     shapes = {m["label"]: m["shape"] for m in view["markers"]}
     assert shapes == {"+ king": "circle", "− man": "circle", "+ woman": "circle", "(king - man) + woman": "diamond"}
     assert len(view["arrows"]) == 2  # man -> woman and king -> result
+    assert view["axes"] is None  # a PCA map's units mean nothing: no numbered axes
     nearest = next(s for s in view["sets"] if s["name"] == "nearest to the result")
     assert nearest["label"] and nearest["rows"]["n"] == 5
     assert any("PCA transform" in c.value for c in at.caption)

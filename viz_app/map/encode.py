@@ -176,6 +176,8 @@ class EncodedMap:
         SHA-256 of the digests: the identity of the whole map.
     legend : dict or None
         As in :func:`encode_colors`.
+    extent : tuple of (lo, hi) per dimension
+        The normalised positions' range on each axis (as in the points file's header).
     """
 
     n: int
@@ -187,6 +189,7 @@ class EncodedMap:
     digests: Mapping[str, str]
     key: str
     legend: dict | None = field(default=None)
+    extent: tuple[tuple[float, float], ...] = field(default=())
 
     @property
     def nbytes(self) -> int:
@@ -311,4 +314,5 @@ def encode_map(
         digests=digests,
         key=key,
         legend=legend,
+        extent=tuple((lo, hi) for lo, hi in extent),
     )

@@ -1,7 +1,8 @@
 """What the Explore and Arithmetic pages draw over their maps, as plain data ("prepare, then
-render"): the vector-arithmetic result with its operand arrows, cluster labels and the ends of
-semantic axes, turned into :mod:`viz_app.map.view` objects that the live map draws (and lays
-out, with measured text, in the page).
+render"): the vector-arithmetic result with its operand arrows, cluster labels, the ends of
+semantic axes and their numbered scale (tick marks, values and titles along the map's bottom and
+left edges, :mod:`viz_app.map.ticks`), turned into :mod:`viz_app.map.view` objects that the live
+map draws (and lays out, with measured text, in the page).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from viz_app.explore.axes import AxesProjection
 from viz_app.map.colors import clean_label
+from viz_app.map.ticks import MAX_TICKS, MapAxes
 from viz_app.map.view import Arrow, Highlight, Label, Marker
 
-__all__ = ["COLORS", "axis_arrows", "cluster_labels", "expression_layers", "extreme_rows"]
+__all__ = ["COLORS", "cluster_labels", "expression_layers", "extreme_rows", "semantic_map_axes"]
 
 #: Colours of the overlays (the live map's focus is red, its neighbours orange).
-COLORS = {"offset": "#7b3294", "result": "#111111", "nearest": "#ffb000", "search": "#9467bd", "axis": "#555555"}
+COLORS = {"offset": "#7b3294", "result": "#111111", "nearest": "#ffb000", "search": "#9467bd"}
 
 
 def _signed(label: str, c: float) -> str:
@@ -98,14 +101,22 @@ def extreme_rows(coords: NDArray[np.floating], n: int = 6) -> NDArray[np.intp]:
     return np.unique(np.concatenate(picks)).astype(np.intp)
 
 
-def axis_arrows(coords: NDArray[np.floating], x_label: str, y_label: str) -> list[Arrow]:
-    """Two labelled arrows along the bottom and left edges of ``coords`` (n, 2): the directions
-    of a semantic-axes map (the live map has no tick marks; the arrows name what grows where)."""
-    c = np.asarray(coords, dtype=np.float64)
-    lo, hi = c.min(axis=0), c.max(axis=0)
-    pad = (hi - lo) * 0.04
-    x0, y0 = lo - pad
-    return [
-        Arrow([x0, y0], [hi[0], y0], color=COLORS["axis"], label=clean_label(x_label, 60), width=1.5),
-        Arrow([x0, y0], [x0, hi[1]], color=COLORS["axis"], label=clean_label(y_label, 60), width=1.5),
-    ]
+def semantic_map_axes(ax: AxesProjection, *, max_ticks: int = MAX_TICKS) -> MapAxes:
+    """The numbered axes of a semantic-axes map (:func:`viz_app.explore.axes.axis_projection`):
+    the live map draws tick marks and values along its bottom and left edges, titled with each
+    axis's direction and what the coordinate is, e.g. ``"man → woman (cosine)"`` or
+    ``"poor → rich (scalar projection)"``; ticks by matplotlib's ``MaxNLocator``
+    (:mod:`viz_app.map.ticks`). Reducer maps (PCA, t-SNE, UMAP) get none: their units mean nothing.
+
+    Parameters
+    ----------
+    ax : AxesProjection
+    max_ticks : int, default=7
+        At most this many ticks per axis, 6..12.
+
+    Returns
+    -------
+    MapAxes
+    """
+    what = {"cosine": "cosine", "scalar": "scalar projection"}.get(ax.mode, ax.mode)
+    return MapAxes(f"{ax.x_label} ({what})", f"{ax.y_label} ({what})", max_ticks=max_ticks)

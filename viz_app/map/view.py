@@ -20,8 +20,19 @@ from viz_app.errors import ParameterError
 from viz_app.map.colors import clean_label, rgba
 from viz_app.map.encode import MAX_KNN_K, EncodedMap
 from viz_app.map.rowsets import encode_rows
+from viz_app.map.ticks import MapAxes, axes_payload
 
-__all__ = ["Arrow", "Highlight", "Label", "MapUrls", "MapView", "Marker", "check_camera", "view_payload"]
+__all__ = [
+    "Arrow",
+    "Highlight",
+    "Label",
+    "MapAxes",
+    "MapUrls",
+    "MapView",
+    "Marker",
+    "check_camera",
+    "view_payload",
+]
 
 Color = str | tuple[int, ...]
 _SHAPES = ("star", "diamond", "cross", "circle", "square")
@@ -181,6 +192,10 @@ class MapView:
     font_px : int, default=12
     tooltip : bool, default=True
     focus_color, neighbor_color : colour
+    axes : MapAxes or None
+        Numbered axes (tick marks, tick labels, titles) along the bottom and left edges, for
+        2-D maps whose coordinates mean something, e.g. semantic axes
+        (:mod:`viz_app.map.ticks`); None (PCA, t-SNE, UMAP maps) draws no scale.
     """
 
     focus: int | None = None
@@ -201,6 +216,7 @@ class MapView:
     tooltip: bool = True
     focus_color: Color = "#d62728"
     neighbor_color: Color = "#ff7f0e"
+    axes: MapAxes | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +278,12 @@ def _labels(view: MapView, m: EncodedMap) -> list[dict]:
     return out
 
 
+def _axes(axes: MapAxes, m: EncodedMap) -> dict[str, Any]:
+    _check(isinstance(axes, MapAxes), f"axes must be a MapAxes, got {type(axes).__name__}")
+    extent = [list(e) for e in m.extent] or [[-1.0, 1.0]] * m.dims
+    return axes_payload(axes, center=m.center, scale=m.scale, extent=extent)
+
+
 def view_payload(
     view: MapView, m: EncodedMap, urls: MapUrls, *, height: int, put: Callable[[bytes], str] | None = None
 ) -> dict[str, Any]:
@@ -286,7 +308,7 @@ def view_payload(
     Raises
     ------
     ParameterError
-        A row, colour, style, size or option out of range, naming it.
+        A row, colour, style, size or option out of range, naming it; axes on a 3-D map.
     """
     _check(view.focus is None or 0 <= int(view.focus) < m.n, f"focus row {view.focus} outside 0..{m.n - 1}")
     _check(0 <= view.k <= MAX_KNN_K, f"k={view.k} not in 0..{MAX_KNN_K}")
@@ -360,4 +382,5 @@ def view_payload(
         "height": int(height),
         "tooltip": bool(view.tooltip),
         "colors": {"focus": rgba(view.focus_color), "neighbors": rgba(view.neighbor_color)},
+        "axes": None if view.axes is None else _axes(view.axes, m),
     }

@@ -10,7 +10,7 @@ from viz_app.explore.analogy import evaluate_analogies, read_analogies
 from viz_app.explore.arithmetic import evaluate, mean_vector
 from viz_app.explore.axes import axis_projection
 from viz_app.explore.expression import MAX_EXPRESSION_CHARS
-from viz_app.map.scene import axis_arrows, extreme_rows
+from viz_app.map.scene import extreme_rows, semantic_map_axes
 from viz_app.map.view import Highlight, MapView
 from viz_app.ui import cache, safe, state
 from viz_app.ui.map import live_map, map_data
@@ -119,6 +119,7 @@ def semantic_axes(es: EmbeddingSet) -> None:
     # no kNN graph shipped (k=0): a click asks the server for that point's neighbours
     md = map_data(es, ax.coords, k=0)
     ends = Highlight("axis ends", extreme_rows(ax.coords, 6), color="#444444", style="ring", label=True)
-    view = MapView(highlights=[ends], arrows=axis_arrows(ax.coords, ax.x_label, ax.y_label), point_size=4, opacity=0.6)
+    view = MapView(highlights=[ends], axes=semantic_map_axes(ax), point_size=4, opacity=0.6)
     live_map(md, view, key="axes_map", height=520)
-    st.caption(safe.md(f"x: {ax.x_label} · y: {ax.y_label} (the arrows along the edges point to growing values)"))
+    unit = "cosine, -1 to 1" if ax.mode == "cosine" else "scalar projection, in the vectors' units"
+    st.caption(safe.md(f"x: {ax.x_label} · y: {ax.y_label} ({unit}; the values grow to the right and upwards)"))

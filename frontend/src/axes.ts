@@ -1,7 +1,7 @@
 // Numbered axes of a 2-D map whose coordinates mean something (semantic axes; the view's
-// "axes", written by viz_app/map/ticks.py): tick marks, tick values and the two titles, drawn on
-// the overlay canvas in two strips along the bottom and left edges of the plot, recomputed for
-// the range shown at every pan and zoom. Point labels keep out of the strips (they are obstacles
+// "axes", written by viz_app/map/ticks.py): tick marks, tick values and the two titles in two
+// strips along the bottom and left edges of the plot, faint grid lines across it, drawn on the
+// overlay canvas and recomputed for the range shown at every pan and zoom. Point labels keep out of the strips (they are obstacles
 // of the label layout) and the default view leaves room for them (see LensMap.fit).
 //
 // Tick rule, mirrored from the core (matplotlib's MaxNLocator(nbins=max - 1, steps=[1, 2, 5, 10]),
@@ -92,6 +92,25 @@ export function drawAxes(
   yt.px = yt.values.map((v) => q(Y(v)));
 
   ctx.save();
+  // faint grid lines at the ticks across the plot (the zero lines a little stronger), so a
+  // point's value can be read in the middle of the map too; drawn under the strips
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1;
+  for (const zero of [false, true]) {
+    ctx.globalAlpha = zero ? 0.22 : 0.08;
+    ctx.beginPath();
+    for (const v of xt.values.filter((v) => (v === 0) === zero)) {
+      const x = Math.round(X(v)) + 0.5;
+      ctx.moveTo(x, 0);
+      ctx.lineTo(x, H - B);
+    }
+    for (const v of yt.values.filter((v) => (v === 0) === zero)) {
+      const y = Math.round(Y(v)) + 0.5;
+      ctx.moveTo(L, y);
+      ctx.lineTo(W, y);
+    }
+    ctx.stroke();
+  }
   ctx.fillStyle = background;
   ctx.globalAlpha = 0.86;
   ctx.fillRect(0, H - B, W, B);

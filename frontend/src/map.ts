@@ -493,11 +493,14 @@ export class LensMap {
     let zoom: number;
     if (d.dims === 2) {
       // numbered axes: fit the points into the plot less the axes' strips (left and bottom)
-      const [L, B] = this.view?.axes ? [LEFT_STRIP_MIN, BOTTOM_STRIP] : [0, 0];
+      // and the toolbar's band at the top, so no point starts under them
+      const axes = !!this.view?.axes;
+      const [L, B] = axes ? [LEFT_STRIP_MIN, BOTTOM_STRIP] : [0, 0];
+      const T = axes && this.toolbar.style.display !== "none" ? this.toolbar.offsetTop + this.toolbar.offsetHeight : 0;
       const dx = Math.max(hi[0] - lo[0], minSpan), dy = Math.max(hi[1] - lo[1], minSpan);
-      zoom = Math.log2(Math.min(Math.max(W - L, 10) / (dx * 1.12), Math.max(H - B, 10) / (dy * 1.12)));
+      zoom = Math.log2(Math.min(Math.max(W - L, 10) / (dx * 1.12), Math.max(H - B - T, 10) / (dy * 1.12)));
       target[0] -= L / 2 / 2 ** zoom;
-      target[1] -= B / 2 / 2 ** zoom;
+      target[1] += (T - B) / 2 / 2 ** zoom;
     } else {
       const rad = Math.max(Math.hypot(...lo.map((l, j) => hi[j] - l)) / 2, minSpan);
       zoom = Math.log2(Math.min(W, H) / (2 * rad * 1.1));

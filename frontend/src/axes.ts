@@ -7,12 +7,14 @@
 // Tick rule, mirrored from the core (matplotlib's MaxNLocator(nbins=max - 1, steps=[1, 2, 5, 10]),
 // viz_app/map/ticks.py): the smallest step of 1, 2 or 5 x 10^k that is >= (hi - lo) / (max - 1),
 // so at most `max` ticks (max is 6..12: that step always leaves >= 2 ticks in the range; below
-// 2 the next smaller steps are tried, as MaxNLocator does).
+// 2 the next smaller steps are tried, as MaxNLocator does). Per axis, max = the view's
+// max_ticks, or 1 + the axis length // tick_px if smaller (at least 6): ticks >= ~tick_px apart.
 // Titles are user text: drawn with fillText on the canvas, never parsed as HTML.
 import type { Box } from "./labels";
 import type { AxesSpec } from "./types";
 
 export interface AxisTicks {
+  max: number; // the most ticks allowed on this axis at its length (see above)
   values: number[]; // data units, increasing
   px: number[]; // where each is drawn: x (bottom axis) or y (left axis), CSS px in the plot
   step: number;
@@ -28,7 +30,7 @@ const TITLE = 12;
 
 /** Tick values in [lo, hi] by the rule above; no ticks for an empty or non-finite range. */
 export function niceTicks(lo: number, hi: number, max: number): AxisTicks {
-  const none: AxisTicks = { values: [], px: [], step: 0, range: [lo, hi] };
+  const none: AxisTicks = { max, values: [], px: [], step: 0, range: [lo, hi] };
   const raw = (hi - lo) / Math.max(1, max - 1);
   if (!(raw > 0) || !Number.isFinite(raw) || !Number.isFinite(lo)) return none;
   const p = 10 ** Math.floor(Math.log10(raw));
@@ -42,7 +44,7 @@ export function niceTicks(lo: number, hi: number, max: number): AxisTicks {
     if (k1 - k0 + 1 >= 2 || i === 0) {
       const values: number[] = [];
       for (let k = k0; k <= k1 && values.length < 100; k++) values.push(Number((k * step).toFixed(dec)) + 0);
-      return { values, px: [], step: Number(step.toPrecision(12)), range: [lo, hi] };
+      return { max, values, px: [], step: Number(step.toPrecision(12)), range: [lo, hi] };
     }
   }
   return none;
@@ -80,13 +82,14 @@ export function drawAxes(
   const font = (px: number, w = 400) => `${w} ${px}px ${fontFamily}`;
 
   // y first: its values' widths decide the left strip's width
-  const yt = niceTicks(data(ny(H - BOTTOM_STRIP), spec.y), data(ny(top), spec.y), spec.max_ticks);
+  const most = (px: number) => Math.max(6, Math.min(spec.max_ticks, 1 + Math.floor(px / (spec.tick_px || 60))));
+  const yt = niceTicks(data(ny(H - BOTTOM_STRIP), spec.y), data(ny(top), spec.y), most(H - BOTTOM_STRIP - top));
   ctx.font = font(FONT);
   const ylabels = yt.values.map((v) => formatTick(v, yt.step));
   const widest = Math.max(0, ...ylabels.map((t) => ctx.measureText(t).width));
   const L = Math.max(LEFT_STRIP_MIN, Math.ceil(TICK + 3 + widest + 6 + TITLE + 4));
   const B = BOTTOM_STRIP;
-  const xt = niceTicks(data(nx(L), spec.x), data(nx(W), spec.x), spec.max_ticks);
+  const xt = niceTicks(data(nx(L), spec.x), data(nx(W), spec.x), most(W - L));
   const q = (x: number) => Math.round(x * 10) / 10;
   xt.px = xt.values.map((v) => q(X(v)));
   yt.px = yt.values.map((v) => q(Y(v)));

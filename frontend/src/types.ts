@@ -76,7 +76,8 @@ export interface AxisSpec {
 }
 
 export interface AxesSpec {
-  max_ticks: number;
+  max_ticks: number; // at most this many ticks per axis (6..12) ...
+  tick_px: number; // ... and at most 1 + the axis length in px // tick_px (at least 6)
   x: AxisSpec;
   y: AxisSpec;
 }

@@ -75,6 +75,7 @@ def test_axes_payload_maps_data_onto_the_encoded_positions(glove_10k, mode):
     payload = view_payload(MapView(axes=semantic_map_axes(ax)), m, URLS, height=520)
     axes = payload["axes"]
     assert len(json.dumps(axes)) < 600  # small JSON per rerun
+    assert (axes["max_ticks"], axes["tick_px"]) == (11, 60)
     what = "cosine" if mode == "cosine" else "scalar projection"
     assert (axes["x"]["title"], axes["y"]["title"]) == (f"man → woman ({what})", f"poor → rich ({what})")
     norm = unpack(m.blobs["points"])[1]["positions"].astype(np.float64)
@@ -107,6 +108,8 @@ def test_maps_without_meaningful_axes_have_none_and_3d_is_refused(glove_10k):
         view_payload(MapView(axes=MapAxes("a", "b")), m3, URLS, height=400)
     with pytest.raises(ParameterError, match="max_ticks"):
         view_payload(MapView(axes=MapAxes("a", "b", max_ticks=20)), m2, URLS, height=400)
+    with pytest.raises(ParameterError, match="tick_px"):
+        view_payload(MapView(axes=MapAxes("a", "b", tick_px=10)), m2, URLS, height=400)
 
 
 def test_axis_titles_are_plain_one_line_text():

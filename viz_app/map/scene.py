@@ -111,8 +111,8 @@ def semantic_map_axes(ax: AxesProjection, *, max_ticks: int = MAX_TICKS) -> MapA
     Parameters
     ----------
     ax : AxesProjection
-    max_ticks : int, default=7
-        At most this many ticks per axis, 6..12.
+    max_ticks : int, default=11
+        At most this many ticks per axis, 6..12 (fewer on a short axis: one per 60 px).
 
     Returns
     -------

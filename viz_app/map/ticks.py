@@ -13,8 +13,11 @@ a power of ten that is >= ``(hi - lo) / (max_ticks - 1)``, so at most ``max_tick
 inside the range. With ``max_ticks >= 6`` that step always leaves at least 2 values in the range
 (the ladder's ratios are at most 2.5), so MaxNLocator never falls back to a smaller step (its
 ``min_n_ticks``), which could give more than ``max_ticks``: hence the bound 6..12. The page
-applies the same rule to the range it shows (``frontend/src/axes.ts``); this module gives the
-values for the whole data range (the view payload, tests).
+applies the same rule to the range it shows (``frontend/src/axes.ts``), with at most
+``min(max_ticks, 1 + axis length // tick_px)`` and at least 6 ticks per axis, so ticks are
+about ``tick_px`` pixels apart or more (matplotlib's ``nbins="auto"`` likewise scales with
+the axis length); this module gives the values for the whole data range (the view payload,
+tests).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from typing import Any
 from viz_app.errors import ParameterError
 from viz_app.map.colors import clean_label
 
-__all__ = ["MAX_TICKS", "STEPS", "MapAxes", "axes_payload", "tick_values"]
+__all__ = ["MAX_TICKS", "STEPS", "TICK_PX", "MapAxes", "axes_payload", "tick_values"]
 
 #: Default largest number of ticks per axis.
-MAX_TICKS = 7
+MAX_TICKS = 11
+#: Default smallest distance between ticks the page aims for, CSS pixels.
+TICK_PX = 60
 #: Tick steps per decade (MaxNLocator's ``steps``): 1, 2 or 5 times a power of ten.
 STEPS = (1, 2, 5, 10)
 
@@ -43,13 +48,16 @@ class MapAxes:
     x_title, y_title : str
         Axis titles, plain text (drawn as text, never as HTML), at most 80 characters shown,
         e.g. ``"man → woman (cosine)"``.
-    max_ticks : int, default=7
+    max_ticks : int, default=11
         At most this many ticks per axis, 6..12 (see :func:`tick_values`).
+    tick_px : int, default=60
+        The page draws at most ``1 + axis length // tick_px`` ticks (at least 6), 30..200 px.
     """
 
     x_title: str
     y_title: str
     max_ticks: int = MAX_TICKS
+    tick_px: int = TICK_PX
 
 
 def tick_values(lo: float, hi: float, *, max_ticks: int = MAX_TICKS) -> list[float]:
@@ -59,7 +67,7 @@ def tick_values(lo: float, hi: float, *, max_ticks: int = MAX_TICKS) -> list[flo
     ----------
     lo, hi : float
         The range, in data units (e.g. cosine), finite, ``lo < hi``.
-    max_ticks : int, default=7
+    max_ticks : int, default=11
         6..12: at most this many values; ``MaxNLocator(nbins=max_ticks - 1, steps=[1, 2, 5, 10])``.
 
     Returns
@@ -105,20 +113,22 @@ def axes_payload(
     Returns
     -------
     dict
-        ``max_ticks`` and, for ``"x"`` and ``"y"``: ``title``; ``offset`` and ``scale``
+        ``max_ticks``, ``tick_px`` and, for ``"x"`` and ``"y"``: ``title``; ``offset`` and ``scale``
         (``value = normalised * scale + offset``); ``ticks``: :func:`tick_values` of the data
         range (the page recomputes them for the range it shows). About 300 bytes.
 
     Raises
     ------
     ParameterError
-        A map that is not 2-D, or ``max_ticks`` out of range.
+        A map that is not 2-D, or ``max_ticks`` or ``tick_px`` out of range.
     """
     if len(center) != 2 or len(extent) != 2:
         raise ParameterError(f"numbered axes are drawn on 2-D maps only; this map is {len(center)}-D")
     if not (isinstance(axes.max_ticks, int) and 6 <= axes.max_ticks <= 12):
         raise ParameterError(f"max_ticks={axes.max_ticks!r} not an integer in 6..12")
-    out: dict[str, Any] = {"max_ticks": axes.max_ticks}
+    if not (isinstance(axes.tick_px, int) and 30 <= axes.tick_px <= 200):
+        raise ParameterError(f"tick_px={axes.tick_px!r} not an integer in 30..200")
+    out: dict[str, Any] = {"max_ticks": axes.max_ticks, "tick_px": axes.tick_px}
     for j, (name, title) in enumerate((("x", axes.x_title), ("y", axes.y_title))):
         lo, hi = (e * scale + center[j] for e in extent[j])
         out[name] = {

@@ -99,4 +99,8 @@ def test_axis_ticks_follow_zoom_and_read_a_word_s_value(page, app_url):
     # Reset view: back to the first ticks
     page.locator(f"{MAP} button[data-action=reset]").first.click()
     back = _wait_ticks(page, lambda t: t["x"]["step"] == step0, "the first x step again")
-    assert back["x"]["values"] == start["x"]["values"] and back["y"]["values"] == start["y"]["values"]
+    # (the same steps and spans: the plot may have changed width by a scrollbar meanwhile, and a
+    # tick near an edge come or go with it)
+    for axis in ("x", "y"):
+        assert back[axis]["step"] == start[axis]["step"], (back[axis], start[axis])
+        assert np.ptp(back[axis]["range"]) == pytest.approx(np.ptp(start[axis]["range"]), rel=0.05)

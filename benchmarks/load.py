@@ -98,6 +98,12 @@ FULL_APP = "streamlit_app.py"  # --app full: the Explore page of the app itself
 MAP_TIMEOUT_S = 900  # first map of a session; generous: N sessions render 10k points on 2 shared cores
 CLICK_TIMEOUT_S = 180  # click -> new focus
 IDLE_TIMEOUT_S = 180  # new focus -> script run over
+#: How often a wait re-checks the page, ms. Not "raf" (Playwright's default): polling on every
+#: animation frame makes each page produce frames non-stop while it waits, and ten such pages of
+#: software-rendered compositing took most of the 2 cores from the server being measured. The
+#: figures do not depend on it (the highlight is timed in the page, the server response from
+#: websocket frame timestamps); only "click -> app idle" is read to within this step.
+POLL_MS = 25
 FAULT_TIMEOUT_S = 180  # /?fault=1 -> exception box
 GATE_TIMEOUT_S = 900  # a session's last click waits at most this long for the fault
 HEALTH_TIMEOUT_S = 180
@@ -302,7 +308,7 @@ async def _new_page(browser, run: Run, sid: int):
 async def _until(page, cond: str, timeout_s: float) -> None:
     """Wait until ``cond`` (JS over the map's root ``e``, inside its shadow root) holds."""
     h = await page.locator(MAP).element_handle()
-    await page.wait_for_function(f"(e) => {cond}", arg=h, polling=10, timeout=timeout_s * 1000)
+    await page.wait_for_function(f"(e) => {cond}", arg=h, polling=POLL_MS, timeout=timeout_s * 1000)
 
 
 async def pick_targets(page, rng: np.random.Generator, m: int) -> list[tuple[float, float]]:
@@ -399,7 +405,7 @@ async def session(browser, run: Run, sid: int, seed: int) -> None:
                 highlight = float(await page.locator(MAP).get_attribute("data-neighbors-ms")) / 1000
                 await page.locator(MAP).evaluate("e => { delete e.dataset.neighborsMs; }")
                 await _until(page, f"e.dataset.serverFocus === '{row}'", IDLE_TIMEOUT_S)  # the server's echo arrived
-                await page.wait_for_function(IDLE, timeout=IDLE_TIMEOUT_S * 1000)
+                await page.wait_for_function(IDLE, timeout=IDLE_TIMEOUT_S * 1000, polling=POLL_MS)
                 idle = time.monotonic() - t0
             except Exception as exc:
                 run.results.append(Click(sid, t0, time.monotonic(), None, None, None, 0,

@@ -82,6 +82,11 @@ RAF_STOP = """() => new Promise(res => { let k = 0; const g = () => { if (++k < 
   window.__rafOn = false; const t = window.__raf; let m = 0; for (let i = 1; i < t.length; i++) m = Math.max(m, t[i] - t[i - 1]);
   res(m); }; requestAnimationFrame(g); })"""
 TIMEOUT_MS = 600_000
+#: How often a wait re-checks the page, ms. Not "raf" (Playwright's default): polling on every
+#: animation frame makes the page produce frames non-stop while the click is being answered,
+#: taking CPU from the page and the server being measured. The figures are timed in the page
+#: (click, highlight and table times from ``performance.now()``), not by these waits.
+POLL_MS = 25
 IDLE = (
     "() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') === 'notRunning'"
 )
@@ -203,7 +208,7 @@ class Frames:
 def _until(page, cond: str, timeout: float | None = None) -> None:
     """Wait until ``cond`` (JS over the component's root ``e``, inside its shadow root) holds."""
     h = page.locator(MAP).element_handle()
-    page.wait_for_function(f"(e) => {cond}", arg=h, polling=10, timeout=timeout)
+    page.wait_for_function(f"(e) => {cond}", arg=h, polling=POLL_MS, timeout=timeout)
 
 
 def _hover_any(page, x: float, y: float) -> tuple[int, float, float] | None:
@@ -250,7 +255,7 @@ def measure(browser, server: Server, n: int, dims: int, clicks: int, seed: int) 
     out["first_paint_ms"], out["first_paint_load"] = (time.monotonic() - t0) * 1000, load()
     out["first_frame_ms"] = float(_attr(page, "data-frame-ms") or "nan")
     print(f"  first paint {out['first_paint_ms']:.0f} ms", flush=True)
-    page.wait_for_function(IDLE)
+    page.wait_for_function(IDLE, polling=POLL_MS)
     # 3. clicks
     rng = np.random.default_rng(seed)
     plot = page.locator(f"{MAP} .plot").bounding_box()
@@ -275,8 +280,8 @@ def measure(browser, server: Server, n: int, dims: int, clicks: int, seed: int) 
         try:
             page.locator(f"{MAP}[data-focus='{hovered}']").wait_for(timeout=60_000)
             _until(page, f"e.dataset.neighborsMs !== undefined && e.dataset.focus === '{hovered}' && e.dataset.neighbors !== ''", 60_000)  # fmt: skip
-            page.wait_for_function("() => window.__tableAt > 0", timeout=120_000)
-            page.wait_for_function(IDLE, timeout=120_000)
+            page.wait_for_function("() => window.__tableAt > 0", timeout=120_000, polling=POLL_MS)
+            page.wait_for_function(IDLE, timeout=120_000, polling=POLL_MS)
         except Exception as exc:  # a lost click is reported, not fatal
             print(f"    click on row {hovered} not completed: {str(exc).splitlines()[0]}", flush=True)
             continue
@@ -335,8 +340,8 @@ def screenshot(browser, server: Server, n: int, dims: int, path: Path, word: str
         print(f"  screenshot: {word!r} (row {row}) could not be hovered; clicking what is there", flush=True)
         page.mouse.click(x, y)
     _until(page, "e.dataset.neighbors !== '' && e.dataset.focus !== ''", 120_000)
-    page.wait_for_function(TABLE_TEXT)
-    page.wait_for_function(IDLE)
+    page.wait_for_function(TABLE_TEXT, polling=POLL_MS)
+    page.wait_for_function(IDLE, polling=POLL_MS)
     page.mouse.move(5, 5)
     page.wait_for_timeout(1500)
     page.locator(MAP).screenshot(path=str(path))

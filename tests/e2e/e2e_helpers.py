@@ -260,9 +260,23 @@ def checked_option(page, group: str) -> str:
 
 
 def go_to(page, title: str) -> None:
-    """Follow the sidebar navigation link ``title`` ("Explore" or "Data")."""
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
-    wait_for(page, page.locator("[data-testid='stMain'] h1").filter(has_text=title), f"page {title!r}", 30)
+    """Follow the sidebar navigation link ``title`` ("Explore" or "Data").
+
+    Waits for the current script run to end first, and clicks the link again if the page has
+    not changed after 30 s (90 s in all): at high load, a navigation clicked while a heavy run
+    (a 3-D map) was still ending was seen to be lost ("no page 'Data' after 30 s")."""
+    link = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first
+    heading = page.locator("[data-testid='stMain'] h1").filter(has_text=title)
+    wait_idle(page)
+    for attempt in range(3):
+        link.click()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (heading.count() and heading.first.is_visible()):
+            fail_on_exception(page)
+            page.wait_for_timeout(200)
+        if heading.count() and heading.first.is_visible():
+            break
+    wait_for(page, heading, f"page {title!r}", 1)
     page.wait_for_url(lambda url: url.rstrip("/").endswith("/data") == (title == "Data"), timeout=30_000)
 
 

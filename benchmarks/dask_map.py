@@ -5,15 +5,18 @@
    first loads all-MiniLM-L6-v2 (timed: ``load``) by embedding a few texts, then the engine embeds
    ``--texts`` real sentences (gensim's test corpora, as ``benchmarks/bench.py``; never the warm-up
    ones, so no per-worker text cache helps) by partitions: texts/s.
-2. Map: what ``embedding-lens map glove400k.npz -o map.parquet --reducer umap --fit-sample 50000
-   --engine dask --workers 2`` does (start a ``LocalCluster`` of ``--workers`` processes with
-   ``--memory-limit`` each, :func:`viz_app.load`, :func:`~viz_app.export.mapfile.build_map`,
-   :func:`~viz_app.export.mapfile.write_map` as part files, close the cluster), in this process so
-   each phase is timed from the progress reports: the fit task, placing the rest with
-   ``transform``, the kNN graph by blocks, trust and writing. Each worker's peak memory is its
-   process's peak resident set (``VmHWM``), read through the cluster at the end of each phase and
-   then reset (the fit, placing points, the kNN graph); this process's own peak is the client's. The output is reopened with
-   :func:`~viz_app.export.mapfile.load_map`.
+2. Map: what ``embedding-lens map glove.parquet -o map.parquet --reducer umap --fit-sample 50000
+   --engine dask --workers 2`` does, the input being the GloVe words as parquet (``label``,
+   ``vector``) with row groups of ``--partition-rows``: start a ``LocalCluster`` of ``--workers``
+   processes with ``--memory-limit`` each, :func:`~viz_app.data.partitions.plan_partitions`,
+   :func:`~viz_app.export.dask_map.map_partitions` (the workers read, fit, place, build the kNN
+   graph and write), close the cluster; in this process so that its own peak resident set
+   (``VmHWM``, reset before the cluster starts: the client plus the LocalCluster's scheduler) is
+   measured. The steps overlap (the kNN tasks run beside the fit), so each is reported from
+   ``distributed.get_task_stream``: tasks, worker compute seconds, and its wall span. Each worker's
+   peak memory is its process's ``VmHWM``. The output is then reopened with
+   :func:`~viz_app.export.mapfile.load_map` and 200 random rows' kNN lists are checked against
+   ``knn_indices``' exact search.
 
 Run: ``python benchmarks/dask_map.py [--texts 2000] [--rows 400000] [--fit-sample 50000]``;
 ``--skip-embed``/``--skip-map`` run one part. Wall times depend on the machine's load; the load
@@ -107,107 +110,124 @@ def embed_throughput(n_texts: int, workers: int) -> None:
     _say(f"  load average after: {_load()}")
 
 
-def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partition_rows: int) -> None:
-    import numpy as np
+def _rss_mb() -> float:
+    """``VmRSS`` of the calling process, MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
-    import viz_app
+
+def _write_input(path: Path, n: int, row_group: int) -> None:
+    """The first ``n`` GloVe words as parquet (``label``, ``vector``) with row groups of ``row_group``."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from viz_app.data.samples import glove_full
+
+    vectors, tokens = glove_full()
+    flat = pa.array(np.ascontiguousarray(vectors[:n], dtype=np.float32).reshape(-1))
+    table = pa.table({"label": [str(t) for t in tokens[:n]], "vector": pa.FixedSizeListArray.from_arrays(flat, 50)})
+    pq.write_table(table, path, row_group_size=row_group, compression="zstd")
+
+
+def _task_summary(stream: list[dict]) -> dict[str, tuple[int, float, float, float]]:
+    """Per task function: (tasks, worker compute seconds, first start, last stop) from
+    ``distributed.get_task_stream`` records."""
+    out: dict[str, list[float]] = {}
+    for rec in stream:
+        name = str(rec["key"]).strip("()'\"").split("-")[0]
+        for ss in rec.get("startstops", ()):
+            if ss["action"] != "compute":
+                continue
+            t = out.setdefault(name, [0, 0.0, float("inf"), 0.0])
+            t[0] += 1
+            t[1] += ss["stop"] - ss["start"]
+            t[2] = min(t[2], ss["start"])
+            t[3] = max(t[3], ss["stop"])
+    return {k: (int(v[0]), v[1], v[2], v[3]) for k, v in out.items()}
+
+
+def map_400k(rows: int, fit_sample: int, workers: int, memory_limit: str, partition_rows: int) -> None:
+    import gc
+
+    import numpy as np
+    from distributed import get_task_stream
+
+    from viz_app.data.partitions import plan_partitions
     from viz_app.explore.dask_engine import DaskEngine
     from viz_app.explore.neighbors import knn_indices
-    from viz_app.export.mapfile import build_map, load_map, write_map
+    from viz_app.export.dask_map import map_partitions
+    from viz_app.export.mapfile import load_map
     from viz_app.reduce import use_numba_disk_cache
     from viz_app.reduce.registry import make_params
 
     use_numba_disk_cache()
-    vectors, tokens = glove_full()
-    n = min(rows, len(vectors))
-    seen: list[tuple[float, str]] = []
-    phases = {"sending the fitted model": "fit", "kNN graph (k=": "place", "trust": "kNN graph"}
-    phase_peaks: dict[str, dict[str, float]] = {}
-    phase_cpu: dict[str, float] = {}  # workers' CPU seconds per phase, summed
-    last_cpu: dict[str, float] = {}
-    box: dict[str, DaskEngine] = {}
-
-    def record(fraction: float, text: str, /) -> None:
-        seen.append((time.perf_counter(), text))
-        for prefix, phase in phases.items():  # each worker's peak RSS per phase (VmHWM, reset after)
-            if text.startswith(prefix) and phase not in phase_peaks:
-                phase_peaks[phase] = box["eng"].client.run(_peak_since_reset_mb)
-                box["eng"].client.run(_reset_peak)
-                cpu_now = box["eng"].client.run(_cpu_s)
-                phase_cpu[phase] = sum(cpu_now[w] - last_cpu.get(w, 0.0) for w in cpu_now)
-                last_cpu.update(cpu_now)
-
-    def first(prefix: str) -> float:
-        return next(t for t, text in seen if text.startswith(prefix))
-
     with tempfile.TemporaryDirectory(prefix="dask-map-") as tmp:
-        src = Path(tmp) / f"glove{n}.npz"
-        np.savez(src, vectors=np.asarray(vectors[:n], dtype=np.float32), labels=np.asarray(tokens[:n], dtype=str))
-        out = Path(tmp) / "map.parquet"
-        _say(f"\n[map] {n:,} GloVe words ({src.stat().st_size / 2**20:.0f} MB .npz), UMAP, --fit-sample {fit_sample:,}")
-        _say(f"  LocalCluster: {workers} worker processes, 1 thread and {memory_limit} each; load average {_load()}")
+        src, out = Path(tmp) / "glove.parquet", Path(tmp) / "map.parquet"
+        _write_input(src, rows, partition_rows)
+        gc.collect()
+        _say(
+            f"\n[map] {rows:,} GloVe words ({src.stat().st_size / 2**20:.0f} MB parquet, row groups of "
+            f"{partition_rows:,}), UMAP, --fit-sample {fit_sample:,}: what `embedding-lens map glove.parquet "
+            f"--engine dask` does (plan_partitions, map_partitions)"
+        )
+        _say(f"  LocalCluster: {workers} worker processes, 1 thread and {memory_limit} each")
+        _say(
+            f"  start {time.strftime('%H:%M:%S UTC', time.gmtime())}; /proc/loadavg {Path('/proc/loadavg').read_text().strip()}"
+        )
+        rss0 = _rss_mb()
+        _reset_peak()
         t0 = time.perf_counter()
         with DaskEngine(workers=workers, partition_rows=partition_rows, memory_limit=memory_limit) as eng:
             t_start = time.perf_counter()
-            box["eng"] = eng
             eng.client.run(_reset_peak)
-            last_cpu.update(eng.client.run(_cpu_s))
-            es = viz_app.load(src)  # what `embedding-lens map` does: read, build_map, write_map
-            t_read = time.perf_counter()
-            params = make_params("umap", n_samples=es.n_samples, fit_sample=fit_sample, random_state=0)
-            m = build_map(es, params, k=15, engine=eng, progress=record, dataset_ref=es.name)
+            cpu0 = eng.client.run(_cpu_s)
+            layout = plan_partitions(src, partition_rows=partition_rows)
+            params = make_params("umap", n_samples=layout.n_samples, fit_sample=fit_sample, random_state=0)
+            with get_task_stream(client=eng.client) as ts:
+                done = map_partitions(eng, layout, out, params, k=15, dataset_ref=layout.name)
             t_map = time.perf_counter()
-            write_map(m, out, rows_per_part=partition_rows)
-            t_write = time.perf_counter()
-            peaks = eng.client.run(_peak_since_reset_mb)  # since the kNN step
-            cpu = eng.client.run(_cpu_s)
+            peaks = eng.client.run(_peak_since_reset_mb)
+            cpu1 = eng.client.run(_cpu_s)
+            stream = ts.data
         t_closed = time.perf_counter()
-        fit_end, place_end = first("sending the fitted model"), first("kNN graph (k=")
-        knn_end = first("trust")
-        _say(f"  end-to-end {t_closed - t0:.0f} s ({(t_closed - t0) / 60:.1f} min); load average after: {_load()}")
-        _say(f"    cluster start {t_start - t0:.1f} s, read {t_read - t_start:.1f} s")
-        _say(f"    fit UMAP on {fit_sample:,} sampled points (one task) {fit_end - t_read:.0f} s")
-        placed = m.projection.quality.get("placed_by_transform", 0)
+        client_peak = _peak_since_reset_mb()
         _say(
-            f"    place {placed:,} points with transform (model broadcast + tasks) {place_end - fit_end:.0f} s "
-            f"= {placed / (place_end - fit_end):.0f} points/s"
+            f"  end {time.strftime('%H:%M:%S UTC', time.gmtime())}; /proc/loadavg {Path('/proc/loadavg').read_text().strip()}"
         )
-        _say(
-            f"    kNN graph k=15 by blocks of {partition_rows:,} rows at most "
-            f"{knn_end - place_end:.0f} s = {n / (knn_end - place_end):.0f} rows/s"
-        )
-        _say(f"    trustworthiness + settings {t_map - knn_end:.1f} s, write part files {t_write - t_map:.1f} s")
-        _say(f"    close the cluster {t_closed - t_write:.1f} s")
-        overall = {w: max([peaks[w]] + [by[w] for by in phase_peaks.values() if w in by]) for w in peaks}
-        _say(
-            "  worker peak RSS (the highest of the phases below): " + ", ".join(f"{v:.0f} MB" for v in overall.values())
-        )
-        for phase, by_worker in phase_peaks.items():
+        _say(f"  end-to-end {t_closed - t0:.0f} s ({(t_closed - t0) / 60:.1f} min)")
+        _say(f"    cluster start {t_start - t0:.1f} s, map {t_map - t_start:.0f} s, close {t_closed - t_map:.1f} s")
+        _say(f"  {len(layout.parts)} partitions; worker CPU: " + ", ".join(f"{cpu1[w] - cpu0[w]:.0f} s" for w in cpu1))
+        _say("  per step (worker compute seconds summed over tasks; wall span from the first start to the last stop):")
+        for name, (count, secs, first, last) in sorted(_task_summary(stream).items(), key=lambda kv: kv[1][2]):
             _say(
-                f"    during {phase}: "
-                + ", ".join(f"{v:.0f} MB" for v in by_worker.values())
-                + f"; workers' CPU {phase_cpu[phase]:.0f} s"
+                f"    {name:18s} {count:5d} tasks  {secs:8.1f} worker-s  span {first - stream_t0(stream):7.1f} .. "
+                f"{last - stream_t0(stream):7.1f} s"
             )
-        _say("  worker CPU time: " + ", ".join(f"{v:.0f} s" for v in cpu.values()))
-        _say(f"  this process's peak RSS (the client: all {n:,} vectors, results): {_peak_rss_mb():.0f} MB")
+        _say("  worker peak RSS (VmHWM since the cluster started): " + ", ".join(f"{v:.0f} MB" for v in peaks.values()))
+        _say(
+            f"  this process's peak RSS during the map (the client and the LocalCluster's scheduler): {client_peak:.0f} MB "
+            f"(RSS before the cluster started: {rss0:.0f} MB)"
+        )
+        m = load_map(out)  # now the whole map, after the measurements
         rng = np.random.default_rng(0)
-        rows_checked = np.sort(rng.choice(n, size=min(200, n), replace=False))
-        exact = knn_indices(es, rows_checked, k=15, metric="cosine", exact_max_elements=10**12)
+        rows_checked = np.sort(rng.choice(rows, size=min(200, rows), replace=False))
+        exact = knn_indices(m.es, rows_checked, k=15, metric="cosine", exact_max_elements=10**12)
         same = int((np.asarray(m.knn)[rows_checked] == exact).all(axis=1).sum())
-        recall = float(np.mean([len(set(a) & set(b)) / 15 for a, b in zip(np.asarray(m.knn)[rows_checked], exact)]))
-        _say(
-            f"  graph check: {same} of {len(rows_checked)} random rows have exactly knn_indices' exact list "
-            f"(recall@15 {recall:.4f})"
-        )
+        _say(f"  graph check: {same} of {len(rows_checked)} random rows have exactly knn_indices' exact list")
         parts = sorted(out.iterdir())
-        t1 = time.perf_counter()
-        again = load_map(out)
         _say(
-            f"  output: {len(parts)} part files, {sum(p.stat().st_size for p in parts) / 2**20:.0f} MB; "
-            f"load_map {time.perf_counter() - t1:.1f} s -> coords {again.projection.coords.shape}, "
-            f"knn {again.knn.shape}; trustworthiness {m.info['trust'].get('trustworthiness', float('nan')):.3f}"
+            f"  output: {len(parts)} part files, {sum(p.stat().st_size for p in parts) / 2**20:.0f} MB; load_map -> "
+            f"coords {m.projection.coords.shape}, knn {m.knn.shape}; placed by transform "
+            f"{m.projection.quality.get('placed_by_transform', 0):,.0f}; fingerprint {done['fingerprint'][:12]}"
         )
+
+
+def stream_t0(stream: list[dict]) -> float:
+    """The first task's start time in a task stream."""
+    return min(ss["start"] for rec in stream for ss in rec.get("startstops", ()) if ss["action"] == "compute")
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from viz_app.cache import ByteCache, store
 from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
-from viz_app.reduce import use_numba_disk_cache
+from viz_app.reduce.nndescent import pynndescent
 
 __all__ = [
     "INDEX_CACHE_SIZE",
@@ -66,16 +66,14 @@ class NeighborIndex:
     def __init__(self, vectors: NDArray[np.float32], *, metric: str = "cosine", random_state: int = 0) -> None:
         check_metric(metric)
 
-        use_numba_disk_cache()
-        import pynndescent
-
+        pynnd = pynndescent()  # its NN-descent kernels from numba's disk cache
         t0 = time.perf_counter()
         x = np.asarray(vectors, dtype=np.float32)
         self.metric, self.n_samples = metric, int(x.shape[0])
         if metric == "dot":  # Bachrach et al. 2014: max inner product -> euclidean nearest neighbour
             sq = np.einsum("ij,ij->i", x, x, dtype=np.float64)
             x = np.hstack([x, np.sqrt(np.maximum(sq.max() - sq, 0.0))[:, None].astype(np.float32)])
-        self._index = pynndescent.NNDescent(
+        self._index = pynnd.NNDescent(
             x, metric="euclidean" if metric == "dot" else metric, random_state=random_state, n_jobs=None
         )
         self._index.prepare()

@@ -12,7 +12,9 @@ chosen by :func:`neighbor_graph`:
 - **NN-descent** above it (Dong, Charikar & Li 2011, via **pynndescent**): ``NNDescent(metric,
   n_neighbors=max(k + 1, 30), random_state)`` and its ``neighbor_graph``, self column dropped.
   Measured on GloVe (same load): 20k rows 5.8 s, recall@20 against exact 0.999; 100k rows 45 s,
-  recall@20 0.999 (the first build in a process also compiles numba kernels, ~50 s under load).
+  recall@20 0.999. pynndescent's NN-descent kernels come from numba's disk cache
+  (:func:`viz_app.reduce.nndescent.pynndescent`; filled by the install's warm-up): a fresh
+  server's first 30k graph measured 9.5 s with no compile (load ~8.6), 72 s before (load 5.6-10).
 - **UMAP's own graph** when the map is a UMAP map fitted on every row with the same metric
   (umap-learn keeps it as ``UMAP._knn_indices``, self first, ``n_neighbors`` columns): its
   columns 1..k when ``n_neighbors > k``; otherwise UMAP's own search index
@@ -42,7 +44,8 @@ from viz_app.data.model import EmbeddingSet
 from viz_app.errors import ParameterError
 from viz_app.explore.ann import check_metric
 from viz_app.explore.neighbors import knn_indices
-from viz_app.reduce import Projection, use_numba_disk_cache
+from viz_app.reduce import Projection
+from viz_app.reduce.nndescent import pynndescent
 
 __all__ = [
     "GRAPH_CACHE_BYTES",
@@ -120,12 +123,9 @@ def _exact(es: EmbeddingSet, k: int, metric: str) -> NDArray[np.uint32]:
 
 
 def _nndescent(es: EmbeddingSet, k: int, metric: str, random_state: int) -> NDArray[np.uint32]:
-    use_numba_disk_cache()
-    import pynndescent
-
     x = np.ascontiguousarray(es.vectors, dtype=np.float32)
     nn = min(es.n_samples - 1, max(k + 1, 30))
-    index = pynndescent.NNDescent(
+    index = pynndescent().NNDescent(
         x, metric=metric, n_neighbors=nn, random_state=random_state, n_jobs=None, compressed=True
     )
     idx = index.neighbor_graph[0]

@@ -27,9 +27,10 @@ rows    exact, per query  index build  approximate, per query       recall@10 vs
 400k    27 ms             246 s        6.7 ms (0.18 ms)            0.959 (0.942)
 ======  ================  ===========  ==========================  =========================
 
-The first build in a process also compiles pynndescent's numba kernels (not disk-cacheable):
-70 s at that load (136-163 s at load 12-14 in a fresh test process), per metric family (cosine; euclidean and dot). An
-index therefore pays back only after thousands of queries, while exact search of one query costs
+pynndescent's NN-descent kernels were compiled by the first build of every process (70 s at
+that load); they now come from numba's disk cache (:func:`viz_app.reduce.nndescent.pynndescent`,
+filled by the install's warm-up: no compile in a fresh process). An index still pays back only
+after thousands of queries, while exact search of one query costs
 O(n_samples * n_features) and stays interactive up to about 10**8 entries (one float32
 matrix-vector product over 400 MB). Hence :data:`EXACT_MAX_ELEMENTS` = 10**8: all of GloVe
 400k x 50 (2 * 10**7) is searched exactly; larger sets (e.g. more than 260k MiniLM 384-d rows)

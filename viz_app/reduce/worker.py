@@ -129,11 +129,10 @@ def _fit_job(reports: str, vectors: NDArray[np.float32], p: ProjectionParams, fi
 
 
 def _warm_up_job() -> float:
-    """Runs in the worker: load umap-learn's numba kernels there (see
-    :func:`viz_app.reduce.umap.warm_up`), without pynndescent's NN-descent compile: a visitor's
-    fit queued behind this job waits for all of it, and only fits over
-    :data:`~viz_app.reduce.umap.EXACT_KNN_MAX_POINTS` points need that one (they compile it on
-    their first call)."""
+    """Runs in the worker: load umap-learn's and pynndescent's numba kernels there from numba's
+    disk cache (see :func:`viz_app.reduce.umap.warm_up`), without its UMAP fit through
+    NN-descent: a visitor's fit queued behind this job waits for all of it, and that fit only
+    exercises kernels the first large fit loads from the disk cache itself."""
     return umap_warm_up(nn_descent=False)
 
 

@@ -386,8 +386,9 @@ def freeze_long_lived() -> None:
 
 @st.cache_resource
 def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
-    """Once per server: compile umap-learn's numba kernels (in the fit worker process, where
-    fits run, and here, for UMAP's transform) and compute the default sample's default projection
+    """Once per server: load umap-learn's and pynndescent's numba kernels (from numba's disk
+    cache; in the fit worker process, where fits run, and here, for UMAP's transform and the
+    live map's NN-descent graph) and compute the default sample's default projection
     in a background thread, so the first visitor does not wait for them; then freeze the
     long-lived objects (:func:`freeze_long_lived`).
 
@@ -416,7 +417,10 @@ def start_warm_up(default_params: ProjectionParams) -> threading.Thread:
             # of every session paid a full collection over them (0.6 s per click, measured with
             # py-spy while the warm-up's refit ran), for the minutes the warm-up takes
             freeze_long_lived()
-            warm_up()
+            # kernels from numba's disk cache (filled by `python -m viz_app.warmup`), without the
+            # warm-up's UMAP fit through NN-descent (seconds of fitting, no kernel it needs is
+            # compiled: a first large map loads them from disk)
+            warm_up(nn_descent=False)
             freeze_long_lived()  # umap-learn, pynndescent and numba, imported by the warm-up
             # the default map from disk has no fitted reducer: fit it again (deterministic: same
             # coordinates), so vector arithmetic places results with UMAP's own transform

@@ -79,6 +79,12 @@ def _package_imports(path: Path) -> list[tuple[int, str, bool]]:
     return out
 
 
+#: Package modules that may be imported inside a function: they import numba and pynndescent at
+#: their top (numba kernels must be module-level to sit in numba's disk cache), so they load
+#: lazily, like the heavy third-party imports.
+LAZY = {"viz_app.reduce._nnd_kernels"}
+
+
 def test_layers_never_import_upward_and_imports_sit_at_the_top():
     upward, hidden = [], []
     for path in sorted((ROOT / "viz_app").rglob("*.py")):
@@ -89,7 +95,7 @@ def test_layers_never_import_upward_and_imports_sit_at_the_top():
             assert target in LAYERS, f"{rel}:{line} imports {module}: unknown layer (add it to LAYERS)"
             if LAYERS[target] > LAYERS[own]:
                 upward.append(f"{rel}:{line} ({own}) imports {module} ({target})")
-            if not at_top:
+            if not at_top and module not in LAZY:
                 hidden.append(f"{rel}:{line} imports {module} inside a function")
     assert upward == []
     assert hidden == []

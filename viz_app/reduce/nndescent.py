@@ -132,9 +132,10 @@ def pynndescent() -> ModuleType:
             return pynnd
         from pynndescent.distances import alternative_dot, squared_euclidean
 
-        from viz_app.reduce import _nnd_kernels as k
+        # numba and pynndescent at its top: loaded here, when pynndescent is
+        from viz_app.reduce._nnd_kernels import nn_descent_alternative_dot, nn_descent_squared_euclidean
 
-        routes = ((alternative_dot, k.nn_descent_alternative_dot), (squared_euclidean, k.nn_descent_squared_euclidean))
+        routes = ((alternative_dot, nn_descent_alternative_dot), (squared_euclidean, nn_descent_squared_euclidean))
         impl.nn_descent = _router(impl.nn_descent, routes)
         _routed.append(True)
     return pynnd

@@ -77,7 +77,7 @@ def get_num_threads():
     RuntimeError
         The threading layer reports no threads (numba's own check).
     """
-    n = _threading_layer_num_threads()
+    n = _threading_layer_num_threads()  # type: ignore[call-arg,var-annotated]  # numba supplies typingctx
     if n <= 0:
         raise RuntimeError("Invalid number of threads. This likely indicates a bug in Numba.")
     return n
@@ -95,7 +95,7 @@ def _redeclared(dispatcher, **names):
 
 # ``numba.get_num_threads`` inside pynndescent's two functions that call it, made cacheable
 _numba = types.ModuleType("numba_for_nn_descent")
-_numba.get_num_threads = get_num_threads
+_numba.get_num_threads = get_num_threads  # type: ignore[attr-defined]
 _nn_descent_internal = _redeclared(_impl.nn_descent_internal, numba=_numba)
 _original = getattr(_impl.nn_descent, "pynndescent_nn_descent", _impl.nn_descent)  # not our router
 nn_descent = _redeclared(_original, numba=_numba, nn_descent_internal=_nn_descent_internal)

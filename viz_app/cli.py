@@ -226,6 +226,7 @@ def _layout(args: argparse.Namespace, engine: Any, bar: _Bar, staged: Path) -> A
     layout = plan_partitions(
         staged, partition_rows=args.partition_rows, label_column="label", vector_column="vector", name=raw.name
     )
+    assert layout is not None  # the staged part files hold a vector column
     return dataclasses.replace(layout, model_name=model_name, text_column=raw.text_column)
 
 

@@ -185,8 +185,9 @@ def plan_partitions(
                     start += hi - lo
     except pa.ArrowException as exc:
         raise DataFormatError(f"not a readable parquet file ({exc})", file=fname) from None
-    if not parts:
+    if not parts or schema is None:
         raise DataFormatError("parquet table has no rows", file=fname)
+    forced: tuple[str, ...] | None
     if is_map_schema(schema.metadata):  # a map file: its vector and label columns are known
         label_column, forced = label_column or "label", ("vector",)
     else:
@@ -231,9 +232,10 @@ def stage_table(labels: Sequence[str], metadata: pd.DataFrame | None, vectors: N
     import pyarrow as pa
 
     cols: dict[str, Any] = {"label": pa.array([str(s) for s in labels])}
-    for col in [] if metadata is None else metadata.columns:
-        if str(col) not in ("id", "label", "vector"):
-            cols[str(col)] = pa.array(metadata[col].reset_index(drop=True).to_numpy(), from_pandas=True)
+    if metadata is not None:
+        for col in metadata.columns:
+            if str(col) not in ("id", "label", "vector"):
+                cols[str(col)] = pa.array(metadata[col].reset_index(drop=True).to_numpy(), from_pandas=True)
     if vectors is not None:
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
         cols["vector"] = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1])

@@ -282,8 +282,8 @@ def map_partitions(
     report(0.0, f"{n:,} points in {len(parts)} partitions on {engine.n_workers} Dask workers")
     pieces, where = [], []  # the fit sample, taken from each partition
     for q in parts:
-        a, b = np.searchsorted(rows, q.start), np.searchsorted(rows, q.start + q.n)
-        where.append((int(a), int(b)))
+        a, b = int(np.searchsorted(rows, q.start)), int(np.searchsorted(rows, q.start + q.n))
+        where.append((a, b))
         if b > a:
             pieces.append(client.submit(_take_rows, q, opts, file, rows[a:b] - q.start, pure=False, priority=5))
     full = len(rows) == n

@@ -76,7 +76,7 @@ from viz_app.reduce.budget import check_points, sample_fit_rows
 from viz_app.reduce.project import Projection, project_with, transform, transform_chunks
 from viz_app.reduce.registry import FitResult, ProjectionParams, get_reducer
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "FIT_ALL_MAX_POINTS", "DaskEngine"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "FIT_ALL_MAX_POINTS", "DaskEngine", "check_fit_all"]
 
 #: Memory limit of each ``LocalCluster`` worker process (Dask's syntax).
 DEFAULT_MEMORY_LIMIT = "4GiB"
@@ -192,6 +192,24 @@ def _knn_merge(
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def check_fit_all(display: str, reducer: str, n: int) -> None:
+    """Refuse a fit on all ``n`` points in one Dask task (one worker holds them all) above
+    :data:`FIT_ALL_MAX_POINTS`, and anything the reducer cannot take
+    (:func:`viz_app.reduce.budget.check_points`).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``--fit-sample N``, the way past it (nothing is ever sampled silently)."""
+    check_points(reducer, n)
+    if n > FIT_ALL_MAX_POINTS:
+        raise ParameterError(
+            f"the Dask engine fits {display} on all {n:,} points in one task on one worker; above "
+            f"{FIT_ALL_MAX_POINTS:,} points pass --fit-sample N (e.g. --fit-sample {FIT_ALL_MAX_POINTS}) to "
+            "fit on a seeded sample and place the rest on the workers, or use --engine local"
+        )
 
 
 class DaskEngine:
@@ -458,13 +476,7 @@ class DaskEngine:
         n = len(x)
         spec = get_reducer(params.reducer)
         if params.fit_sample is None or params.fit_sample >= n:
-            check_points(params.reducer, n)
-            if n > FIT_ALL_MAX_POINTS:
-                raise ParameterError(
-                    f"the Dask engine fits {spec.display} on all {n:,} points in one task on one worker; above "
-                    f"{FIT_ALL_MAX_POINTS:,} points pass --fit-sample N (e.g. --fit-sample {FIT_ALL_MAX_POINTS}) to "
-                    "fit on a seeded sample and place the rest on the workers, or use --engine local"
-                )
+            check_fit_all(spec.display, params.reducer, n)
             data = self._client.scatter(x)
             fut = self._client.submit(_project_all, data, params, fingerprint, pure=False)
             return self._one(fut, f"{spec.display} on {n:,} points", report, 0.0, 1.0)

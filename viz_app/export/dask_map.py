@@ -59,7 +59,7 @@ from viz_app.data.readers.common import ReadOptions
 from viz_app.data.readers.mapfile import COORD_COLUMNS
 from viz_app.errors import DataFormatError, ParameterError
 from viz_app.explore.ann import check_metric
-from viz_app.explore.dask_engine import FIT_ALL_MAX_POINTS, DaskEngine, _fit_part, _knn_pair, _worker_setup
+from viz_app.explore.dask_engine import DaskEngine, _fit_part, _knn_pair, _worker_setup, check_fit_all
 from viz_app.explore.engine import LocalEngine
 from viz_app.explore.graph import graph_method
 from viz_app.export.mapfile import MAP_VERSION, map_key_value, map_table, part_folder
@@ -197,12 +197,7 @@ def _check(layout: Layout, p: ProjectionParams, k: int, metric: str) -> NDArray[
         raise ParameterError(f"k={k!r} not in 1..{n - 1}")
     check_metric(metric)
     if p.fit_sample is None or p.fit_sample >= n:
-        check_points(p.reducer, n)
-        if n > FIT_ALL_MAX_POINTS:
-            raise ParameterError(
-                f"the Dask engine fits {p.spec.display} on all {n:,} points in one task on one worker; above "
-                f"{FIT_ALL_MAX_POINTS:,} points pass --fit-sample N (e.g. --fit-sample {FIT_ALL_MAX_POINTS})"
-            )
+        check_fit_all(p.spec.display, p.reducer, n)
         return np.arange(n)
     rows = sample_fit_rows(n, p.fit_sample, p.random_state)
     check_points(p.reducer, len(rows))

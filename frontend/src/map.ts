@@ -52,8 +52,6 @@ type Report = (name: string, value: unknown) => void;
 type Project = (p: ArrayLike<number>) => [number, number] | null;
 
 const EMPTY = new Uint32Array(0);
-/** How long the render loop runs on with no frame drawn and no input before it stops, ms. */
-const IDLE_MS = 1000;
 
 export class LensMap {
   report: Report = () => {};
@@ -107,9 +105,6 @@ export class LensMap {
   private destroyed = false;
   private camTimer = 0;
   private lastCamera = "";
-  private lastBusy = 0;
-  private idleTimer = 0;
-  private sleeps = 0;
 
   constructor(parent: HTMLElement | ShadowRoot) {
     const style = document.createElement("style");
@@ -128,14 +123,8 @@ export class LensMap {
     this.root.append(this.plot, this.toolbar, this.legend, this.msg);
     parent.append(style, this.root);
     this.buildToolbar();
-    this.resize = new ResizeObserver(() => {
-      this.wake();
-      this.scheduleOverlay();
-    });
+    this.resize = new ResizeObserver(() => this.scheduleOverlay());
     this.resize.observe(this.plot);
-    // any input on the map wakes deck.gl's render loop first (capture: before deck's own handlers)
-    for (const type of ["pointerdown", "pointermove", "pointerup", "pointerleave", "wheel"])
-      this.plot.addEventListener(type, () => this.wake(), { capture: true, passive: true });
     this.plot.addEventListener("pointerdown", (e) => this.onPointerDown(e));
     this.plot.addEventListener("pointermove", (e) => this.onPointerMove(e));
     this.plot.addEventListener("pointerup", (e) => this.onPointerUp(e));
@@ -328,7 +317,7 @@ export class LensMap {
       pickingRadius: 4,
       onViewStateChange: ({ viewState }: any) => {
         this.vs = viewState;
-        this.setDeck({ viewState });
+        this.deck.setProps({ viewState });
         this.scheduleOverlay();
         this.queueCamera();
       },
@@ -339,43 +328,6 @@ export class LensMap {
         this.mode !== "pan" ? "crosshair" : isDragging ? "grabbing" : this.hoverRow >= 0 ? "pointer" : "grab",
     } as any);
     this.plot.insertBefore(this.overlay, null);
-    this.wake();
-  }
-
-  /** ``deck.setProps``, waking the render loop first (see :meth:`wake`). */
-  private setDeck(props: any): void {
-    if (!this.deck) return;
-    this.wake();
-    this.deck.setProps(props);
-  }
-
-  // ---- the render loop sleeps when nothing changes ------------------------------------------
-  /** deck.gl's render loop (luma.gl's ``AnimationLoop``) asks for an animation frame for as
-   * long as it runs, whether or not anything changed, and each frame costs the page a main
-   * frame and a composite: in headless Chromium with software rendering, about 0.07 of a core
-   * per idle map, for as long as the page is open. The loop is stopped after ``IDLE_MS``
-   * without a drawn frame or an input, and started again by any input on the map (captured
-   * before deck's own handlers, so hover picking and dragging find it running), any change of
-   * deck's props (:meth:`setDeck`) and any resize. ``data-sleeps`` counts the stops. */
-  private wake(): void {
-    this.lastBusy = performance.now();
-    const loop: any = (this.deck as any)?.animationLoop;
-    if (loop && !loop._running) void loop.start();
-    if (!this.idleTimer && !this.destroyed) this.idleTimer = window.setInterval(() => this.sleepIfIdle(), IDLE_MS / 2);
-  }
-
-  private sleepIfIdle(): void {
-    const deck: any = this.deck, loop = deck?.animationLoop;
-    if (!loop || this.destroyed) {
-      clearInterval(this.idleTimer);
-      this.idleTimer = 0;
-      return;
-    }
-    if (this.press || performance.now() - this.lastBusy < IDLE_MS || deck.needsRedraw({ clearRedrawFlags: false })) return;
-    loop.stop();
-    clearInterval(this.idleTimer);
-    this.idleTimer = 0;
-    this.root.dataset.sleeps = String(++this.sleeps);
   }
 
   private controller(): any {
@@ -464,7 +416,7 @@ export class LensMap {
     this.drawnSelection = this.selection?.length ?? 0;
     if (!this.sameLayers(layers)) {
       this.layerUpdates++;
-      this.setDeck({ layers });
+      this.deck.setProps({ layers });
     }
     this.scheduleOverlay();
   }
@@ -491,7 +443,6 @@ export class LensMap {
   }
 
   private afterRender(): void {
-    this.lastBusy = performance.now();
     this.frames++;
     const a = this.root.dataset;
     a.frameMs = (performance.now() - this.frameT0).toFixed(1);
@@ -555,7 +506,7 @@ export class LensMap {
       zoom = Math.log2(Math.min(W, H) / (2 * rad * 1.1));
     }
     this.vs = { ...this.vs, target, zoom, ...(resetRotation && d.dims === 3 ? { rotationX: 20, rotationOrbit: 30 } : {}) };
-    this.setDeck({ viewState: this.vs });
+    this.deck.setProps({ viewState: this.vs });
     this.scheduleOverlay();
   }
 
@@ -572,7 +523,7 @@ export class LensMap {
     if (!d || !this.deck) return;
     const target = [0, 1, 2].map((j) => (j < c.target.length ? c.target[j] : 0));
     this.vs = { ...this.vs, target, zoom: c.zoom, ...(d.dims === 3 ? { rotationOrbit: c.rotationOrbit ?? 30, rotationX: c.rotationX ?? 20 } : {}) };
-    this.setDeck({ viewState: this.vs });
+    this.deck.setProps({ viewState: this.vs });
     this.scheduleOverlay();
   }
 
@@ -954,7 +905,7 @@ export class LensMap {
   setMode(mode: Mode): void {
     this.mode = mode;
     for (const k of ["pan", "box", "lasso"]) this.buttons[k].setAttribute("aria-pressed", String(k === mode));
-    this.setDeck({ controller: this.controller() });
+    this.deck?.setProps({ controller: this.controller() });
     this.root.dataset.mode = mode;
   }
 
@@ -1012,7 +963,6 @@ export class LensMap {
     this.resize.disconnect();
     clearTimeout(this.tipTimer);
     clearTimeout(this.camTimer);
-    clearInterval(this.idleTimer);
     this.deck?.finalize();
     this.deck = null;
     this.root.remove();

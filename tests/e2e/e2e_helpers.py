@@ -268,7 +268,7 @@ def go_to(page, title: str) -> None:
     link = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first
     heading = page.locator("[data-testid='stMain'] h1").filter(has_text=title)
     wait_idle(page)
-    for _attempt in range(3):
+    for attempt in range(3):
         link.click()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (heading.count() and heading.first.is_visible()):

@@ -206,35 +206,6 @@ def test_unchanged_map_reruns_touch_nothing_on_the_gpu(browser, map_app_url, wor
 
 
 @pytest.mark.parametrize("dims", [2, 3])
-def test_an_idle_map_stops_its_render_loop_and_input_wakes_it(browser, map_app_url, words, dims):
-    """deck.gl's render loop stops once nothing changes (no frame, no animation-frame requests),
-    and the next input starts it again: hover picks, a click highlights, frames are drawn."""
-    context, page, errors, _ = _open(browser, map_app_url, f"zoom=king&dims={dims}")
-    page.locator(f"{MAP}[data-sleeps]").wait_for()  # stopped once after the first frames
-    frames = _attr(page, "data-frames")
-    # no animation frame is asked for while it sleeps: count rAF callbacks the page runs
-    asked = page.evaluate(
-        """() => new Promise(res => { let n = 0; const orig = window.requestAnimationFrame;
-             window.requestAnimationFrame = (cb) => { n++; return orig(cb); };
-             setTimeout(() => { window.requestAnimationFrame = orig; res(n); }, 1500); })"""
-    )
-    assert asked == 0 and _attr(page, "data-frames") == frames
-    king = int(np.flatnonzero(words == "king")[0])
-    sleeps = int(_attr(page, "data-sleeps"))
-    _click_row(page, king)  # the focus and its neighbours are drawn on the overlay at once
-    page.locator(f"{MAP}[data-focus='{king}']").wait_for()
-    assert len(_attr(page, "data-neighbors").split(",")) == 10
-    _wait(page, lambda: int(_attr(page, "data-sleeps") or 0) > sleeps, "the loop to stop again after the click")
-    # a camera move needs deck.gl's frames: the wheel wakes the loop and the map is redrawn
-    box = page.locator(f"{MAP} .plot").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.wheel(0, -300)
-    _wait(page, lambda: int(_attr(page, "data-frames")) > int(frames), "a frame drawn after the wheel")
-    context.close()
-    assert not errors
-
-
-@pytest.mark.parametrize("dims", [2, 3])
 def test_lasso_reports_the_count_the_map_shows(browser, map_app_url, dims):
     context, page, errors, _ = _open(browser, map_app_url, f"dims={dims}")
     page.locator(f"{MAP} button[data-action=lasso]").click()

@@ -262,13 +262,13 @@ def checked_option(page, group: str) -> str:
 def go_to(page, title: str) -> None:
     """Follow the sidebar navigation link ``title`` ("Explore" or "Data").
 
-    Waits for the current script run to end first, and clicks the link again if the page has
-    not changed after 30 s (90 s in all): at high load, a navigation clicked while a heavy run
-    (a 3-D map) was still ending was seen to be lost ("no page 'Data' after 30 s")."""
+    Clicks the link again if the page has not changed after 30 s (90 s in all): at high load, a
+    navigation clicked while a heavy run (a 3-D map) was still ending was seen to be lost ("no
+    page 'Data' after 30 s"). It does not wait for the app to be idle first: a page with a
+    polling fragment (the trust metrics' progress) may never be idle for long."""
     link = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first
     heading = page.locator("[data-testid='stMain'] h1").filter(has_text=title)
-    wait_idle(page)
-    for attempt in range(3):
+    for _attempt in range(3):
         link.click()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (heading.count() and heading.first.is_visible()):

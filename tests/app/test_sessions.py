@@ -144,3 +144,34 @@ def test_a_closed_session_is_kept_as_long_as_streamlit_keeps_it_for_a_reconnect(
         assert cache.closed_session_grace_s() == 7.0
     finally:
         config.set_option("server.disconnectedSessionTTL", 120)
+
+
+def test_a_session_state_freed_inside_a_sweep_does_not_deadlock_it(monkeypatch):
+    """A weakref callback runs wherever the last reference goes or the collector runs: here
+    inside the sweep's own ``with _owners_lock`` (the runtime's ``is_active_session`` drops the
+    last reference to a session's owner). The callback used to take that lock again, and the
+    sweep, the sweeper thread and every later session waited for ever (seen in an AppTest run)."""
+    import threading
+    from types import SimpleNamespace
+
+    from viz_app.data.samples import digits
+    from viz_app.ui import cache
+
+    holder = [cache._Owner()]
+    owner_id = holder[0].id
+    key = cache.put_session_set(digits().subset(np.arange(10)), owner=owner_id)
+
+    def active(session_id: str) -> bool:
+        holder.clear()  # the owner's finalizer runs here, inside the sweep's lock
+        return True
+
+    rt = SimpleNamespace(is_active_session=active)
+    monkeypatch.setattr(cache, "runtime", SimpleNamespace(exists=lambda: True, get_instance=lambda: rt))
+    monkeypatch.setattr(cache, "_owners", {"other": ["s-other", None]})
+    sweep = threading.Thread(target=cache.sweep_closed_sessions, kwargs={"grace_s": 60}, daemon=True)
+    sweep.start()
+    sweep.join(30)
+    assert not sweep.is_alive(), "the sweep deadlocked on its own lock"
+    assert not holder
+    cache.sweep_closed_sessions(grace_s=60)
+    assert cache.session_set(key, owner=owner_id) is None  # queued by the finalizer, freed by the next sweep

@@ -25,6 +25,7 @@ import ctypes
 import gc
 import logging
 import os
+import queue
 import threading
 import time
 import uuid
@@ -80,13 +81,14 @@ class _Owner:
     lists as active (``Runtime.is_active_session``) for :func:`closed_session_grace_s` seconds
     (Streamlit's reconnect window), and the files Streamlit itself keeps for them. Streamlit
     forgets a closed session after that window without shutting it down (so without freeing its
-    uploaded files); a ``weakref.finalize`` frees our data when its session state goes, if not yet."""
+    uploaded files); a ``weakref.finalize`` frees our data when its session state goes, if not yet:
+    it only queues the owner id (:data:`_collected`), and the next sweep frees it."""
 
     def __init__(self) -> None:
         self.id = uuid.uuid4().hex
         ctx = get_script_run_ctx()
         self.session_id = ctx.session_id if ctx is not None else None
-        weakref.finalize(self, _free_owner, self.id)
+        weakref.finalize(self, _collected.put, self.id)
         if self.session_id is not None:
             with _owners_lock:
                 _owners[self.id] = [self.session_id, None]
@@ -97,12 +99,34 @@ class _Owner:
 _owners: dict[str, list] = {}
 _owners_lock = threading.Lock()
 _sweeper: list[threading.Thread] = []
+#: Owner ids whose :class:`_Owner` was garbage-collected, freed by the next
+#: :func:`sweep_closed_sessions` (at most 15 s later). A weakref callback runs wherever the
+#: collector happens to run: in any thread, inside any lock that thread holds. Freeing there took
+#: ``_owners_lock`` again inside ``sweep_closed_sessions``'s own ``with _owners_lock`` (an
+#: allocation there started a collection), and that thread, the sweeper and every later session
+#: waited on it for ever (seen in an AppTest run). ``queue.SimpleQueue.put`` is the call Python's
+#: documentation names as safe there (reentrant: "in ``__del__`` methods or ``weakref``
+#: callbacks").
+_collected: queue.SimpleQueue[str] = queue.SimpleQueue()
 
 
 def _free_owner(owner_id: str) -> None:
     with _owners_lock:
         _owners.pop(owner_id, None)
     session_sets().drop_owner(owner_id)
+
+
+def _free_collected() -> int:
+    """Free the data of the owners queued in :data:`_collected`; returns how many. Never called
+    with a lock held."""
+    n = 0
+    while True:
+        try:
+            owner_id = _collected.get_nowait()
+        except queue.Empty:
+            return n
+        _free_owner(owner_id)
+        n += 1
 
 
 def _free_streamlit_files(rt: Any, session_id: str) -> None:
@@ -125,7 +149,11 @@ def _free_streamlit_files(rt: Any, session_id: str) -> None:
 def sweep_closed_sessions(grace_s: float | None = None, now: float | None = None) -> int:
     """Free the data of sessions closed for ``grace_s`` seconds (default
     :func:`closed_session_grace_s`), and the files Streamlit keeps for them; returns how many
-    sessions were freed. Without a running Streamlit server (AppTest, scripts) nothing is closed."""
+    sessions were freed. Without a running Streamlit server (AppTest, scripts) nothing is closed.
+    First it frees the owners whose session state was garbage-collected (not counted)."""
+    collected = _free_collected()
+    if collected:
+        log.info("freed the data of %d collected session state(s)", collected)
     if not runtime.exists():
         return 0
     rt = runtime.get_instance()

@@ -174,8 +174,55 @@ def named_vectors(es: EmbeddingSet, clusters: np.ndarray | None, *, normalize: b
     return out
 
 
-def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None):
-    """Expression box: the nearest items (table) and the expression drawn on the map."""
+def _expression_key(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None, expr: str) -> tuple:
+    uses_named = "$" in expr
+    sig = (
+        (
+            state.for_set(state.SELECTION, es.fingerprint),
+            hash(np.asarray(clusters).tobytes()) if clusters is not None else None,
+        )
+        if uses_named
+        else None
+    )
+    return ("expression", es.content_key, proj.params, proj.model is not None, expr, sig)
+
+
+def _expression_result(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None, expr: str):
+    """The expression's nearest items and its placement on the map, computed once per
+    expression, map and named inputs (every click reruns the map): ``(table, drawn)``.
+    Raises :class:`VizAppError` for a bad expression."""
+    uses_named = "$" in expr
+    return cache.expressions().get_or_compute(
+        _expression_key(es, proj, clusters, expr),
+        lambda: (
+            evaluate(es, expr, k=10, named=named_vectors(es, clusters) if uses_named else {}),
+            expression_on_map(
+                es,
+                proj,
+                expr,
+                k=10,
+                named=named_vectors(es, clusters, normalize=placement_normalize(proj.params)) if uses_named else None,
+            ),
+        ),
+    )
+
+
+def _expression_found(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None):
+    """What the map draws of the current expression: ``(drawn, table)``, or None (no
+    expression, or a bad one: :func:`_arithmetic_panel` shows why)."""
+    expr = state.get(state.MAP_EXPR) or ""
+    if not expr:
+        return None
+    try:
+        res, drawn = _expression_result(es, proj, clusters, expr)
+    except VizAppError:
+        return None
+    return drawn, res
+
+
+def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray | None) -> None:
+    """Expression box and the nearest items (table); the map draws the expression
+    (:func:`_expression_found`, computed before the map from the same cache)."""
 
     expr = state.get(state.MAP_EXPR) or ""
     with st.expander("Vector arithmetic", expanded=bool(expr)):
@@ -189,43 +236,18 @@ def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray |
             help="Items by id or label; quote multi-word labels; numbers scale; mean(a, b). "
             "$selection and $clusterN are the means of the selection and of a cluster.",
         )
-        uses_named = "$" in expr
         names = (["$selection"] if state.for_set(state.SELECTION, es.fingerprint) else []) + (
             [f"$cluster{c}" for c in np.unique(clusters) if c >= 0] if clusters is not None else []
         )
         if names:
             st.caption(f"Available: {', '.join(names)[:300]}")
         if not expr:
-            return None
-        # every click reruns this fragment: evaluate and place once per expression, map and inputs
-        sig = (
-            (
-                state.for_set(state.SELECTION, es.fingerprint),
-                hash(np.asarray(clusters).tobytes()) if clusters is not None else None,
-            )
-            if uses_named
-            else None
-        )
-        key = ("expression", es.content_key, proj.params, proj.model is not None, expr, sig)
+            return
         try:
-            res, drawn = cache.expressions().get_or_compute(
-                key,
-                lambda: (
-                    evaluate(es, expr, k=10, named=named_vectors(es, clusters) if uses_named else {}),
-                    expression_on_map(
-                        es,
-                        proj,
-                        expr,
-                        k=10,
-                        named=named_vectors(es, clusters, normalize=placement_normalize(proj.params))
-                        if uses_named
-                        else None,
-                    ),
-                ),
-            )
+            res, drawn = _expression_result(es, proj, clusters, expr)
         except VizAppError as exc:
             safe.error(exc)
-            return None
+            return
         st.text(f"{res.attrs.get('expr', expr)}  →  {res['label'].iloc[0]}")
         table = res.drop(columns=["row"] + (["id"] if (res["id"] == res["label"]).all() else []))
         ev = st.dataframe(
@@ -247,7 +269,6 @@ def _arithmetic_panel(es: EmbeddingSet, proj: Projection, clusters: np.ndarray |
         )
         if drawn.approximate:
             views.refit_button(es, proj)
-        return drawn, res
 
 
 def _selection_panel(es: EmbeddingSet, proj: Projection) -> None:
@@ -396,6 +417,74 @@ def _camera_request(es: EmbeddingSet, proj: Projection, found, restored: dict | 
 
 
 @st.fragment
+def _live_panel(
+    es: EmbeddingSet,
+    proj: Projection,
+    md,
+    map_key: str,
+    matches: np.ndarray,
+    found,
+    labels: Sequence[Label],
+    size: float,
+    opacity: float,
+    params,
+    color_name: str | None,
+    latest: dict,
+) -> None:
+    """The map, the neighbour panel, the focus inspector and the selection: the fragment a map
+    click reruns (nested in :func:`explorer`).
+
+    A click (or a box/lasso) reruns only this: about half of the Explore page's elements, and
+    every element re-sent costs the page a React render and the server a websocket message
+    (measured on the 10k GloVe map: 59 messages per click when the whole Explore fragment
+    reran). ``latest`` receives this run's focus, neighbour ids and map view, read later by the
+    export panel's downloads (drawn outside this fragment, so not refreshed by a click)."""
+    ev = map_event(md, key=map_key)
+    _handle_map_event(es, ev)
+    viewstate.keep_camera(es, proj.params, ev.camera)  # where the user left the camera: saved with the view
+    restored = viewstate.pending_camera(es, proj.params)  # a settings file's or a link's camera, once
+    viewstate.keep_camera(es, proj.params, restored)  # the map will rest there: URL and settings keep it
+    requested = viewstate.pending_focus(es)
+    if requested is not None:
+        set_focus(es, requested)
+    focus = _focus_row(es)
+    viewstate.write_query_params(
+        params or proj.params,
+        color_name,
+        str(es.ids[focus]) if focus is not None else None,
+        viewstate.kept_camera(es, proj.params),
+    )
+    left, right = st.columns([5, 2], gap="small")
+    with right:
+        try:
+            nn = _neighbours_panel(es, focus)
+        except VizAppError as exc:
+            safe.error(exc)
+            nn = None
+        inspected = trust_views.inspector(es, proj, focus)
+    view = _view(
+        es,
+        focus=focus,
+        nn=nn,
+        matches=matches,
+        found=found,
+        labels=labels,
+        size=size,
+        opacity=opacity,
+        zoom_to=_camera_request(es, proj, found, restored),
+        inspected=inspected,
+    )
+    with left:
+        live_map(md, view, key=map_key, height=MAP_HEIGHT)  # its events were read above (map_event)
+    _selection_panel(es, proj)
+    latest.update(
+        focus=str(es.ids[focus]) if focus is not None else None,
+        view=view,
+        settings=export_views.view_settings(es, proj, color_by=color_name, dataset_ref=state.get(state.DATASET) or {}),
+    )
+
+
+@st.fragment
 def explorer(
     es: EmbeddingSet,
     proj: Projection,
@@ -409,11 +498,13 @@ def explorer(
     cluster_table: pd.DataFrame | None = None,
     tooltip: Sequence[str] = (),
 ) -> None:
-    """Map + panels; reruns on its own when the user clicks, searches or selects.
+    """Search, map + panels, vector arithmetic, clusters and export; reruns on its own when the
+    user searches or types an expression.
 
     The map is the live map (viz_app.ui.map): a click highlights the point and its neighbours
-    in the page at once, then reruns this fragment so the neighbour table follows; a box or
-    lasso selection fills the selection table. ``annotations``: cluster labels.
+    in the page at once, then reruns the nested fragment :func:`_live_panel` (map, neighbour
+    table, inspector, selection) so the neighbour table follows; a box or lasso selection fills
+    the selection table. ``annotations``: cluster labels.
     """
     map_key = f"lens_map_{es.fingerprint[:8]}"
     try:
@@ -421,49 +512,14 @@ def explorer(
     except VizAppError as exc:
         safe.error(exc)
         return
-    # the map's last click/selection is known before it is drawn: handle it first, so one click
-    # costs one fragment run and the panels and the map agree
-    ev = map_event(md, key=map_key)
-    _handle_map_event(es, ev)
-    viewstate.keep_camera(es, proj.params, ev.camera)  # where the user left the camera: saved with the view
-    restored = viewstate.pending_camera(es, proj.params)  # a settings file's or a link's camera, once
-    viewstate.keep_camera(es, proj.params, restored)  # the map will rest there: URL and settings keep it
     matches = _search_box(es)
-    requested = viewstate.pending_focus(es)
-    if requested is not None:
-        set_focus(es, requested)
-    focus = _focus_row(es)
-    viewstate.write_query_params(
-        params or proj.params,
-        color_name,
-        str(es.ids[focus]) if focus is not None else None,
-        viewstate.kept_camera(es, proj.params),
-    )
-    left, right = st.columns([5, 2], gap="small")
-    with right:
-        _matches_panel(es, matches)
-        try:
-            nn = _neighbours_panel(es, focus)
-        except VizAppError as exc:
-            safe.error(exc)
-            nn = None
-        inspected = trust_views.inspector(es, proj, focus)
-        found = _arithmetic_panel(es, proj, clusters)
-    view = _view(
-        es,
-        focus=focus,
-        nn=nn,
-        matches=matches,
-        found=found,
-        labels=annotations or (),
-        size=size,
-        opacity=opacity,
-        zoom_to=_camera_request(es, proj, found, restored),
-        inspected=inspected,
-    )
-    with left:
-        live_map(md, view, key=map_key, height=MAP_HEIGHT)  # its events were read above (map_event)
-    _selection_panel(es, proj)
+    _matches_panel(es, matches)
+    found = _expression_found(es, proj, clusters)
+    latest: dict = st.session_state.setdefault("_explore_latest", {})
+    _live_panel(
+        es, proj, md, map_key, matches, found, annotations or (), size, opacity, params, color_name, latest
+    )  # fmt: skip
+    _arithmetic_panel(es, proj, clusters)
     if cluster_table is not None:
         st.subheader(f"Clusters ({int((cluster_table['cluster'] >= 0).sum())})")
         st.dataframe(cluster_table, hide_index=True, width="stretch", height=min(38 + 35 * len(cluster_table), 360))
@@ -472,9 +528,7 @@ def explorer(
         proj,
         color_by=color_name,
         color=color,
-        focus=str(es.ids[focus]) if focus is not None else None,
-        labels_for=nn["id"].tolist() if nn is not None else [],
-        dataset_ref=state.get(state.DATASET) or {},
+        latest=latest,
         clusters=clusters,
-        live=(md, view),
+        md=md,
     )

@@ -22,7 +22,6 @@ from viz_app.export.interactive import MAX_HTML_POINTS, interactive_html
 from viz_app.export.projector import export_projector, export_table
 from viz_app.export.settings import settings_for, settings_json
 from viz_app.map.prepare import MapData
-from viz_app.map.view import MapView
 from viz_app.reduce import Projection
 from viz_app.ui import viewstate
 from viz_app.ui.map.server import ASSETS, bundle_meta
@@ -36,7 +35,7 @@ def _slug(name: str) -> str:
     return "-".join(filter(None, keep.split("-")))[:60] or "map"
 
 
-def _table_bytes(es: EmbeddingSet, proj: Projection, fmt: str, clusters: Sequence[Any] | None, settings) -> bytes:
+def _table_bytes(es: EmbeddingSet, proj: Projection, fmt: str, clusters: Sequence[Any] | None) -> bytes:
     buf = io.BytesIO()
     export_table(es, proj, buf, fmt=fmt, clusters=clusters)
     return buf.getvalue()
@@ -52,51 +51,63 @@ def _projector_zip(es: EmbeddingSet, proj: Projection) -> bytes:
         return buf.getvalue()
 
 
+def view_settings(es: EmbeddingSet, proj: Projection, *, color_by: str | None, dataset_ref: dict) -> dict:
+    """The settings record of the view on screen now (focus, camera, search, ... from the
+    session; the map's trust figures when computed), as the export panel's files carry it."""
+    report = finished_report(es, proj)
+    return settings_for(
+        es,
+        proj,
+        dataset_ref=dataset_ref,
+        color_by=color_by,
+        view=viewstate.current_view(es, proj.params),
+        trust=report.summary() if report is not None else None,
+    )
+
+
 def export_panel(
     es: EmbeddingSet,
     proj: Projection,
     *,
     color_by: str | None,
-    focus: str | None,
-    labels_for: Sequence[str],
-    dataset_ref: dict,
+    latest: dict,
     clusters: Sequence[Any] | None = None,
     color: pd.Series | None = None,
-    live: tuple[MapData, MapView] | None = None,
+    md: MapData | None = None,
 ) -> None:
     """Download buttons for the current view; every file carries (or comes with) its settings.
 
+    ``latest``: the live map's latest run (``focus`` id or None, ``view``
+    :class:`MapView`, ``settings`` from :func:`view_settings`), updated by the map's own
+    fragment after this panel was drawn (a click reruns only the map): the files are made from
+    it when a button is pressed, so they follow the last click.
     ``color`` holds the colour values when ``color_by`` is not a metadata column (the
     clusters): the figure is coloured by them, not by a column lookup that would fail.
-    ``live``: the live map's data and view, exported as one self-contained interactive HTML
-    page (:func:`viz_app.export.interactive.interactive_html`).
+    ``md``: the live map's data, exported with ``latest["view"]`` as one self-contained
+    interactive HTML page (:func:`viz_app.export.interactive.interactive_html`).
     The report figure draws its own regions when ``color_by`` is not a metadata column."""
     with st.expander("Export: report figure, interactive HTML, data, settings"):
         c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
         title = c1.text_input("Title", value=es.name, key="export_title", max_chars=200)
         dpi = c2.selectbox("PNG dpi", [100, 150, 200, 300], index=1, key="export_dpi")
         size_in = float(c3.number_input("Size (inches)", 6, 20, 10, step=1, key="export_size"))
-        zoom = c4.checkbox("Zoom to focus", value=False, key="export_zoom", disabled=focus is None)
+        zoom = c4.checkbox("Zoom to focus", value=False, key="export_zoom", help="Needs a focus (click a point).")
         report = finished_report(es, proj)  # the map's trust figures, when computed
-        settings = settings_for(
-            es,
-            proj,
-            dataset_ref=dataset_ref,
-            color_by=color_by,
-            view=viewstate.current_view(es, proj.params),
-            trust=report.summary() if report is not None else None,
-        )
         base = _slug(title or es.name)
         known = color_by if color_by in es.metadata.columns else None
         categorical = known if known and es.metadata[known].nunique() <= MAX_REGIONS else None
         categorical = None if categorical and es.metadata[categorical].dtype.kind == "f" else categorical
 
+        def settings() -> dict:
+            return latest.get("settings") or {}
+
         def render(fmt: str) -> Callable[[], bytes]:
             def make() -> bytes:
-                if fmt == "html" and live is not None:
+                focus = latest.get("focus")
+                if fmt == "html" and md is not None and latest.get("view") is not None:
                     return interactive_html(
-                        live[0].encoded,
-                        live[1],
+                        md.encoded,
+                        latest["view"],
                         bundle_js=(ASSETS / bundle_meta()["file"]).read_text(encoding="utf-8"),
                         title=title or es.name,
                         caption=f"{es.name} · {es.n_samples:,} points · {proj.params.describe()} · "
@@ -116,7 +127,7 @@ def export_panel(
                 except VizAppError as exc:  # e.g. datamapplot missing: a one-line text file says why
                     return f"Could not draw the figure: {exc}\n".encode()
                 try:
-                    return figure_bytes(fig, fmt, dpi=dpi, settings=settings)
+                    return figure_bytes(fig, fmt, dpi=dpi, settings=settings())
                 finally:
                     close_figure(fig)
 
@@ -136,7 +147,7 @@ def export_panel(
                 file_name=f"{base}.{fmt}",
                 mime=_MIME[fmt],
                 key=f"dl_{fmt}",
-                disabled=fmt == "html" and (live is None or es.n_samples > MAX_HTML_POINTS),
+                disabled=fmt == "html" and (md is None or es.n_samples > MAX_HTML_POINTS),
                 width="stretch",
                 on_click="ignore",
             )
@@ -144,7 +155,7 @@ def export_panel(
         cols = st.columns(4)
         cols[0].download_button(
             "CSV",
-            data=lambda: _table_bytes(es, proj, "csv", clusters, settings),
+            data=lambda: _table_bytes(es, proj, "csv", clusters),
             file_name=f"{base}.csv",
             mime="text/csv",
             key="dl_csv",
@@ -153,7 +164,7 @@ def export_panel(
         )
         cols[1].download_button(
             "Parquet",
-            data=lambda: _table_bytes(es, proj, "parquet", clusters, settings),
+            data=lambda: _table_bytes(es, proj, "parquet", clusters),
             file_name=f"{base}.parquet",
             mime="application/octet-stream",
             key="dl_parquet",
@@ -172,7 +183,7 @@ def export_panel(
         )
         cols[3].download_button(
             "Settings JSON",
-            data=settings_json(settings),
+            data=lambda: settings_json(settings()),
             file_name=f"{base}.settings.json",
             mime="application/json",
             key="dl_settings",

@@ -18,6 +18,11 @@ Per click:
   ``webSocketFrameReceived`` and their timestamps), after the page showed the server's echo of
   the focus (``data-server-focus``) and the script run ended
   (``data-test-script-state="notRunning"`` on ``stApp``);
+- **server side**: inside the server, each script run a page asked for, from the ``rerun_script``
+  message's arrival to its ``script_finished`` message handed to the websocket writer (a
+  ``sitecustomize`` module on the server's path patches two Streamlit methods to log them; see
+  :data:`SERVER_TIMING`). Unlike the websocket timestamps, it does not include the time the
+  browsers' own processes, sharing the 2 cores, take to send and to log the frames;
 - **click -> app idle**: the neighbour table is shown and the run is over; and the websocket bytes
   received.
 
@@ -38,8 +43,8 @@ async API: one browser process, one context per session, all in one event loop. 
 on the same machine as the server; on a 2-core machine they take a large share of the CPU (see the
 ``CPU used`` line), so the timings describe this whole setup, not the server alone.
 
-``--browser-nice N`` starts the browser through ``nice -n N`` (POSIX ``nice``; every Chromium
-process inherits it), so the server gets the CPU first whenever it wants it, as it would if the
+``--browser-nice N`` starts the browser at nice level N, for its autogroup and its processes
+(:func:`browser_executable`; every Chromium process inherits it), so the server gets the CPU first whenever it wants it, as it would if the
 browsers ran on the users' own machines; the page still gets every cycle the server leaves. The
 timings then describe the server with its clients elsewhere; without it (the default, ``0``) they
 describe the whole setup sharing 2 cores. The websocket timestamps are taken in the browser's
@@ -121,6 +126,54 @@ SAMPLE_EVERY_S = 0.5
 SEPARATION_PX = 80.0
 EDGE_PX = 30.0  # keep clear of the plot area's edges (axes, modebar)
 TICK = os.sysconf("SC_CLK_TCK")
+
+#: Written into a temporary folder put first on the server's ``PYTHONPATH``: Python imports it
+#: at start-up (``site`` imports ``sitecustomize``). It times, inside the server, each script run
+#: asked for by the page (a ``rerun_script`` BackMsg handed to ``AppSession.handle_backmsg``)
+#: until its ``script_finished`` ForwardMsg is handed to the session's websocket writer
+#: (``Runtime._send_message``), and appends ``start<TAB>end`` (``time.monotonic``, the clock this
+#: script reads too) per run to the file named by ``EMBEDDING_LENS_SERVER_TIMING``. Measurement
+#: only: the app never loads it.
+SERVER_TIMING = """
+import os, threading, time
+
+def _install(path):
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.runtime import Runtime
+
+    asked, lock, out = {}, threading.Lock(), open(path, "a", buffering=1)
+    handle, send = AppSession.handle_backmsg, Runtime._send_message
+
+    def handle_backmsg(self, msg):
+        if msg.WhichOneof("type") == "rerun_script":
+            with lock:
+                asked[self.id] = time.monotonic()
+        return handle(self, msg)
+
+    def _send_message(self, info, msg):
+        send(self, info, msg)
+        if msg.WhichOneof("type") == "script_finished":
+            with lock:
+                t0 = asked.pop(info.session.id, None)
+                if t0 is not None:
+                    out.write(f"{t0:.6f}\\t{time.monotonic():.6f}\\n")
+
+    AppSession.handle_backmsg, Runtime._send_message = handle_backmsg, _send_message
+
+if os.environ.get("EMBEDDING_LENS_SERVER_TIMING"):
+    _install(os.environ["EMBEDDING_LENS_SERVER_TIMING"])
+"""
+
+
+def server_runs(path: Path, t0: float, t1: float) -> list[float]:
+    """Durations (s) of the server-side runs (see :data:`SERVER_TIMING`) asked for in [t0, t1]."""
+    out = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        a, b = (float(x) for x in line.split("\t"))
+        if t0 <= a <= t1:
+            out.append(b - a)
+    return out
+
 
 # --- page scripts -------------------------------------------------------------------------------
 MAP = "[data-testid=lens-map]"  # the live map component's root (inside its shadow root)
@@ -242,19 +295,24 @@ class Sampler(threading.Thread):
         return tuple(max(s[i] for s in win) for i in (1, 2, 3)) if win else (float("nan"),) * 3
 
 
-def start_server(port: int, log_path: Path, app: str = APP) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, app: str = APP, timing: Path | None = None) -> subprocess.Popen:
     """The live map's test app (``tests/e2e/apps/map_app.py``; ``?fault=1`` raises in its script),
-    or ``app``."""
+    or ``app``; with ``timing``, the server logs its runs' times there (:data:`SERVER_TIMING`)."""
     cmd = [sys.executable, "-m", "streamlit", "run", app, "--server.headless", "true", "--server.address",
            "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]  # fmt: skip
-    pypath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    hook = ""
+    if timing is not None:
+        hook = tempfile.mkdtemp(prefix="embedding-lens-timing-")
+        (Path(hook) / "sitecustomize.py").write_text(SERVER_TIMING)
+    pypath = os.pathsep.join(p for p in (hook, str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": pypath,
+        **({"EMBEDDING_LENS_SERVER_TIMING": str(timing)} if timing is not None else {}),
     }
     with open(log_path, "wb") as log:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -501,13 +559,21 @@ class HostileLoop(threading.Thread):
 
 
 def browser_executable(nice: int, folder: Path) -> str:
-    """Chromium's path, or with ``nice > 0`` a two-line wrapper in ``folder`` that runs it as
-    ``exec nice -n <nice> /usr/bin/chromium "$@"`` (exec keeps Playwright's pipes, fds 3 and 4,
-    and the process tree the CPU sampler reads)."""
+    """Chromium's path, or with ``nice > 0`` a wrapper script in ``folder`` that lowers the
+    browser's CPU priority and runs it (``exec`` keeps Playwright's pipes, fds 3 and 4, and the
+    process tree the CPU sampler reads).
+
+    Two settings, because Linux's scheduler autogroups (``kernel.sched_autogroup_enabled``, on
+    here) share the CPU first between sessions: Playwright starts the browser in a session of
+    its own (``setsid``), so its nice value alone only ranks it against its own processes. The
+    wrapper sets the nice value of the browser's autogroup (``/proc/self/autogroup``, see
+    sched(7)) and then of the processes (``nice -n``)."""
     if nice <= 0:
         return CHROMIUM
     wrapper = folder / "chromium-nice"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} {CHROMIUM} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\necho {int(nice)} > /proc/self/autogroup 2>/dev/null\nexec nice -n {int(nice)} {CHROMIUM} "$@"\n'
+    )
     wrapper.chmod(0o755)
     return str(wrapper)
 
@@ -530,6 +596,7 @@ async def one_run(
     sampler: Sampler,
     app: str = APP,
     hostile: bool = False,
+    timing: Path | None = None,
 ) -> bool:
     extra = " (+1 fault session)" if fault else " (+1 hostile session)" if hostile else ""
     print(f"\n== {n} sessions x {clicks} clicks{extra}; app {app} ==", flush=True)
@@ -584,6 +651,14 @@ async def one_run(
         f"p95 {_pct(srv, 95) * 1000:.0f} ms, max {max(srv, default=float('nan')) * 1000:.0f} ms ({len(srv)} clicks)",
         flush=True,
     )
+    if timing is not None:
+        runs = server_runs(timing, run.t_start, t_end)
+        print(
+            f"server side, each script run asked for by a page (rerun request received -> its script_finished "
+            f"handed to the websocket): p50 {_pct(runs, 50) * 1000:.0f} ms, p95 {_pct(runs, 95) * 1000:.0f} ms, "
+            f"max {max(runs, default=float('nan')) * 1000:.0f} ms ({len(runs)} runs)",
+            flush=True,
+        )
     print(
         f"click -> app idle again (neighbour table shown): p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
         f"max {max(idle, default=float('nan')):.2f} s",
@@ -708,8 +783,9 @@ async def amain(args: argparse.Namespace, url: str, server: subprocess.Popen, sa
             for n in args.sessions:
                 fault = not args.no_fault and args.app == APP
                 ok &= await one_run(
-                    browser, url, n, args.clicks, fault, args.seed, sampler, app=args.app, hostile=args.hostile
-                )
+                    browser, url, n, args.clicks, fault, args.seed, sampler, app=args.app, hostile=args.hostile,
+                    timing=args.timing,
+                )  # fmt: skip
                 if server.poll() is not None:
                     print(f"the server exited with code {server.returncode}", flush=True)
                     return False
@@ -758,7 +834,8 @@ def main() -> int:
     log_path = Path(tempfile.mkstemp(prefix="embedding-lens-load-", suffix=".log")[1])
     t_all = time.monotonic()
     print(f"machine: {os.cpu_count()} cores; load average (1/5/15 min): {_load()}", flush=True)
-    server = start_server(port, log_path, args.app)
+    args.timing = Path(tempfile.mkstemp(prefix="embedding-lens-timing-", suffix=".tsv")[1])
+    server = start_server(port, log_path, args.app, timing=args.timing)
     sampler = None
     ok = False
     try:

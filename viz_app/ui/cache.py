@@ -117,8 +117,8 @@ def _free_owner(owner_id: str) -> None:
 
 
 def _free_collected() -> int:
-    """Free the data of the owners queued in :data:`_collected`; returns how many. Never called
-    with a lock held."""
+    """Free the data of the owners queued in :data:`_collected`; returns how many. Called by
+    :func:`sweep_closed_sessions` before it takes ``_owners_lock`` (``_free_owner`` takes it)."""
     n = 0
     while True:
         try:

@@ -86,6 +86,8 @@ export class LensMap {
   private layerCache = new Map<string, any>();
   private drawnSelection = 0;
   private pendingReport: { name: string; value: unknown } | null = null;
+  /** A click's neighbours are being fetched from the server: its report waits for them. */
+  private holdReport = 0;
   private clickT0 = 0;
   private nbT0 = 0;
   private frames = 0;
@@ -274,6 +276,10 @@ export class LensMap {
         const k = Math.min(v.k, d.knnK);
         this.neighbors = d.knn.slice(r * d.knnK, r * d.knnK + k).filter((x) => x < d.n);
       } else if (v.map.details) {
+        // the report (which reruns the app's script on the server) waits for the neighbours, at
+        // most 1 s: sent at once, the rerun and this search competed for the server's CPU
+        const hold = window.setTimeout(() => this.release(hold), 1000);
+        this.holdReport = hold;
         fetch(`${v.map.details}/knn/${r}?k=${v.k}`, { credentials: "same-origin" })
           .then((res) => (res.ok ? res.json() : Promise.reject(new Error(String(res.status)))))
           .then((j) => {
@@ -281,7 +287,8 @@ export class LensMap {
             this.neighbors = Uint32Array.from(j.rows as number[]);
             this.render();
           })
-          .catch(() => {});
+          .catch(() => {})
+          .finally(() => this.release(hold));
       }
     }
     if (report) this.pendingReport = { name: "focus", value: { row: this.focus, seq: ++this.seq } };
@@ -456,8 +463,15 @@ export class LensMap {
   /** Send the pending click/selection to Python, right after its highlight is scheduled for the
    * next frame: waiting for that frame first would hold the server back by a whole frame (a
    * software-rendered WebGL frame takes hundreds of ms here). */
+  private release(hold: number): void {
+    clearTimeout(hold);
+    if (this.holdReport !== hold) return;
+    this.holdReport = 0;
+    this.flushReport();
+  }
+
   private flushReport(): void {
-    if (!this.pendingReport) return;
+    if (!this.pendingReport || this.holdReport) return;
     const { name, value } = this.pendingReport;
     this.pendingReport = null;
     this.report(name, value);

@@ -157,6 +157,37 @@ def test_click_on_king_highlights_queen_and_prince(browser, map_app_url, words, 
     assert not errors
 
 
+def test_neighbours_from_the_server_arrive_before_the_click_reruns_the_script(browser, map_app_url, words):
+    """Above the shipped graph's size (forced here with ``?knn=0``) the page asks the server's
+    ``/knn`` endpoint for a click's neighbours. The click's report, which reruns the script on
+    the server, is sent only once they arrived: sent at once, the rerun and the search competed
+    for the server (1M points: click -> highlight p95 297 ms, 127 ms after)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    row = {w: i for i, w in enumerate(words)}["king"]
+    events: list[str] = []
+
+    def sent(frame) -> None:
+        data = frame if isinstance(frame, bytes) else str(frame).encode()
+        if b'"row"' in data and str(row).encode() in data:
+            events.append("report")
+
+    page.on("websocket", lambda ws: ws.on("framesent", sent))
+    page.on("requestfinished", lambda r: events.append("knn") if f"/knn/{row}" in r.url else None)
+    page.goto(f"{map_app_url}/?knn=0&zoom=king")
+    page.locator(f"{MAP}[data-ready='1']").wait_for()
+    _click_row(page, row)
+    _wait(page, lambda: _attr(page, "data-neighbors"), "neighbours from /knn")
+    highlighted = [words[int(r)] for r in _attr(page, "data-neighbors").split(",")]
+    assert {"queen", "prince"} <= set(highlighted)
+    listed = page.get_by_text("server-neighbours:")
+    listed.wait_for()
+    _wait(page, lambda: "report" in events, "the click's report on the websocket")
+    assert events.index("knn") < events.index("report"), events
+    context.close()
+
+
 _SUPERSEDED_JS = """async (url) => {
   const mod = await import(url);
   const host = document.createElement('div');

@@ -460,9 +460,8 @@ export class LensMap {
     this.flushReport();
   }
 
-  /** Send the pending click/selection to Python, right after its highlight is scheduled for the
-   * next frame: waiting for that frame first would hold the server back by a whole frame (a
-   * software-rendered WebGL frame takes hundreds of ms here). */
+  /** End the hold ``hold`` on the report (its ``/knn`` answer came, or 1 s passed) and send the
+   * report; a hold replaced by a later click's does nothing. */
   private release(hold: number): void {
     clearTimeout(hold);
     if (this.holdReport !== hold) return;
@@ -470,6 +469,10 @@ export class LensMap {
     this.flushReport();
   }
 
+  /** Send the pending click/selection to Python, right after its highlight is scheduled for the
+   * next frame: waiting for that frame first would hold the server back by a whole frame (a
+   * software-rendered WebGL frame takes hundreds of ms here). Held while a click's neighbours
+   * are fetched from the server (``holdReport``). */
   private flushReport(): void {
     if (!this.pendingReport || this.holdReport) return;
     const { name, value } = this.pendingReport;

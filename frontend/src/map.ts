@@ -52,6 +52,12 @@ type Report = (name: string, value: unknown) => void;
 type Project = (p: ArrayLike<number>) => [number, number] | null;
 
 const EMPTY = new Uint32Array(0);
+/** Highlighted sets up to this many rows are drawn on the 2-D overlay, not as deck.gl layers:
+ * a click that changes such a set (the focus inspector's "missing" and "false" neighbours) then
+ * redraws only the overlay. A new deck.gl layer redraws every point, and in a software renderer
+ * the page waits for that frame: Chromium's software compositor reads the WebGL canvas back
+ * (one ``glReadPixels`` per drawn frame, which waits for the GPU process to finish drawing). */
+const OVERLAY_SET_MAX = 2000;
 
 export class LensMap {
   report: Report = () => {};
@@ -402,7 +408,7 @@ export class LensMap {
     const layers: any[] = [base];
     for (const spec of v.sets) {
       const rows = this.sets.get(spec.name)?.rows;
-      if (rows?.length) layers.push(this.layer(`set|${spec.name}|${JSON.stringify(spec)}|${r}`, () => this.setLayer(spec, rows, r)));
+      if (rows?.length && rows.length > OVERLAY_SET_MAX) layers.push(this.layer(`set|${spec.name}|${JSON.stringify(spec)}|${r}`, () => this.setLayer(spec, rows, r)));
     }
     if (this.selection) {
       const sel = this.selection;
@@ -439,6 +445,8 @@ export class LensMap {
     for (const [k, l] of this.layerCache) if (!keep.includes(l)) this.layerCache.delete(k);
   }
 
+  /** A highlighted set of more than ``OVERLAY_SET_MAX`` rows as a deck.gl layer (smaller ones:
+   * :meth:`drawSets`). */
   private setLayer(spec: SetSpec, rows: Uint32Array, r: number): any {
     const c = spec.color;
     const rr = r * spec.size;
@@ -616,6 +624,7 @@ export class LensMap {
     const style = getComputedStyle(this.root);
     const halo = style.getPropertyValue("--st-background-color").trim() || "#ffffff";
     const obstacles: Box[] = this.chromeBoxes();
+    this.drawSets(ctx, P, W, H);
     this.drawScale(ctx, W, H, style, halo, obstacles);
     for (const a of v.arrows) {
       const p0 = P(a.from), p1 = P(a.to);
@@ -652,6 +661,29 @@ export class LensMap {
     const drawn = drawAxes(ctx, spec, this.vs.target, this.vs.zoom, W, H, top, style.fontFamily || "sans-serif", color, halo);
     obstacles.push(...drawn.strips);
     a.axisTicks = JSON.stringify({ x: drawn.x, y: drawn.y, strip: drawn.strip });
+  }
+
+  /** The highlighted sets of at most ``OVERLAY_SET_MAX`` rows (larger ones are deck.gl layers,
+   * :meth:`setLayer`), in the same styles: "ring" a circle outline, "halo" a faint disc, "fill" a
+   * disc, each ``spec.size`` times the point radius; under every other overlay. */
+  private drawSets(ctx: CanvasRenderingContext2D, P: Project, W: number, H: number): void {
+    const v = this.view!, d = this.d!, r = v.point_size / 2;
+    for (const spec of v.sets) {
+      const rows = this.sets.get(spec.name)?.rows;
+      if (!rows?.length || rows.length > OVERLAY_SET_MAX) continue;
+      const c = spec.color, rr = r * spec.size;
+      const rad = spec.style === "ring" ? rr + 3 : spec.style === "halo" ? rr + 5 : rr + 1;
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = ctx.fillStyle = css(spec.style === "halo" ? [c[0], c[1], c[2], 90] : c);
+      for (let i = 0; i < rows.length; i++) {
+        const p = P(Array.from(d.pos.subarray(rows[i] * d.dims, rows[i] * d.dims + d.dims)));
+        if (!p || p[0] < -rad || p[1] < -rad || p[0] > W + rad || p[1] > H + rad) continue;
+        ctx.beginPath();
+        ctx.arc(p[0], p[1], rad, 0, 2 * Math.PI);
+        if (spec.style === "ring") ctx.stroke();
+        else ctx.fill();
+      }
+    }
   }
 
   /** The focus (filled) and its neighbours (rings), drawn on the 2D overlay: a click changes

@@ -47,8 +47,10 @@ on the same machine as the server; on a 2-core machine they take a large share o
 (:func:`browser_executable`; every Chromium process inherits it), so the server gets the CPU first whenever it wants it, as it would if the
 browsers ran on the users' own machines; the page still gets every cycle the server leaves. The
 timings then describe the server with its clients elsewhere; without it (the default, ``0``) they
-describe the whole setup sharing 2 cores. The websocket timestamps are taken in the browser's
-network process, which also runs at that priority: a frame can be logged late, never early, so
+describe the whole setup sharing 2 cores. The websocket timestamps are taken in the page's
+renderer: Chromium's DevTools agent in Blink logs a frame when the renderer handles it, so a busy
+page main thread (React re-rendering the fragment, software WebGL: about 0.5 s per Explore click
+in one browser on a quiet machine) delays the log: a frame can be logged late, never early, so
 the server response is if anything over-stated.
 
 ``--app full`` serves the app itself (``streamlit_app.py``) instead: the sessions open the Explore

@@ -23,6 +23,12 @@ Per click:
   ``sitecustomize`` module on the server's path patches two Streamlit methods to log them; see
   :data:`SERVER_TIMING`). Unlike the websocket timestamps, it does not include the time the
   browsers' own processes, sharing the 2 cores, take to send and to log the frames;
+- **server response on the wire**: per click (and for all the runs above), from the TCP segment
+  that carried the page's request to the last segment the server sent back for it, read on the
+  loopback interface with kernel timestamps (:class:`Wire`, :func:`wire_per_click`; needs
+  ``CAP_NET_RAW``, else the line says why it is empty). This is "event sent -> last websocket
+  frame" where the bytes travel, without the time a busy renderer takes to log the frames (the
+  browser-logged figure above);
 - **click -> app idle**: the neighbour table is shown and the run is over; and the websocket bytes
   received.
 
@@ -133,9 +139,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 #: at start-up (``site`` imports ``sitecustomize``). It times, inside the server, each script run
 #: asked for by the page (a ``rerun_script`` BackMsg handed to ``AppSession.handle_backmsg``)
 #: until its ``script_finished`` ForwardMsg is handed to the session's websocket writer
-#: (``Runtime._send_message``), and appends ``start<TAB>end`` (``time.monotonic``, the clock this
-#: script reads too) per run to the file named by ``EMBEDDING_LENS_SERVER_TIMING``. Measurement
-#: only: the app never loads it.
+#: (``Runtime._send_message``), and appends ``start<TAB>end<TAB>port`` (``time.monotonic``, the
+#: clock this script reads too; the browser's TCP port of that session's websocket, from
+#: Starlette's ``WebSocket.client``, 0 if unknown) per run to the file named by
+#: ``EMBEDDING_LENS_SERVER_TIMING``. Measurement only: the app never loads it.
 SERVER_TIMING = """
 import os, threading, time
 
@@ -158,7 +165,8 @@ def _install(path):
             with lock:
                 t0 = asked.pop(info.session.id, None)
                 if t0 is not None:
-                    out.write(f"{t0:.6f}\\t{time.monotonic():.6f}\\n")
+                    peer = getattr(getattr(info.client, "_websocket", None), "client", None)
+                    out.write(f"{t0:.6f}\\t{time.monotonic():.6f}\\t{getattr(peer, 'port', 0) or 0}\\n")
 
     AppSession.handle_backmsg, Runtime._send_message = handle_backmsg, _send_message
 
@@ -167,13 +175,128 @@ if os.environ.get("EMBEDDING_LENS_SERVER_TIMING"):
 """
 
 
-def server_runs(path: Path, t0: float, t1: float) -> list[float]:
-    """Durations (s) of the server-side runs (see :data:`SERVER_TIMING`) asked for in [t0, t1]."""
+def server_log(path: Path, t0: float, t1: float) -> list[tuple[float, float, int]]:
+    """The server-side runs (see :data:`SERVER_TIMING`) asked for in [t0, t1]: (request
+    received, script_finished handed to the websocket, the session's browser port)."""
     out = []
     for line in path.read_text().splitlines() if path.exists() else []:
-        a, b = (float(x) for x in line.split("\t"))
-        if t0 <= a <= t1:
-            out.append(b - a)
+        a, b, *port = line.split("\t")
+        if t0 <= float(a) <= t1:
+            out.append((float(a), float(b), int(port[0]) if port else 0))
+    return out
+
+
+def server_runs(path: Path, t0: float, t1: float) -> list[float]:
+    """Durations (s) of the server-side runs (see :data:`SERVER_TIMING`) asked for in [t0, t1]."""
+    return [b - a for a, b, _ in server_log(path, t0, t1)]
+
+
+class Wire(threading.Thread):
+    """Packets between the browsers and the server, read on the loopback interface: for each
+    TCP segment with data to or from ``server_port``, (kernel timestamp as ``time.monotonic``,
+    browser port, "up" | "down", data bytes), websocket pings and pongs left out.
+
+    A packet socket (Linux ``AF_PACKET``, needs ``CAP_NET_RAW``) bound to ``lo`` sees each
+    segment once as sent and once as received; only the received copy is kept. Timestamps come
+    from the kernel (``SO_TIMESTAMPNS``, ``CLOCK_REALTIME``, moved onto the monotonic clock by
+    the offset read at start), so they do not depend on when this thread runs, nor on when a
+    browser's renderer gets to the frame. ``error`` says why nothing was captured, if so."""
+
+    ETH_P_ALL, SO_TIMESTAMPNS, PACKET_HOST = 0x0003, 35, 0
+    #: First byte of a websocket ping or pong frame (FIN + opcode 0x9 / 0xA, RFC 6455 5.2): the
+    #: server's keep-alive pings and the browser's answers are not part of any response.
+    CONTROL = (0x89, 0x8A)
+
+    def __init__(self, server_port: int) -> None:
+        super().__init__(daemon=True, name="wire")
+        self.port = server_port
+        self.log: list[tuple[float, int, str, int]] = []
+        self.error = ""
+        self.stop = threading.Event()
+        self.offset = time.time() - time.monotonic()
+        try:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(self.ETH_P_ALL))
+            self.sock.bind(("lo", 0))
+            self.sock.setsockopt(socket.SOL_SOCKET, self.SO_TIMESTAMPNS, 1)
+            self.sock.settimeout(0.2)
+        except (OSError, AttributeError) as exc:
+            self.sock = None
+            self.error = f"no packet capture on lo ({exc})"
+
+    def run(self) -> None:
+        if self.sock is None:
+            return
+        anc = socket.CMSG_SPACE(16)
+        while not self.stop.is_set():
+            try:
+                data, ancdata, _, addr = self.sock.recvmsg(65536, anc)
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                self.error = f"packet capture stopped ({exc})"
+                return
+            if addr[2] != self.PACKET_HOST or len(data) < 14 + 20 or data[12:14] != b"\x08\x00" or data[23] != 6:
+                continue  # the sent copy, or not IPv4 TCP
+            ihl = (data[14] & 0x0F) * 4
+            total = int.from_bytes(data[16:18], "big")
+            tcp = 14 + ihl
+            src, dst = int.from_bytes(data[tcp : tcp + 2], "big"), int.from_bytes(data[tcp + 2 : tcp + 4], "big")
+            off = tcp + (data[tcp + 12] >> 4) * 4
+            size = total - (off - 14)
+            if size <= 0 or self.port not in (src, dst):
+                continue
+            ts = next((c for lvl, typ, c in ancdata if lvl == socket.SOL_SOCKET and typ == self.SO_TIMESTAMPNS), None)
+            t = (int.from_bytes(ts[:8], "little") + int.from_bytes(ts[8:16], "little") / 1e9) if ts else time.time()
+            way = "up" if dst == self.port else "down"
+            if data[off] in self.CONTROL:
+                continue  # a websocket ping or pong (a segment holds whole small frames here)
+            self.log.append((t - self.offset, src if way == "up" else dst, way, size))
+
+    def responses(self, runs: list[tuple[float, float, int]]) -> list[tuple[float, int, float, float, float]]:
+        """For each server-side run (:func:`server_log`), the time on the wire, in s, from the
+        segment that carried its request (the last one of >= 64 bytes up from that browser port
+        before the server read it; a websocket pong is 6) to the last segment down to that port
+        before the next such request goes up, and at most 1 s after the server handed over the
+        run's ``script_finished``. Per run: (when the server read the request, the browser port,
+        that time on the wire, and its two ends outside the script run: request segment -> the
+        server read it, ``script_finished`` handed over -> last segment down), times in s. Runs
+        with no port or no segments are left out."""
+        by: dict[int, list[tuple[float, str, int]]] = {}
+        for t, port, way, size in self.log:
+            by.setdefault(port, []).append((t, way, size))
+        out = []
+        for asked, finished, port in runs:
+            segs = by.get(port, [])
+            ups = [t for t, way, size in segs if way == "up" and size >= 64]
+            before = [t for t in ups if t <= asked]
+            if not port or not before:
+                continue
+            start = before[-1]
+            end = min([t for t in ups if t > asked][:1] + [finished + 1.0])
+            downs = [t for t, way, _ in segs if way == "down" and start < t < end]
+            if downs:
+                out.append((asked, port, downs[-1] - start, asked - start, downs[-1] - finished))
+        return out
+
+
+def wire_per_click(clicks: list[Click], runs: list[tuple[float, int, float, float, float]]) -> list[float]:
+    """The wire time (:meth:`Wire.responses`) of each click's run, in s: a session's browser port
+    is the one most of its clicks have a run on within 2 s after the click; a click's run is the
+    first on that port read after the click (within 10 s). Clicks without one are left out."""
+    by_port: dict[int, list[tuple[float, float]]] = {}
+    for asked, port, total, _, _ in runs:
+        by_port.setdefault(port, []).append((asked, total))
+    out = []
+    for sid in sorted({c.session for c in clicks}):
+        mine = [c for c in clicks if c.session == sid]
+        votes = {p: sum(any(c.t0 <= a <= c.t0 + 2 for a, _ in rs) for c in mine) for p, rs in by_port.items()}
+        if not votes or max(votes.values()) == 0:
+            continue
+        port = max(votes, key=lambda p: votes[p])
+        for c in mine:
+            after = sorted((a, t) for a, t in by_port[port] if c.t0 <= a <= c.t0 + 10)
+            if after:
+                out.append(after[0][1])
     return out
 
 
@@ -376,7 +499,7 @@ async def _new_page(browser, run: Run, sid: int):
 
 async def _until(page, cond: str, timeout_s: float) -> None:
     """Wait until ``cond`` (JS over the map's root ``e``, inside its shadow root) holds."""
-    h = await page.locator(MAP).element_handle()
+    h = await page.locator(MAP).element_handle(timeout=timeout_s * 1000)
     await page.wait_for_function(f"(e) => {cond}", arg=h, polling=POLL_MS, timeout=timeout_s * 1000)
 
 
@@ -608,6 +731,8 @@ async def one_run(
     run = Run(n, clicks, url, fault, start_path=f"/?n={N_POINTS}" if app == APP else "/?reducer=pca")
     health = hostile_inputs.Health(url)
     health.start()
+    wire = Wire(int(url.rsplit(":", 1)[1]))
+    wire.start()
     bad = HostileLoop(url, Path(tempfile.mkdtemp(prefix="embedding-lens-hostile-"))) if hostile else None
     if bad is not None:
         bad.start()
@@ -618,6 +743,7 @@ async def one_run(
     try:
         await asyncio.gather(*tasks)
     finally:
+        wire.stop.set()
         health.stop.set()
         if bad is not None:
             bad.stop.set()
@@ -654,13 +780,33 @@ async def one_run(
         flush=True,
     )
     if timing is not None:
-        runs = server_runs(timing, run.t_start, t_end)
+        log = server_log(timing, run.t_start, t_end)
+        runs = [b - a for a, b, _ in log]
         print(
             f"server side, each script run asked for by a page (rerun request received -> its script_finished "
             f"handed to the websocket): p50 {_pct(runs, 50) * 1000:.0f} ms, p95 {_pct(runs, 95) * 1000:.0f} ms, "
             f"max {max(runs, default=float('nan')) * 1000:.0f} ms ({len(runs)} runs)",
             flush=True,
         )
+        wire.join(5)
+        parts = wire.responses(log)
+        on_wire = [p[2] for p in parts]
+        per_click = wire_per_click(ok, parts)
+        print(
+            f"server response on the wire, per click (its request's segment up -> last segment down, loopback "
+            f"capture): p50 {_pct(per_click, 50) * 1000:.0f} ms, p95 {_pct(per_click, 95) * 1000:.0f} ms, "
+            f"max {max(per_click, default=float('nan')) * 1000:.0f} ms ({len(per_click)} clicks); "
+            f"all the runs above: p50 {_pct(on_wire, 50) * 1000:.0f} ms, p95 {_pct(on_wire, 95) * 1000:.0f} ms "
+            f"({len(on_wire)} runs)" + (f"; {wire.error}" if wire.error else ""),
+            flush=True,
+        )
+        if parts:
+            print(
+                f"  of which outside the script run, p95: request segment -> read by the server "
+                f"{_pct([p[3] for p in parts], 95) * 1000:.0f} ms, script_finished handed over -> last segment "
+                f"down {_pct([p[4] for p in parts], 95) * 1000:.0f} ms",
+                flush=True,
+            )
     print(
         f"click -> app idle again (neighbour table shown): p50 {_pct(idle, 50):.2f} s, p95 {_pct(idle, 95):.2f} s, "
         f"max {max(idle, default=float('nan')):.2f} s",
